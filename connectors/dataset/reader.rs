@@ -1,0 +1,230 @@
+//! Streaming JSON Lines reader with dead letters.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Lines longer than this are rejected as oversized (1 MiB, as for Kafka messages).
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// At most this many bytes of a rejected payload are kept in its dead letter.
+pub const MAX_PAYLOAD_KEPT: usize = 1024;
+
+/// Which lines of a file one worker reads: lines are grouped in blocks of `block` lines and
+/// block `b` belongs to worker `b % peers`, so workers move through a file side by side.
+#[derive(Clone, Copy, Debug)]
+pub struct Share {
+    /// This worker's index.
+    pub index: usize,
+    /// Number of workers sharing the file.
+    pub peers: usize,
+    /// Lines per block.
+    pub block: u64,
+}
+
+impl Share {
+    /// The whole file (one reader).
+    pub fn all() -> Self {
+        Share { index: 0, peers: 1, block: 1 }
+    }
+    /// Worker `index` of `peers`, in blocks of 1024 lines.
+    pub fn of(index: usize, peers: usize) -> Self {
+        assert!(index < peers, "worker index {index} out of range for {peers} workers");
+        Share { index, peers, block: 1024 }
+    }
+    /// Does this share include the item at position `seq`?
+    pub fn owns(&self, seq: u64) -> bool {
+        (seq / self.block) % self.peers as u64 == self.index as u64
+    }
+}
+
+/// Why a record was rejected.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum DeadLetterReason {
+    /// Not valid JSON, or JSON of the wrong shape (missing or wrongly typed field).
+    MalformedJson(String),
+    /// The bytes are not UTF-8.
+    NotUtf8,
+    /// The record is larger than [`MAX_LINE_BYTES`].
+    Oversized(usize),
+    /// A timestamp that cannot be right (for example, far from the election day).
+    AbsurdTimestamp(String),
+    /// Well-formed JSON with a value that cannot be used (e.g. opening hours `"7 am"`).
+    InvalidValue(String),
+}
+
+impl DeadLetterReason {
+    /// A short stable name for the kind of failure, for counters and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DeadLetterReason::MalformedJson(_) => "malformed_json",
+            DeadLetterReason::NotUtf8 => "not_utf8",
+            DeadLetterReason::Oversized(_) => "oversized",
+            DeadLetterReason::AbsurdTimestamp(_) => "absurd_timestamp",
+            DeadLetterReason::InvalidValue(_) => "invalid_value",
+        }
+    }
+}
+
+impl fmt::Display for DeadLetterReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeadLetterReason::MalformedJson(e) => write!(f, "malformed JSON: {e}"),
+            DeadLetterReason::NotUtf8 => write!(f, "not UTF-8"),
+            DeadLetterReason::Oversized(n) => write!(f, "{n} bytes, over the {MAX_LINE_BYTES}-byte limit"),
+            DeadLetterReason::AbsurdTimestamp(e) => write!(f, "absurd timestamp: {e}"),
+            DeadLetterReason::InvalidValue(e) => write!(f, "invalid value: {e}"),
+        }
+    }
+}
+
+/// A rejected input record: where it came from, why, and (the start of) what it was.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct DeadLetter {
+    /// File name or topic.
+    pub source: String,
+    /// Line number (from 0) or offset.
+    pub position: u64,
+    /// Why it was rejected.
+    pub reason: DeadLetterReason,
+    /// The payload, lossily decoded and cut to [`MAX_PAYLOAD_KEPT`] bytes.
+    pub payload: String,
+}
+
+impl DeadLetter {
+    /// A dead letter for `payload` at `source:position`.
+    pub fn new(source: &str, position: u64, reason: DeadLetterReason, payload: &[u8]) -> Self {
+        let kept = &payload[..payload.len().min(MAX_PAYLOAD_KEPT)];
+        DeadLetter { source: source.to_string(), position, reason, payload: String::from_utf8_lossy(kept).into_owned() }
+    }
+}
+
+/// Streams the JSON Lines file at `path`, parsing the lines `share` owns.
+///
+/// Each parsed record goes to `on_record(line_number, record)`; each bad line to
+/// `on_dead_letter`. Blank lines are skipped. Returns the number of lines in the file.
+/// Only I/O errors (a missing file, a failing disk) are errors.
+pub fn read_jsonl<T, R, D>(path: &Path, share: Share, on_record: R, on_dead_letter: D) -> std::io::Result<u64>
+where
+    T: DeserializeOwned,
+    R: FnMut(u64, T),
+    D: FnMut(DeadLetter),
+{
+    let source = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+    read_jsonl_from(reader, &source, share, on_record, on_dead_letter)
+}
+
+/// As [`read_jsonl`], from any buffered reader; `source` names it in dead letters.
+pub fn read_jsonl_from<T, B, R, D>(mut reader: B, source: &str, share: Share, mut on_record: R, mut on_dead_letter: D) -> std::io::Result<u64>
+where
+    T: DeserializeOwned,
+    B: BufRead,
+    R: FnMut(u64, T),
+    D: FnMut(DeadLetter),
+{
+    let mut line = Vec::with_capacity(4096);
+    let mut seq = 0u64;
+    loop {
+        line.clear();
+        let read = (&mut reader).take(MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut line)?;
+        if read == 0 {
+            return Ok(seq);
+        }
+        let mut oversized = None;
+        if line.len() > MAX_LINE_BYTES && line.last() != Some(&b'\n') {
+            // Skip the rest of the line without holding it in memory.
+            let mut skipped = line.len();
+            loop {
+                let buf = reader.fill_buf()?;
+                if buf.is_empty() {
+                    break;
+                }
+                match buf.iter().position(|b| *b == b'\n') {
+                    Some(i) => {
+                        skipped += i;
+                        reader.consume(i + 1);
+                        break;
+                    }
+                    None => {
+                        let n = buf.len();
+                        skipped += n;
+                        reader.consume(n);
+                    }
+                }
+            }
+            oversized = Some(skipped);
+        }
+        let position = seq;
+        seq += 1;
+        if !share.owns(position) {
+            continue;
+        }
+        if let Some(bytes) = oversized {
+            on_dead_letter(DeadLetter::new(source, position, DeadLetterReason::Oversized(bytes), &line));
+            continue;
+        }
+        match parse_line::<T>(&line) {
+            Ok(Some(record)) => on_record(position, record),
+            Ok(None) => {}
+            Err(reason) => on_dead_letter(DeadLetter::new(source, position, reason, &line)),
+        }
+    }
+}
+
+/// Parses one line: `Ok(None)` for a blank line.
+pub fn parse_line<T: DeserializeOwned>(line: &[u8]) -> Result<Option<T>, DeadLetterReason> {
+    if line.len() > MAX_LINE_BYTES {
+        return Err(DeadLetterReason::Oversized(line.len()));
+    }
+    let text = std::str::from_utf8(line).map_err(|_| DeadLetterReason::NotUtf8)?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(text).map(Some).map_err(|e| DeadLetterReason::MalformedJson(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::dataset::Vote;
+    use std::io::Write;
+
+    #[test]
+    fn bad_lines_become_dead_letters_and_good_lines_survive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("votes.jsonl");
+        let mut f = File::create(&path).unwrap();
+        let good = r#"{"vote_id":"v1","voter_id":"a","candidate_id":"c","polling_station_id":"s","voting_time":"2026-05-07T07:00:00.000Z","voting_method":"postal"}"#;
+        writeln!(f, "{good}").unwrap();
+        writeln!(f, "{{not json").unwrap();
+        writeln!(f).unwrap();
+        f.write_all(b"\xff\xfe\n").unwrap();
+        writeln!(f, r#"{{"vote_id":"v2"}}"#).unwrap();
+        writeln!(f, "{}", "x".repeat(MAX_LINE_BYTES + 10)).unwrap();
+        writeln!(f, "{}", good.replace("v1", "v3")).unwrap();
+        drop(f);
+
+        let mut votes = Vec::new();
+        let mut dead = Vec::new();
+        let lines = read_jsonl::<Vote, _, _>(&path, Share::all(), |seq, v| votes.push((seq, v.vote_id)), |d| dead.push(d)).unwrap();
+        assert_eq!(lines, 7);
+        assert_eq!(votes, vec![(0, "v1".to_string()), (6, "v3".to_string())]);
+        let kinds: Vec<_> = dead.iter().map(|d| (d.position, d.reason.kind())).collect();
+        assert_eq!(kinds, vec![(1, "malformed_json"), (3, "not_utf8"), (4, "malformed_json"), (5, "oversized")]);
+        assert!(dead[3].payload.len() <= MAX_PAYLOAD_KEPT);
+    }
+
+    #[test]
+    fn shares_partition_the_lines() {
+        let shares: Vec<_> = (0..3).map(|i| Share { index: i, peers: 3, block: 2 }).collect();
+        for seq in 0..100 {
+            assert_eq!(shares.iter().filter(|s| s.owns(seq)).count(), 1);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Where data enters and leaves ballotflow: data-set files, the election generator, the
+//! event-time clock that turns event times into timely frontiers, and result sinks.
+
+pub mod clock;
+pub mod dataset;
+pub mod generator;
+pub mod sink;

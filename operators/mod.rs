@@ -1,0 +1,31 @@
+//! Reusable incremental operators on differential [`VecCollection`]s.
+//!
+//! Each module holds one operator family as an extension trait, in the style of timely's
+//! `operators/` folder: bring the traits into scope with `use ballotflow::operators::prelude::*`
+//! and call them as methods (`votes.count_by("Votes per party", |v| v.party.clone())`).
+//! Every operator has a `_named` variant whose name shows up in timely logs.
+//!
+//! All operators are generic over the key and value types; the ones that need a totally
+//! ordered time (`count_total`-based) say so in their bounds. Nothing here knows about
+//! elections: the election pipeline in [`crate::pipelines`] composes them.
+//!
+//! [`VecCollection`]: differential_dataflow::VecCollection
+
+pub mod classify;
+pub mod count;
+pub mod dedup;
+pub mod enrich;
+pub mod topk;
+pub mod upsert;
+pub mod window;
+
+/// The operator traits, for `use ballotflow::operators::prelude::*`.
+pub mod prelude {
+    pub use super::classify::Classify;
+    pub use super::count::CountBy;
+    pub use super::dedup::FirstWins;
+    pub use super::enrich::Enrich;
+    pub use super::topk::TopK;
+    pub use super::upsert::LatestByKey;
+    pub use super::window::TumblingWindow;
+}

@@ -1,0 +1,136 @@
+//! [`ElectionFeed`]: the input sessions of one worker's election dataflow, driven by an
+//! [`EventClock`] so that the timely frontier is the source's watermark.
+
+use differential_dataflow::input::{Input, InputSession};
+use timely::dataflow::Scope;
+
+use super::model::Hours;
+use super::ElectionInputs;
+use crate::connectors::clock::{Admission, ClockConfig, EventClock};
+use crate::connectors::dataset::{Candidate, DeadLetterReason, PollingStation, Vote, Voter};
+
+type VersionSession<R> = InputSession<u64, (String, (u64, Option<R>)), isize>;
+
+/// One worker's inputs to the election pipeline.
+///
+/// Registry records are applied at the current frontier; votes at their event-time tick, or
+/// at the frontier if they are late (see [`crate::connectors::clock`]). Nothing is visible
+/// downstream until [`ElectionFeed::flush`], which also moves every input to the watermark.
+/// Dropping the feed closes the inputs.
+pub struct ElectionFeed {
+    votes: InputSession<u64, Vote, isize>,
+    candidates: VersionSession<Candidate>,
+    stations: VersionSession<PollingStation>,
+    voters: VersionSession<Voter>,
+    clock: EventClock,
+    admitted: u64,
+}
+
+impl ElectionFeed {
+    /// Creates the inputs in `scope`; returns the feed and the collections to build on.
+    pub fn new<'scope>(scope: Scope<'scope, u64>, clock: ClockConfig) -> (Self, ElectionInputs<'scope>) {
+        let (votes, vote_collection) = scope.new_collection();
+        let (candidates, candidate_collection) = scope.new_collection();
+        let (stations, station_collection) = scope.new_collection();
+        let (voters, voter_collection) = scope.new_collection();
+        let feed = ElectionFeed { votes, candidates, stations, voters, clock: EventClock::new(clock, 0), admitted: 0 };
+        let inputs = ElectionInputs { votes: vote_collection, candidates: candidate_collection, stations: station_collection, voters: voter_collection };
+        (feed, inputs)
+    }
+
+    /// The time registry changes are applied at now.
+    fn now(&self) -> u64 {
+        *self.votes.time()
+    }
+
+    /// A candidate version with sequence number `seq`; returns the time it is applied at.
+    pub fn candidate(&mut self, seq: u64, candidate: Candidate) -> u64 {
+        let t = self.now();
+        self.candidates.update_at((candidate.candidate_id.clone(), (seq, Some(candidate))), t, 1);
+        t
+    }
+
+    /// A polling-station version, or why it was rejected (unreadable opening hours).
+    pub fn station(&mut self, seq: u64, station: PollingStation) -> Result<u64, DeadLetterReason> {
+        Hours::of(&station).map_err(DeadLetterReason::InvalidValue)?;
+        let t = self.now();
+        self.stations.update_at((station.polling_station_id.clone(), (seq, Some(station))), t, 1);
+        Ok(t)
+    }
+
+    /// A voter version.
+    pub fn voter(&mut self, seq: u64, voter: Voter) -> u64 {
+        let t = self.now();
+        self.voters.update_at((voter.voter_id.clone(), (seq, Some(voter))), t, 1);
+        t
+    }
+
+    /// Deletes a candidate (a tombstone with sequence number `seq`).
+    pub fn delete_candidate(&mut self, seq: u64, id: String) -> u64 {
+        let t = self.now();
+        self.candidates.update_at((id, (seq, None)), t, 1);
+        t
+    }
+
+    /// Deletes a polling station.
+    pub fn delete_station(&mut self, seq: u64, id: String) -> u64 {
+        let t = self.now();
+        self.stations.update_at((id, (seq, None)), t, 1);
+        t
+    }
+
+    /// Deletes a voter.
+    pub fn delete_voter(&mut self, seq: u64, id: String) -> u64 {
+        let t = self.now();
+        self.voters.update_at((id, (seq, None)), t, 1);
+        t
+    }
+
+    /// A vote; returns where it was admitted.
+    pub fn vote(&mut self, vote: Vote) -> Admission {
+        let admission = self.clock.admit(vote.voting_time);
+        self.votes.update_at(vote, admission.time, 1);
+        self.admitted += 1;
+        admission
+    }
+
+    /// Moves the watermark to at least `time`, e.g. when the source is idle.
+    pub fn advance_to(&mut self, time: u64) {
+        self.clock.advance_to(time);
+    }
+
+    /// Moves every input to the watermark and sends what was buffered.
+    pub fn flush(&mut self) {
+        let frontier = self.clock.frontier();
+        if frontier > self.now() {
+            self.votes.advance_to(frontier);
+            self.candidates.advance_to(frontier);
+            self.stations.advance_to(frontier);
+            self.voters.advance_to(frontier);
+        }
+        self.votes.flush();
+        self.candidates.flush();
+        self.stations.flush();
+        self.voters.flush();
+    }
+
+    /// The watermark: every later vote is admitted at or after it.
+    pub fn frontier(&self) -> u64 {
+        self.clock.frontier()
+    }
+
+    /// The largest event time seen.
+    pub fn max_event_time(&self) -> Option<u64> {
+        self.clock.max_seen()
+    }
+
+    /// Votes admitted so far.
+    pub fn votes(&self) -> u64 {
+        self.admitted
+    }
+
+    /// Late votes admitted so far.
+    pub fn late(&self) -> u64 {
+        self.clock.late()
+    }
+}

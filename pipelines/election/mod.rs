@@ -1,0 +1,271 @@
+//! The election pipeline: votes and registries in, live results and anomalies out.
+//!
+//! In ([`ElectionInputs`]): every vote message, and the versions of every candidate,
+//! polling station and voter record (`(id, (seq, Option<record>))`, latest `seq` wins).
+//! Out ([`ElectionOutputs`]): the result tables as one keyed collection
+//! `(ResultKey, ResultRow)` for a [`Sink`](crate::connectors::sink::Sink), and every distinct
+//! vote with its verdict (the vote ledger).
+//!
+//! ## Tally semantics
+//! A vote is **counted** iff its voter is registered, its candidate is registered, its
+//! `polling_station_id` is the voter's assigned station and that station is registered, its
+//! `voting_time` lies in the station's opening hours `[opens_at, closes_at)` (UTC), and it
+//! is that voter's earliest such vote by `(voting_time, vote_id)`. Every other vote gets
+//! exactly one [`AnomalyKind`], the first that applies in the order
+//! `unregistered_voter`, `unknown_candidate`, `station_mismatch`, `outside_hours`,
+//! `duplicate_vote`. Re-delivered copies of an identical vote message count once.
+//! Region and city of a vote are the voter's address (`address.state`, `address.city`).
+//!
+//! ## Dataflow
+//! ```text
+//! candidates ─ latest ───────────────┐
+//! stations ── latest ─┐              │
+//! voters ──── latest ─┴ enrich ─┐    │
+//! votes ─────────────────────── enrich(candidate) ─ enrich(voter) ─ classify ─┬─ invalid ─┐
+//!                                                     first_wins(per voter) ─┴─ counted   ├─ anomalies
+//!                                                                             └─ repeats ─┘
+//! counted ─ tallies ─ count_by ─┬─ enrich(registries) ─ per candidate, party, region
+//!                                 ├─ per city, age group, gender, education × party, hour
+//!                                 └─ top_k ─ top polling stations
+//! ```
+//! Every counted vote is turned into its tally keys (one per result table) in a single pass
+//! and counted once; the counts are small, so splitting them per table afterwards is cheap.
+//! A late vote earlier than a voter's counted vote flips it: the old one is retracted from
+//! every count and becomes a `duplicate_vote`, and the late one is counted.
+
+mod feed;
+pub mod job;
+pub mod model;
+pub mod results;
+
+pub use feed::ElectionFeed;
+
+use differential_dataflow::VecCollection;
+use serde::{Deserialize, Serialize};
+
+use crate::connectors::dataset::{Candidate, PollingStation, Vote, Voter};
+use crate::operators::prelude::*;
+use crate::operators::window::window_start;
+use model::{AnomalyKind, Ballot, CandidateInfo, Hours, Text, VoteStatus, VoterInfo, AGE_GROUPS};
+use results::*;
+
+/// A registry as versions: `(id, (seq, Some(record) | None for a deletion))`.
+pub type Versions<'scope, R> = VecCollection<'scope, u64, (String, (u64, Option<R>))>;
+
+/// The pipeline's inputs.
+pub struct ElectionInputs<'scope> {
+    /// Every vote message.
+    pub votes: VecCollection<'scope, u64, Vote>,
+    /// Candidate registry versions.
+    pub candidates: Versions<'scope, Candidate>,
+    /// Polling-station registry versions.
+    pub stations: Versions<'scope, PollingStation>,
+    /// Voter registry versions.
+    pub voters: Versions<'scope, Voter>,
+}
+
+/// The pipeline's outputs.
+pub struct ElectionOutputs<'scope> {
+    /// Every result table, keyed by primary key.
+    pub results: VecCollection<'scope, u64, (ResultKey, ResultRow)>,
+    /// Every distinct vote with its current verdict.
+    pub statuses: VecCollection<'scope, u64, (Ballot, VoteStatus)>,
+}
+
+/// A vote with what the checks learned about it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+struct Checked {
+    ballot: Ballot,
+    candidate: Option<CandidateInfo>,
+    voter: Option<VoterInfo>,
+}
+
+/// One count a counted vote contributes to, per result table.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum Tally {
+    Candidate(Text),
+    Party(Text),
+    Region(Text),
+    City(Text, Text),
+    AgeGroup(u8),
+    Gender(Text),
+    EducationParty(Text, Text),
+    Hour(i64),
+    Station(Text),
+}
+
+/// Width of the turnout-by-hour windows.
+const HOUR_MS: i64 = 3_600_000;
+
+impl Tally {
+    /// The tallies of a counted vote.
+    fn of(c: Checked) -> impl Iterator<Item = Tally> {
+        let (Some(candidate), Some(voter)) = (c.candidate, c.voter) else { unreachable!("counted votes passed every check") };
+        let b = c.ballot;
+        [
+            Tally::Candidate(b.candidate_id),
+            Tally::Party(candidate.party.clone()),
+            Tally::Region(voter.region.clone()),
+            Tally::City(voter.region, voter.city),
+            Tally::AgeGroup(voter.age_group),
+            Tally::Gender(voter.gender),
+            Tally::EducationParty(voter.education, candidate.party),
+            Tally::Hour(window_start(b.voting_time, HOUR_MS)),
+            Tally::Station(b.polling_station_id),
+        ]
+        .into_iter()
+    }
+}
+
+/// The per-vote checks before de-duplication, in order.
+fn first_failure(c: &Checked) -> Option<AnomalyKind> {
+    let Some(voter) = &c.voter else { return Some(AnomalyKind::UnregisteredVoter) };
+    if c.candidate.is_none() {
+        return Some(AnomalyKind::UnknownCandidate);
+    }
+    let Some(hours) = voter.hours.filter(|_| voter.station_id == c.ballot.polling_station_id) else {
+        return Some(AnomalyKind::StationMismatch);
+    };
+    if !hours.contains(c.ballot.voting_time) {
+        return Some(AnomalyKind::OutsideHours);
+    }
+    None
+}
+
+fn anomaly(b: &Ballot, kind: AnomalyKind) -> ResultRow {
+    ResultRow::Anomaly(Anomaly {
+        kind,
+        vote_id: Some(b.vote_id.to_string()),
+        voter_id: Some(b.voter_id.to_string()),
+        polling_station_id: Some(b.polling_station_id.to_string()),
+        window_start: None,
+        voting_time: Some(b.voting_time),
+        candidate_id: Some(b.candidate_id.to_string()),
+    })
+}
+
+/// Builds the election dataflow in the inputs' scope.
+pub fn build<'scope>(inputs: ElectionInputs<'scope>) -> ElectionOutputs<'scope> {
+    let candidates = inputs
+        .candidates
+        .latest_by_key_named("Candidates")
+        .map(|(id, c)| (Text::from(id), CandidateInfo { name: c.candidate_name.into(), party: c.party_affiliation.into() }));
+    // The feed rejects stations with unreadable hours, so every station here has hours.
+    let station_hours = inputs
+        .stations
+        .latest_by_key_named("Stations")
+        .flat_map(|(id, s)| Hours::of(&s).ok().map(|h| (Text::from(id), h)));
+    // Only what the checks and results need of a voter travels on.
+    let voters = inputs
+        .voters
+        .map(|(id, (seq, voter))| (Text::from(id), (seq, voter.map(|v| VoterInfo::of(v, None)))))
+        .latest_by_key_named("Voters");
+    let voter_info = voters
+        .clone()
+        .map(|(id, v)| (v.station_id.clone(), (id, v)))
+        .enrich(station_hours)
+        .map(|(_, ((id, v), hours))| (id, VoterInfo { hours, ..v }));
+
+    let checked = inputs
+        .votes
+        .map(|v| {
+            let b = Ballot::from(v);
+            (b.candidate_id.clone(), b)
+        })
+        .enrich(candidates.clone())
+        .map(|(_, (b, candidate))| (b.voter_id.clone(), (b, candidate)))
+        .enrich(voter_info)
+        .map(|(_, ((ballot, candidate), voter))| Checked { ballot, candidate, voter });
+    let (valid, invalid) = checked.classify(first_failure);
+
+    // Per voter, the earliest valid vote wins (ballots order by (voting_time, vote_id, ..)).
+    let ranked = valid
+        .map(|c| (c.ballot.voter_id.clone(), c))
+        .first_wins_named("FirstVoteWins")
+        .map(|(_, (c, first))| (c, first));
+    let (counted, repeats) = ranked.classify(|(_, first)| (!first).then_some(AnomalyKind::DuplicateVote));
+    let counted = counted.map(|(c, _)| c);
+    let rejected = repeats.map(|((c, _), kind)| (c.ballot, kind)).concat(invalid.map(|(c, kind)| (c.ballot, kind)));
+    let statuses = counted
+        .clone()
+        .map(|c| (c.ballot.clone(), VoteStatus::Counted))
+        .concat(rejected.clone().map(|(b, kind)| (b, VoteStatus::Rejected(kind))));
+    // Copies of an identical invalid message are one anomaly.
+    let anomalies = rejected.map(|(b, kind)| anomaly(&b, kind)).distinct().map(ResultRow::keyed);
+
+    let tallies = counted.flat_map(Tally::of).count_by(Tally::clone);
+    let results = results(tallies, candidates, voters).concat(anomalies);
+    ElectionOutputs { results, statuses }
+}
+
+fn votes_or_zero(count: Option<isize>) -> i64 {
+    count.unwrap_or(0) as i64
+}
+
+fn text(t: Text) -> String {
+    t.to_string()
+}
+
+/// The result tables, from the counts of every tally.
+fn results<'scope>(
+    tallies: VecCollection<'scope, u64, (Tally, isize)>,
+    candidates: VecCollection<'scope, u64, (Text, CandidateInfo)>,
+    voters: VecCollection<'scope, u64, (Text, VoterInfo)>,
+) -> VecCollection<'scope, u64, (ResultKey, ResultRow)> {
+    let per_candidate = candidates
+        .clone()
+        .enrich(tallies.clone().flat_map(|(t, n)| match t {
+            Tally::Candidate(id) => Some((id, n)),
+            _ => None,
+        }))
+        .map(|(id, (c, n))| {
+            ResultRow::VotesPerCandidate(VotesPerCandidate {
+                candidate_id: text(id),
+                candidate_name: text(c.name),
+                party_affiliation: text(c.party),
+                votes: votes_or_zero(n),
+            })
+        });
+    let per_party = candidates
+        .map(|(_, c)| c.party)
+        .distinct()
+        .map(|party| (party, ()))
+        .enrich(tallies.clone().flat_map(|(t, n)| match t {
+            Tally::Party(party) => Some((party, n)),
+            _ => None,
+        }))
+        .map(|(party, ((), n))| ResultRow::VotesPerParty(VotesPerParty { party_affiliation: text(party), votes: votes_or_zero(n) }));
+    let per_region = voters
+        .count_by(|(_, v)| v.region.clone())
+        .enrich(tallies.clone().flat_map(|(t, n)| match t {
+            Tally::Region(region) => Some((region, n)),
+            _ => None,
+        }))
+        .map(|(region, (registered, n))| ResultRow::TurnoutByRegion(TurnoutByRegion::new(text(region), votes_or_zero(n), registered as i64)));
+    let top_stations = tallies
+        .clone()
+        .flat_map(|(t, n)| match t {
+            Tally::Station(id) => Some((id, n)),
+            _ => None,
+        })
+        .top_k(10)
+        .map(|(rank, (id, n))| ResultRow::TopPollingStation(TopPollingStation { rank, polling_station_id: text(id), votes: n as i64 }));
+    let plain = tallies.flat_map(|(t, n)| {
+        let votes = n as i64;
+        match t {
+            Tally::City(region, city) => Some(ResultRow::TurnoutByCity(TurnoutByCity { region: text(region), city: text(city), votes })),
+            Tally::AgeGroup(band) => Some(ResultRow::TurnoutByAgeGroup(TurnoutByAgeGroup { age_group: AGE_GROUPS[band as usize].to_string(), votes })),
+            Tally::Gender(gender) => Some(ResultRow::TurnoutByGender(TurnoutByGender { gender: text(gender), votes })),
+            Tally::EducationParty(education, party) => Some(ResultRow::VotesByEducationParty(VotesByEducationParty {
+                education_level: text(education),
+                party_affiliation: text(party),
+                votes,
+            })),
+            Tally::Hour(hour_start) => Some(ResultRow::TurnoutByHour(TurnoutByHour { hour_start, votes })),
+            _ => None,
+        }
+    });
+
+    differential_dataflow::collection::concatenate(per_candidate.scope(), [per_candidate, per_party, per_region, top_stations, plain])
+        .map(ResultRow::keyed)
+}

@@ -1,0 +1,337 @@
+//! Test support: random small elections and a plain batch oracle of the tally semantics.
+//!
+//! The oracle is written from the semantics in the issue, not from the pipeline: registries
+//! by "highest sequence number wins", votes de-duplicated as whole messages, checks in
+//! order, then the earliest valid vote per voter.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ballotflow::connectors::dataset::{Address, Candidate, PollingStation, Vote, Voter, VotingMethod};
+use ballotflow::pipelines::election::model::AnomalyKind;
+use ballotflow::pipelines::election::results::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// 2026-05-07T00:00:00Z.
+pub const DAY: i64 = 1_778_112_000_000;
+const MINUTE: i64 = 60_000;
+
+/// One input record, in delivery order.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Vote(Vote),
+    Candidate(Candidate),
+    DeleteCandidate(String),
+    Station(PollingStation),
+    Voter(Voter),
+    DeleteVoter(String),
+}
+
+pub fn candidate(id: usize, name: &str, party: &str) -> Candidate {
+    Candidate {
+        candidate_id: format!("c{id}"),
+        candidate_name: name.to_string(),
+        party_affiliation: party.to_string(),
+        biography: String::new(),
+        campaign_platform: String::new(),
+        photo_url: String::new(),
+    }
+}
+
+pub fn station(id: usize, opens: &str, closes: &str) -> PollingStation {
+    PollingStation {
+        polling_station_id: format!("s{id}"),
+        name: format!("Hall {id}"),
+        region: "R".into(),
+        city: "C".into(),
+        registered_voters: 0,
+        opens_at: opens.into(),
+        closes_at: closes.into(),
+    }
+}
+
+pub fn voter(id: usize, station: usize, region: &str, city: &str, age: u32, gender: &str, education: &str) -> Voter {
+    Voter {
+        voter_id: format!("v{id}"),
+        voter_name: format!("Voter {id}"),
+        date_of_birth: "1980-01-01".into(),
+        gender: gender.into(),
+        nationality: "British".into(),
+        registration_number: format!("R{id}"),
+        address: Address { street: "1 High St".into(), city: city.into(), state: region.into(), country: "United Kingdom".into(), postcode: "AB1 2CD".into() },
+        email: String::new(),
+        phone_number: String::new(),
+        cell_number: String::new(),
+        picture: String::new(),
+        registered_age: age,
+        education_level: education.into(),
+        income_category: "middle".into(),
+        polling_station_id: format!("s{station}"),
+    }
+}
+
+fn random_voter(rng: &mut ChaCha8Rng, id: usize, stations: usize) -> Voter {
+    let regions = [("North", ["Leeds", "York"]), ("South", ["Bath", "Kent"])];
+    let (region, cities) = regions[rng.random_range(0..regions.len())];
+    voter(
+        id,
+        rng.random_range(0..stations),
+        region,
+        cities[rng.random_range(0..2)],
+        rng.random_range(18..90),
+        ["female", "male", "non-binary"][rng.random_range(0..3)],
+        ["secondary", "bachelor"][rng.random_range(0..2)],
+    )
+}
+
+fn random_hours(rng: &mut ChaCha8Rng) -> (String, String) {
+    match rng.random_range(0..4) {
+        0 => ("22:00".into(), "02:00".into()), // open across midnight
+        _ => (format!("{:02}:00", rng.random_range(5..9)), format!("{:02}:30", rng.random_range(17..22))),
+    }
+}
+
+/// A random small election in delivery order: registries first, then votes (duplicates,
+/// re-deliveries, unregistered voters, unknown candidates, wrong stations, odd hours) mixed
+/// with registry updates and deletions, delivered out of order with some very late events.
+pub fn random_events(seed: u64, votes: usize) -> Vec<Event> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (n_candidates, n_stations, n_voters) = (4, 3, 14);
+    let mut events = Vec::new();
+    for c in 0..n_candidates {
+        events.push(Event::Candidate(candidate(c, &format!("Cand {c}"), ["Red", "Blue", "Green"][c % 3])));
+    }
+    for s in 0..n_stations {
+        let (o, c) = random_hours(&mut rng);
+        events.push(Event::Station(station(s, &o, &c)));
+    }
+    for v in 0..n_voters {
+        let voter = random_voter(&mut rng, v, n_stations);
+        events.push(Event::Voter(voter));
+    }
+    // Votes with event times over the day, delivered with random delays.
+    let mut timed: Vec<(i64, Event)> = Vec::new();
+    let mut recent: Vec<Vote> = Vec::new();
+    for i in 0..votes {
+        let t = DAY + rng.random_range(0..24 * 60 * MINUTE);
+        let v = rng.random_range(0..n_voters + 3); // the last three are never registered
+        let vote = Vote {
+            vote_id: format!("vote{i:04}"),
+            voter_id: format!("v{v}"),
+            candidate_id: format!("c{}", rng.random_range(0..n_candidates + 1)), // the last is unknown
+            polling_station_id: format!("s{}", if rng.random_bool(0.8) { v % n_stations } else { rng.random_range(0..n_stations) }),
+            voting_time: t,
+            voting_method: VotingMethod::InPerson,
+        };
+        let delay = match rng.random_range(0..10) {
+            0 => rng.random_range(0..4 * 60 * MINUTE), // very late
+            1..=3 => rng.random_range(0..10 * MINUTE),
+            _ => 0,
+        };
+        if rng.random_bool(0.05) && !recent.is_empty() {
+            // An exact re-delivery of an earlier message.
+            let again = recent[rng.random_range(0..recent.len())].clone();
+            timed.push((again.voting_time + rng.random_range(0..30 * MINUTE), Event::Vote(again)));
+        }
+        recent.push(vote.clone());
+        timed.push((t + delay, Event::Vote(vote)));
+        // Registry changes as the day goes on.
+        if rng.random_bool(0.04) {
+            let update = match rng.random_range(0..6) {
+                0 => {
+                    let id = rng.random_range(0..n_voters + 2);
+                    Event::Voter(random_voter(&mut rng, id, n_stations))
+                }
+                1 => Event::DeleteVoter(format!("v{}", rng.random_range(0..n_voters))),
+                2 => {
+                    let c = rng.random_range(0..n_candidates + 1);
+                    Event::Candidate(candidate(c, &format!("Renamed {c}"), ["Red", "Blue", "Gold"][rng.random_range(0..3)]))
+                }
+                3 => Event::DeleteCandidate(format!("c{}", rng.random_range(0..n_candidates))),
+                _ => {
+                    let (o, c) = random_hours(&mut rng);
+                    Event::Station(station(rng.random_range(0..n_stations), &o, &c))
+                }
+            };
+            timed.push((t + delay, update));
+        }
+    }
+    timed.sort_by_key(|(delivery, _)| *delivery);
+    events.extend(timed.into_iter().map(|(_, e)| e));
+    events
+}
+
+/// The registries and votes of a set of admitted events; `seq` is the event's position.
+#[derive(Default)]
+pub struct Admitted {
+    pub candidates: BTreeMap<String, (u64, Option<Candidate>)>,
+    pub stations: BTreeMap<String, (u64, Option<PollingStation>)>,
+    pub voters: BTreeMap<String, (u64, Option<Voter>)>,
+    pub votes: BTreeSet<Vote>,
+}
+
+fn upsert<R>(map: &mut BTreeMap<String, (u64, Option<R>)>, id: String, seq: u64, record: Option<R>) {
+    let entry = map.entry(id).or_insert((seq, None));
+    if seq >= entry.0 {
+        *entry = (seq, record);
+    }
+}
+
+impl Admitted {
+    pub fn add(&mut self, seq: u64, event: &Event) {
+        match event.clone() {
+            Event::Vote(v) => {
+                self.votes.insert(v);
+            }
+            Event::Candidate(c) => upsert(&mut self.candidates, c.candidate_id.clone(), seq, Some(c)),
+            Event::DeleteCandidate(id) => upsert(&mut self.candidates, id, seq, None),
+            Event::Station(s) => upsert(&mut self.stations, s.polling_station_id.clone(), seq, Some(s)),
+            Event::Voter(v) => upsert(&mut self.voters, v.voter_id.clone(), seq, Some(v)),
+            Event::DeleteVoter(id) => upsert(&mut self.voters, id, seq, None),
+        }
+    }
+}
+
+fn live<R: Clone>(m: &BTreeMap<String, (u64, Option<R>)>) -> BTreeMap<String, R> {
+    m.iter().filter_map(|(k, (_, r))| r.clone().map(|r| (k.clone(), r))).collect()
+}
+
+fn minutes(hhmm: &str) -> i64 {
+    let (h, m) = hhmm.split_once(':').unwrap();
+    h.parse::<i64>().unwrap() * 60 + m.parse::<i64>().unwrap()
+}
+
+fn open_at(station: &PollingStation, time: i64) -> bool {
+    let minute = (time - DAY).rem_euclid(24 * 60 * MINUTE) / MINUTE;
+    let (o, c) = (minutes(&station.opens_at), minutes(&station.closes_at));
+    if o < c { o <= minute && minute < c } else { minute >= o || minute < c }
+}
+
+/// The result tables the pipeline must hold for these admitted events.
+pub fn oracle(admitted: &Admitted) -> BTreeMap<ResultKey, ResultRow> {
+    let candidates: BTreeMap<String, Candidate> = live(&admitted.candidates);
+    let stations: BTreeMap<String, PollingStation> = live(&admitted.stations);
+    let voters: BTreeMap<String, Voter> = live(&admitted.voters);
+
+    let mut anomalies = Vec::new();
+    let mut valid: BTreeMap<String, Vec<&Vote>> = BTreeMap::new();
+    for vote in &admitted.votes {
+        let kind = match (voters.get(&vote.voter_id), candidates.get(&vote.candidate_id)) {
+            (None, _) => Some(AnomalyKind::UnregisteredVoter),
+            (_, None) => Some(AnomalyKind::UnknownCandidate),
+            (Some(voter), Some(_)) => match stations.get(&vote.polling_station_id) {
+                Some(s) if voter.polling_station_id == vote.polling_station_id => {
+                    (!open_at(s, vote.voting_time)).then_some(AnomalyKind::OutsideHours)
+                }
+                _ => Some(AnomalyKind::StationMismatch),
+            },
+        };
+        match kind {
+            Some(kind) => anomalies.push((vote, kind)),
+            None => valid.entry(vote.voter_id.clone()).or_default().push(vote),
+        }
+    }
+    let mut counted = Vec::new();
+    for (_, mut votes) in valid {
+        votes.sort_by(|a, b| {
+            (a.voting_time, &a.vote_id, &a.candidate_id, &a.polling_station_id, a.voting_method)
+                .cmp(&(b.voting_time, &b.vote_id, &b.candidate_id, &b.polling_station_id, b.voting_method))
+        });
+        counted.push(votes[0]);
+        anomalies.extend(votes[1..].iter().map(|v| (*v, AnomalyKind::DuplicateVote)));
+    }
+
+    let mut rows = Vec::new();
+    let count = |f: &dyn Fn(&Vote) -> bool| counted.iter().filter(|v| f(v)).count() as i64;
+    for (id, c) in &candidates {
+        rows.push(ResultRow::VotesPerCandidate(VotesPerCandidate {
+            candidate_id: id.clone(),
+            candidate_name: c.candidate_name.clone(),
+            party_affiliation: c.party_affiliation.clone(),
+            votes: count(&|v| v.candidate_id == *id),
+        }));
+    }
+    let party_of = |v: &Vote| candidates[&v.candidate_id].party_affiliation.clone();
+    let parties: BTreeSet<String> = candidates.values().map(|c| c.party_affiliation.clone()).collect();
+    for p in parties {
+        rows.push(ResultRow::VotesPerParty(VotesPerParty { votes: count(&|v| party_of(v) == p), party_affiliation: p }));
+    }
+    let voter_of = |v: &Vote| voters[&v.voter_id].clone();
+    let regions: BTreeSet<String> = voters.values().map(|v| v.address.state.clone()).collect();
+    for r in regions {
+        let registered = voters.values().filter(|v| v.address.state == r).count() as i64;
+        let votes = count(&|v| voter_of(v).address.state == r);
+        rows.push(ResultRow::TurnoutByRegion(TurnoutByRegion {
+            turnout_pct: 100.0 * votes as f64 / registered as f64,
+            region: r,
+            votes,
+            registered_voters: registered,
+        }));
+    }
+    let tally = |rows: &mut Vec<ResultRow>, key: &dyn Fn(&Vote) -> (String, String), make: &dyn Fn(String, String, i64) -> ResultRow| {
+        let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
+        for v in &counted {
+            *counts.entry(key(v)).or_default() += 1;
+        }
+        rows.extend(counts.into_iter().map(|((a, b), n)| make(a, b, n)));
+    };
+    tally(&mut rows, &|v| (voter_of(v).address.state, voter_of(v).address.city), &|region, city, votes| {
+        ResultRow::TurnoutByCity(TurnoutByCity { region, city, votes })
+    });
+    let age_group = |age: u32| match age {
+        0..=24 => "18-24",
+        25..=34 => "25-34",
+        35..=44 => "35-44",
+        45..=54 => "45-54",
+        55..=64 => "55-64",
+        _ => "65+",
+    };
+    tally(&mut rows, &|v| (age_group(voter_of(v).registered_age).to_string(), String::new()), &|age_group, _, votes| {
+        ResultRow::TurnoutByAgeGroup(TurnoutByAgeGroup { age_group, votes })
+    });
+    tally(&mut rows, &|v| (voter_of(v).gender, String::new()), &|gender, _, votes| ResultRow::TurnoutByGender(TurnoutByGender { gender, votes }));
+    tally(&mut rows, &|v| (voter_of(v).education_level, party_of(v)), &|education_level, party_affiliation, votes| {
+        ResultRow::VotesByEducationParty(VotesByEducationParty { education_level, party_affiliation, votes })
+    });
+    tally(&mut rows, &|v| ((v.voting_time.div_euclid(3_600_000) * 3_600_000).to_string(), String::new()), &|hour, _, votes| {
+        ResultRow::TurnoutByHour(TurnoutByHour { hour_start: hour.parse().unwrap(), votes })
+    });
+    let mut per_station: BTreeMap<String, i64> = BTreeMap::new();
+    for v in &counted {
+        *per_station.entry(v.polling_station_id.clone()).or_default() += 1;
+    }
+    let mut ranked: Vec<(String, i64)> = per_station.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (i, (id, votes)) in ranked.into_iter().take(10).enumerate() {
+        rows.push(ResultRow::TopPollingStation(TopPollingStation { rank: i as u32 + 1, polling_station_id: id, votes }));
+    }
+    for (v, kind) in anomalies {
+        rows.push(ResultRow::Anomaly(Anomaly {
+            kind,
+            vote_id: Some(v.vote_id.clone()),
+            voter_id: Some(v.voter_id.clone()),
+            polling_station_id: Some(v.polling_station_id.clone()),
+            window_start: None,
+            voting_time: Some(v.voting_time),
+            candidate_id: Some(v.candidate_id.clone()),
+        }));
+    }
+    rows.into_iter().map(|r| (r.key(), r)).collect()
+}
+
+/// Prints the first differences between two tables (for assertion messages).
+pub fn diff(expected: &BTreeMap<ResultKey, ResultRow>, actual: &BTreeMap<ResultKey, ResultRow>) -> String {
+    let mut out = String::new();
+    for (k, v) in expected {
+        if actual.get(k) != Some(v) {
+            out += &format!("  expected {v:?}\n       got {:?}\n", actual.get(k));
+        }
+    }
+    for (k, v) in actual {
+        if !expected.contains_key(k) {
+            out += &format!("  unexpected {v:?}\n");
+        }
+    }
+    out.lines().take(20).collect::<Vec<_>>().join("\n")
+}
