@@ -20,10 +20,10 @@ pub trait Classify<'scope, T: Timestamp, D> {
     /// timely::example(|scope| {
     ///     let ages = scope.new_collection_from(vec![17, 30, 130]).1;
     ///     let (valid, invalid) = ages.classify(|a| {
-    ///         if *a < 18 { Some("too_young") } else if *a > 120 { Some("absurd") } else { None }
+    ///         if *a < 18 { Some('y') } else if *a > 120 { Some('a') } else { None }
     ///     });
     ///     valid.assert_eq(scope.new_collection_from(vec![30]).1);
-    ///     invalid.assert_eq(scope.new_collection_from(vec![(17, "too_young"), (130, "absurd")]).1);
+    ///     invalid.assert_eq(scope.new_collection_from(vec![(17, 'y'), (130, 'a')]).1);
     /// });
     /// ```
     #[allow(clippy::type_complexity)]

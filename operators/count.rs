@@ -20,10 +20,11 @@ pub trait CountBy<'scope, T: Timestamp, D> {
     /// use differential_dataflow::input::Input;
     ///
     /// timely::example(|scope| {
-    ///     let votes = scope.new_collection_from(vec![("ann", "red"), ("bob", "red"), ("cy", "blue")]).1;
+    ///     // (voter, party)
+    ///     let votes = scope.new_collection_from(vec![(1u32, 'r'), (2, 'r'), (3, 'b')]).1;
     ///     votes
     ///         .count_by(|(_voter, party)| *party)
-    ///         .assert_eq(scope.new_collection_from(vec![("red", 2), ("blue", 1)]).1);
+    ///         .assert_eq(scope.new_collection_from(vec![('r', 2), ('b', 1)]).1);
     /// });
     /// ```
     fn count_by<K, F>(self, key: F) -> VecCollection<'scope, T, (K, isize)>

@@ -19,9 +19,10 @@ pub trait FirstWins<'scope, T: Timestamp, K, V> {
     /// use differential_dataflow::input::Input;
     ///
     /// timely::example(|scope| {
-    ///     let votes = scope.new_collection_from(vec![("ann", 9), ("ann", 4), ("ann", 4), ("bob", 5)]).1;
+    ///     // (voter, voting time); the repeated (1, 4) is one re-delivered vote
+    ///     let votes = scope.new_collection_from(vec![(1u32, 9u64), (1, 4), (1, 4), (2, 5)]).1;
     ///     votes.first_wins().assert_eq(
-    ///         scope.new_collection_from(vec![("ann", (4, true)), ("ann", (9, false)), ("bob", (5, true))]).1,
+    ///         scope.new_collection_from(vec![(1, (4, true)), (1, (9, false)), (2, (5, true))]).1,
     ///     );
     /// });
     /// ```

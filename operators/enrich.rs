@@ -22,10 +22,11 @@ pub trait Enrich<'scope, T: Timestamp, K, V> {
     /// use differential_dataflow::input::Input;
     ///
     /// timely::example(|scope| {
-    ///     let votes = scope.new_collection_from(vec![("c1", "v1"), ("c9", "v2")]).1;
-    ///     let candidates = scope.new_collection_from(vec![("c1", "Ada")]).1;
+    ///     // (candidate id, vote id) and (candidate id, party)
+    ///     let votes = scope.new_collection_from(vec![(1u32, 100u64), (9, 101)]).1;
+    ///     let candidates = scope.new_collection_from(vec![(1u32, 'r')]).1;
     ///     votes.enrich(candidates).assert_eq(
-    ///         scope.new_collection_from(vec![("c1", ("v1", Some("Ada"))), ("c9", ("v2", None))]).1,
+    ///         scope.new_collection_from(vec![(1, (100, Some('r'))), (9, (101, None))]).1,
     ///     );
     /// });
     /// ```

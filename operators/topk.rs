@@ -20,10 +20,11 @@ pub trait TopK<'scope, T: Timestamp, K, C> {
     /// use differential_dataflow::input::Input;
     ///
     /// timely::example(|scope| {
-    ///     let counts = scope.new_collection_from(vec![("s1", 5), ("s2", 9), ("s3", 5)]).1;
+    ///     // (station, votes)
+    ///     let counts = scope.new_collection_from(vec![(1u32, 5i64), (2, 9), (3, 5)]).1;
     ///     counts
     ///         .top_k(2)
-    ///         .assert_eq(scope.new_collection_from(vec![(1, ("s2", 9)), (2, ("s1", 5))]).1);
+    ///         .assert_eq(scope.new_collection_from(vec![(1, (2, 9)), (2, (1, 5))]).1);
     /// });
     /// ```
     fn top_k(self, k: usize) -> VecCollection<'scope, T, (u32, (K, C))>;

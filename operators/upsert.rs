@@ -21,15 +21,16 @@ pub trait LatestByKey<'scope, T: Timestamp, K, V> {
     /// use differential_dataflow::input::Input;
     ///
     /// timely::example(|scope| {
+    ///     // (voter, (sequence number, Some(station) or None to delete))
     ///     let versions = scope.new_collection_from(vec![
-    ///         ("ann", (1u64, Some("Leeds"))),
-    ///         ("ann", (7, Some("York"))),   // a later registration wins
-    ///         ("bob", (3, Some("Hull"))),
-    ///         ("bob", (9, None)),           // a tombstone deletes bob
+    ///         (1u32, (1u64, Some('L'))),
+    ///         (1, (7, Some('Y'))),   // a later registration wins
+    ///         (2, (3, Some('H'))),
+    ///         (2, (9, None)),        // a tombstone deletes voter 2
     ///     ]).1;
     ///     versions
     ///         .latest_by_key()
-    ///         .assert_eq(scope.new_collection_from(vec![("ann", "York")]).1);
+    ///         .assert_eq(scope.new_collection_from(vec![(1, 'Y')]).1);
     /// });
     /// ```
     fn latest_by_key(self) -> VecCollection<'scope, T, (K, V)>;

@@ -27,10 +27,10 @@ pub trait TumblingWindow<'scope, T: Timestamp, D> {
     ///
     /// timely::example(|scope| {
     ///     // (event time in ms, station)
-    ///     let votes = scope.new_collection_from(vec![(1_000, "s1"), (59_000, "s1"), (61_000, "s1")]).1;
+    ///     let votes = scope.new_collection_from(vec![(1_000i64, 's'), (59_000, 's'), (61_000, 's')]).1;
     ///     votes
     ///         .count_per_window(60_000, |(t, _)| *t, |(_, s)| *s)
-    ///         .assert_eq(scope.new_collection_from(vec![((0, "s1"), 2), ((60_000, "s1"), 1)]).1);
+    ///         .assert_eq(scope.new_collection_from(vec![((0, 's'), 2), ((60_000, 's'), 1)]).1);
     /// });
     /// ```
     fn count_per_window<K, FT, FK>(self, width_ms: i64, event_time: FT, key: FK) -> VecCollection<'scope, T, ((i64, K), isize)>

@@ -1,0 +1,70 @@
+//! End to end: the `election` example writes a generated data set, tallies it from the
+//! files on two workers, and its results file equals the batch oracle over those files.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ballotflow::connectors::dataset::{self, read_jsonl, Candidate, PollingStation, Share, Vote, Voter};
+use ballotflow::connectors::sink::json::write_results;
+use common::{oracle, Admitted, Event};
+
+/// The example binary, which `cargo test` builds next to the test binaries.
+fn example() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target directory");
+    let path = dir.join("examples").join(format!("election{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} is missing; run through `cargo test`", path.display());
+    path
+}
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(example()).args(args).env("RUST_LOG", "warn").output().expect("example runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "election {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+fn load(dir: &Path) -> Admitted {
+    let mut admitted = Admitted::default();
+    let mut seq = 0u64;
+    let mut add = |e: Event| {
+        admitted.add(seq, &e);
+        seq += 1;
+    };
+    let dead = |d| panic!("generated data has a dead letter: {d:?}");
+    read_jsonl::<Candidate, _, _>(&dir.join(dataset::CANDIDATES), Share::all(), |_, c| add(Event::Candidate(c)), dead).unwrap();
+    read_jsonl::<PollingStation, _, _>(&dir.join(dataset::POLLING_STATIONS), Share::all(), |_, s| add(Event::Station(s)), dead).unwrap();
+    read_jsonl::<Voter, _, _>(&dir.join(dataset::VOTERS), Share::all(), |_, v| add(Event::Voter(v)), dead).unwrap();
+    read_jsonl::<Vote, _, _>(&dir.join(dataset::VOTES), Share::all(), |_, v| add(Event::Vote(v)), dead).unwrap();
+    admitted
+}
+
+#[test]
+fn example_tallies_a_generated_data_set_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let results = tmp.path().join("results.json");
+    run(&["generate", "--out", data.to_str().unwrap(), "--voters", "3000", "--seed", "7"]);
+    let report = run(&["--input", data.to_str().unwrap(), "--results", results.to_str().unwrap(), "-w", "2", "--batch", "500"]);
+
+    // The report line has the agreed fields.
+    let line = report.lines().last().unwrap_or_default();
+    for field in ["votes=", "elapsed_s=", "votes_per_s=", "workers=2", "late=", "dead_letters=0"] {
+        assert!(line.contains(field), "report line {line:?} lacks {field}");
+    }
+    let admitted = load(&data);
+    let votes = admitted.votes.len();
+    assert!(line.starts_with(&format!("votes={votes} ")) || votes < 1, "report {line:?} vs {votes} distinct votes");
+
+    let expected_path = tmp.path().join("expected.json");
+    write_results(&expected_path, oracle(&admitted).values()).unwrap();
+    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(&expected_path).unwrap()).unwrap();
+    let actual: serde_json::Value = serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
+    for (table, rows) in expected.as_object().unwrap() {
+        assert_eq!(&actual[table], rows, "table {table}");
+    }
+    assert_eq!(actual, expected);
+    assert!(expected["anomalies"].as_array().unwrap().len() > 5, "the generated election has anomalies");
+}
