@@ -11,6 +11,11 @@
 //!
 //! The frontier is the watermark: the largest event time seen minus
 //! [`ClockConfig::max_out_of_orderness_ms`], rounded down to a tick. It only moves forward.
+//!
+//! One absurd timestamp (a vote "from" the year 2100) would drag the watermark with it and
+//! make every later event late, so the clock refuses events outside
+//! [`ClockConfig::accepted`] and events more than [`ClockConfig::max_jump_ms`] ahead of the
+//! largest event time seen; the source turns those into dead letters.
 
 /// How event times become timely times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,12 +25,26 @@ pub struct ClockConfig {
     pub tick_ms: u64,
     /// How far behind the largest event time seen the watermark trails.
     pub max_out_of_orderness_ms: u64,
+    /// How far ahead of the largest event time seen an event may be (`None`: no limit).
+    pub max_jump_ms: Option<u64>,
+    /// Event times accepted at all, `[from, until)` in ms (`None`: any).
+    pub accepted: Option<(i64, i64)>,
+}
+
+impl ClockConfig {
+    /// One-minute ticks, two minutes of allowed out-of-orderness, jumps of at most a day.
+    pub const DEFAULT: ClockConfig =
+        ClockConfig { tick_ms: 60_000, max_out_of_orderness_ms: 120_000, max_jump_ms: Some(86_400_000), accepted: None };
+
+    /// Accepts only event times within a day of the UTC day starting at `day_start_ms`.
+    pub fn around_day(self, day_start_ms: i64) -> Self {
+        ClockConfig { accepted: Some((day_start_ms - 86_400_000, day_start_ms + 2 * 86_400_000)), ..self }
+    }
 }
 
 impl Default for ClockConfig {
-    /// One-minute ticks, two minutes of allowed out-of-orderness.
     fn default() -> Self {
-        ClockConfig { tick_ms: 60_000, max_out_of_orderness_ms: 120_000 }
+        Self::DEFAULT
     }
 }
 
@@ -65,8 +84,20 @@ impl EventClock {
         ms - ms % self.config.tick_ms
     }
 
-    /// Admits an event with time `event_ms`, advancing the watermark past it.
-    pub fn admit(&mut self, event_ms: i64) -> Admission {
+    /// Admits an event with time `event_ms`, advancing the watermark past it, or says why
+    /// the time is absurd (then nothing changes).
+    pub fn admit(&mut self, event_ms: i64) -> Result<Admission, String> {
+        let show = crate::connectors::dataset::format_millis;
+        if let Some((from, until)) = self.config.accepted {
+            if event_ms < from || event_ms >= until {
+                return Err(format!("{} is outside the accepted range [{}, {})", show(event_ms), show(from), show(until)));
+            }
+        }
+        if let (Some(jump), Some(max)) = (self.config.max_jump_ms, self.max_seen) {
+            if event_ms > 0 && event_ms as u64 > max.saturating_add(jump) {
+                return Err(format!("{} is more than {} ms ahead of the latest event time {}", show(event_ms), jump, show(max as i64)));
+            }
+        }
         let tick = self.tick(event_ms);
         let admission = if tick < self.frontier {
             self.late += 1;
@@ -80,7 +111,7 @@ impl EventClock {
             let watermark = ms.saturating_sub(self.config.max_out_of_orderness_ms);
             self.frontier = self.frontier.max(watermark - watermark % self.config.tick_ms);
         }
-        admission
+        Ok(admission)
     }
 
     /// Moves the frontier to at least `time` (e.g. when a source is idle or finished).
@@ -110,16 +141,31 @@ mod tests {
 
     #[test]
     fn watermark_trails_and_late_events_go_to_the_frontier() {
-        let mut clock = EventClock::new(ClockConfig { tick_ms: 10, max_out_of_orderness_ms: 25 }, 0);
-        assert_eq!(clock.admit(103), Admission { time: 100, late: false });
+        let config = ClockConfig { tick_ms: 10, max_out_of_orderness_ms: 25, max_jump_ms: None, accepted: None };
+        let mut clock = EventClock::new(config, 0);
+        assert_eq!(clock.admit(103), Ok(Admission { time: 100, late: false }));
         assert_eq!(clock.frontier(), 70); // 103 - 25 = 78, rounded down
-        assert_eq!(clock.admit(75), Admission { time: 70, late: false }); // out of order, within bound
-        assert_eq!(clock.admit(69), Admission { time: 70, late: true });
-        assert_eq!(clock.admit(200), Admission { time: 200, late: false });
+        assert_eq!(clock.admit(75), Ok(Admission { time: 70, late: false })); // out of order, within bound
+        assert_eq!(clock.admit(69), Ok(Admission { time: 70, late: true }));
+        assert_eq!(clock.admit(200), Ok(Admission { time: 200, late: false }));
         assert_eq!(clock.frontier(), 170);
-        assert_eq!(clock.admit(150), Admission { time: 170, late: true });
+        assert_eq!(clock.admit(150), Ok(Admission { time: 170, late: true }));
         assert_eq!(clock.late(), 2);
         clock.advance_to(100); // never backwards
         assert_eq!(clock.frontier(), 170);
+    }
+
+    #[test]
+    fn absurd_times_are_refused_without_moving_the_watermark() {
+        let day = 1_778_112_000_000; // 2026-05-07
+        let config = ClockConfig { max_jump_ms: Some(3_600_000), ..ClockConfig::DEFAULT }.around_day(day);
+        let mut clock = EventClock::new(config, 0);
+        assert!(clock.admit(day + 8 * 3_600_000).is_ok());
+        let frontier = clock.frontier();
+        assert!(clock.admit(0).unwrap_err().contains("outside the accepted range"));
+        assert!(clock.admit(day + 20 * 86_400_000).is_err());
+        assert!(clock.admit(day + 10 * 3_600_000).unwrap_err().contains("ahead of the latest event time"));
+        assert_eq!(clock.frontier(), frontier);
+        assert!(clock.admit(day + 8 * 3_600_000 + 60_000).is_ok());
     }
 }

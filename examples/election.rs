@@ -84,6 +84,10 @@ struct RunArgs {
     /// How far the watermark trails the largest event time seen, in milliseconds.
     #[arg(long, default_value_t = ClockConfig::default().max_out_of_orderness_ms)]
     max_out_of_orderness_ms: u64,
+    /// Election day (YYYY-MM-DD): votes more than a day away from it are dead letters.
+    /// Defaults to the generator's date for generated elections.
+    #[arg(long)]
+    election_date: Option<chrono::NaiveDate>,
     /// Votes each worker admits between flushes.
     #[arg(long, default_value_t = JobConfig::default().batch)]
     batch: usize,
@@ -169,8 +173,14 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
         }
     };
     let workers = timely_args.workers() * timely_args.processes;
+    let mut clock = ClockConfig { tick_ms: args.tick_ms.max(1), max_out_of_orderness_ms: args.max_out_of_orderness_ms, ..ClockConfig::DEFAULT };
+    // Votes more than a day away from election day are absurd.
+    let election_date = args.election_date.or(args.input.is_none().then_some(args.generator.config().election_date));
+    if let Some(date) = election_date {
+        clock = clock.around_day(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_millis());
+    }
     let config = JobConfig {
-        clock: ClockConfig { tick_ms: args.tick_ms.max(1), max_out_of_orderness_ms: args.max_out_of_orderness_ms },
+        clock,
         batch: args.batch,
         // With several processes, gather the results in process 0 to print and write them.
         routing: if timely_args.processes > 1 { Routing::Worker(0) } else { Routing::ByKey },

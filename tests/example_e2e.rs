@@ -68,3 +68,41 @@ fn example_tallies_a_generated_data_set_exactly() {
     assert_eq!(actual, expected);
     assert!(expected["anomalies"].as_array().unwrap().len() > 5, "the generated election has anomalies");
 }
+
+#[test]
+fn bad_lines_are_counted_dead_letters_and_the_rest_is_still_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let results = tmp.path().join("results.json");
+    run(&["generate", "--out", data.to_str().unwrap(), "--voters", "1500", "--seed", "11"]);
+    let expected_rows = oracle(&load(&data));
+
+    // Append one bad line of each kind to the votes file.
+    let votes_path = data.join(dataset::VOTES);
+    let mut votes = std::fs::read(&votes_path).unwrap();
+    let absurd = r#"{"vote_id":"x1","voter_id":"voter-0000001","candidate_id":"cand-0001","polling_station_id":"ps-00001","voting_time":"2100-01-01T00:00:00.000Z","voting_method":"postal"}"#;
+    for line in [&b"{not json"[..], b"\xff\xfe", br#"{"vote_id":"x2"}"#, absurd.as_bytes(), "x".repeat(ballotflow::connectors::dataset::MAX_LINE_BYTES + 1).as_bytes()] {
+        votes.extend_from_slice(line);
+        votes.push(b'\n');
+    }
+    std::fs::write(&votes_path, votes).unwrap();
+
+    let out = Command::new(example())
+        .args(["--input", data.to_str().unwrap(), "--results", results.to_str().unwrap(), "-w", "2", "--election-date", "2026-05-07"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.lines().last().unwrap().ends_with("dead_letters=5"), "{stdout}");
+    for kind in ["malformed_json=2", "not_utf8=1", "absurd_timestamp=1", "oversized=1"] {
+        assert!(stderr.contains(kind), "dead-letter summary lacks {kind}: {stderr}");
+    }
+
+    let expected_path = tmp.path().join("expected.json");
+    write_results(&expected_path, expected_rows.values()).unwrap();
+    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(&expected_path).unwrap()).unwrap();
+    let actual: serde_json::Value = serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
+    assert_eq!(actual, expected);
+}

@@ -86,12 +86,13 @@ impl ElectionFeed {
         t
     }
 
-    /// A vote; returns where it was admitted.
-    pub fn vote(&mut self, vote: Vote) -> Admission {
-        let admission = self.clock.admit(vote.voting_time);
+    /// A vote; returns where it was admitted, or why its time is absurd (see
+    /// [`crate::connectors::clock`]).
+    pub fn vote(&mut self, vote: Vote) -> Result<Admission, DeadLetterReason> {
+        let admission = self.clock.admit(vote.voting_time).map_err(DeadLetterReason::AbsurdTimestamp)?;
         self.votes.update_at(vote, admission.time, 1);
         self.admitted += 1;
-        admission
+        Ok(admission)
     }
 
     /// Moves the watermark to at least `time`, e.g. when the source is idle.

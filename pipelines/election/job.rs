@@ -145,6 +145,7 @@ pub fn run_worker<S>(worker: &mut Worker, source: &Source, sink: S, config: &Job
 where
     S: Sink<ResultKey, ResultRow> + 'static,
 {
+    let started = std::time::Instant::now();
     let share = Share::of(worker.index(), worker.peers());
     let (clock, routing) = (config.clock, config.routing);
     let (mut feed, probe, sink_report) = worker.dataflow::<u64, _, _>(|scope| {
@@ -188,23 +189,36 @@ where
             }
         }
     }
+    // Let the registries settle before the first vote, so the log can say what they cost.
+    feed.advance_to(1);
     feed.flush();
+    worker.step_while(|| probe.less_than(&1));
+    if worker.index() == 0 {
+        tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "registries loaded");
+    }
 
     // Votes, in delivery order, with backpressure.
     let mut stepper = Stepper { worker: worker.index(), batch: config.batch.max(1), pending: 0, lagging: 0 };
     match source {
         Source::Generated(election) => {
-            for (_, vote) in election.votes.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
-                feed.vote(vote.clone());
+            for (seq, vote) in election.votes.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
+                if let Err(reason) = feed.vote(vote.clone()) {
+                    dead_letter(&mut report, progress, DeadLetter::new(dataset::VOTES, seq as u64, reason, vote.vote_id.as_bytes()));
+                }
                 stepper.after_vote(worker, &mut feed, &probe, progress);
             }
         }
         Source::Directory(_) | Source::Bytes(_) => {
             let mut dead = Vec::new();
-            read(source, dataset::VOTES, share, |_, vote| {
-                feed.vote(vote);
+            let mut absurd = Vec::new();
+            read(source, dataset::VOTES, share, |seq, vote: dataset::Vote| {
+                let payload = serde_json::to_vec(&vote).unwrap_or_default();
+                if let Err(reason) = feed.vote(vote) {
+                    absurd.push(DeadLetter::new(dataset::VOTES, seq, reason, &payload));
+                }
                 stepper.after_vote(worker, &mut feed, &probe, progress);
             }, |d| dead.push(d))?;
+            dead.extend(absurd);
             for d in dead {
                 dead_letter(&mut report, progress, d);
             }
