@@ -1,0 +1,263 @@
+//! Each operator against a plain recomputation, on random inputs with insertions and
+//! retractions at random times, on 1, 2 and 4 workers.
+//!
+//! For every time `q` in play, the operator's output accumulated up to `q` must equal the
+//! oracle applied to the input accumulated up to `q`.
+
+use std::collections::BTreeMap;
+use std::sync::{mpsc, Arc, Mutex};
+
+use ballotflow::operators::prelude::*;
+use ballotflow::operators::window::window_start;
+use differential_dataflow::input::Input;
+use differential_dataflow::{Data, ExchangeData, VecCollection};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use timely::dataflow::operators::capture::{Capture, Extract};
+
+type Updates<D> = Vec<(D, u64, isize)>;
+
+/// Runs `logic` on `workers` workers (update `i` is fed by worker `i % workers`) and returns
+/// every output update.
+fn run<D, O>(workers: usize, input: &Updates<D>, logic: fn(VecCollection<'_, u64, D>) -> VecCollection<'_, u64, O>) -> Updates<O>
+where
+    D: ExchangeData + Send + Sync,
+    O: ExchangeData,
+{
+    let (send, recv) = mpsc::channel();
+    let send = Arc::new(Mutex::new(send));
+    let input = Arc::new(input.clone());
+    timely::execute(timely::Config::process(workers), move |worker| {
+        let send = send.lock().unwrap().clone();
+        let (index, peers) = (worker.index(), worker.peers());
+        let mut session = worker.dataflow::<u64, _, _>(|scope| {
+            let (session, collection) = scope.new_collection::<D, isize>();
+            logic(collection).inner.capture_into(send);
+            session
+        });
+        let mut mine: Vec<_> = input.iter().enumerate().filter(|(i, _)| i % peers == index).map(|(_, u)| u.clone()).collect();
+        mine.sort_by_key(|u| u.1);
+        for (d, t, r) in mine {
+            session.advance_to(t);
+            session.update_at(d, t, r);
+            session.flush();
+            worker.step();
+        }
+    })
+    .expect("timely runs");
+    recv.extract().into_iter().flat_map(|(_, updates)| updates).collect()
+}
+
+fn accumulate<D: Data>(updates: &Updates<D>, q: u64) -> BTreeMap<D, isize> {
+    let mut acc = BTreeMap::new();
+    for (d, t, r) in updates {
+        if *t <= q {
+            *acc.entry(d.clone()).or_insert(0) += r;
+        }
+    }
+    acc.retain(|_, r| *r != 0);
+    acc
+}
+
+/// Checks `logic` against `oracle` at every time, on 1, 2 and 4 workers.
+fn check<D, O>(input: Updates<D>, logic: fn(VecCollection<'_, u64, D>) -> VecCollection<'_, u64, O>, oracle: impl Fn(&BTreeMap<D, isize>) -> BTreeMap<O, isize>)
+where
+    D: ExchangeData + Send + Sync,
+    O: ExchangeData,
+{
+    let mut times: Vec<u64> = input.iter().map(|u| u.1).collect();
+    times.sort();
+    times.dedup();
+    for workers in [1, 2, 4] {
+        let output = run(workers, &input, logic);
+        for q in &times {
+            let expected = oracle(&accumulate(&input, *q));
+            let actual = accumulate(&output, *q);
+            assert_eq!(expected, actual, "{workers} workers, at time {q}");
+        }
+    }
+}
+
+/// Random insertions at random times, a fifth of them retracted later.
+fn random_updates<D: Clone>(seed: u64, n: usize, mut record: impl FnMut(&mut ChaCha8Rng) -> D) -> Updates<D> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut updates = Vec::new();
+    for _ in 0..n {
+        let d = record(&mut rng);
+        let t = rng.random_range(0..20);
+        updates.push((d.clone(), t, 1));
+        if rng.random_bool(0.2) {
+            updates.push((d, t + rng.random_range(0..5), -1));
+        }
+    }
+    updates
+}
+
+#[test]
+fn count_by_matches_oracle() {
+    for seed in 0..4 {
+        let input = random_updates(seed, 300, |r| (r.random_range(0..20u32), r.random_range(0..5u32)));
+        check(input, |c| c.count_by(|(_, group)| *group), |acc| {
+            let mut out = BTreeMap::new();
+            let mut counts: BTreeMap<u32, isize> = BTreeMap::new();
+            for ((_, g), r) in acc {
+                *counts.entry(*g).or_default() += r;
+            }
+            for (g, n) in counts {
+                if n != 0 {
+                    out.insert((g, n), 1);
+                }
+            }
+            out
+        });
+    }
+}
+
+#[test]
+fn count_per_window_matches_oracle() {
+    for seed in 10..14 {
+        let input = random_updates(seed, 300, |r| (r.random_range(-5_000i64..50_000), r.random_range(0..3u8)));
+        check(input, |c| c.count_per_window(10_000, |(t, _)| *t, |(_, k)| *k), |acc| {
+            let mut counts: BTreeMap<(i64, u8), isize> = BTreeMap::new();
+            for ((t, k), r) in acc {
+                *counts.entry((window_start(*t, 10_000), *k)).or_default() += r;
+            }
+            counts.into_iter().filter(|(_, n)| *n != 0).map(|(w, n)| ((w, n), 1)).collect()
+        });
+    }
+}
+
+#[test]
+fn first_wins_matches_oracle() {
+    for seed in 20..24 {
+        let input = random_updates(seed, 300, |r| (r.random_range(0..15u32), r.random_range(0..50u32)));
+        check(input, |c| c.first_wins(), |acc| {
+            let mut per_key: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+            for ((k, v), r) in acc {
+                if *r > 0 {
+                    per_key.entry(*k).or_default().push(*v);
+                }
+            }
+            let mut out = BTreeMap::new();
+            for (k, mut vs) in per_key {
+                vs.sort();
+                for (i, v) in vs.into_iter().enumerate() {
+                    out.insert((k, (v, i == 0)), 1);
+                }
+            }
+            out
+        });
+    }
+}
+
+#[test]
+fn latest_by_key_matches_oracle() {
+    for seed in 30..34 {
+        // Unique sequence numbers, some versions tombstones; versions are never retracted.
+        let mut seq = 0u64;
+        let input: Updates<(u32, (u64, Option<u32>))> = random_updates(seed, 200, |r| {
+            seq += 1;
+            (r.random_range(0..15u32), (seq, if r.random_bool(0.2) { None } else { Some(r.random_range(0..100u32)) }))
+        })
+        .into_iter()
+        .filter(|u| u.2 > 0)
+        .collect();
+        check(input, |c| c.latest_by_key(), |acc| {
+            let mut latest: BTreeMap<u32, (u64, Option<u32>)> = BTreeMap::new();
+            for ((k, version), _) in acc {
+                if latest.get(k).is_none_or(|l| l.0 < version.0) {
+                    latest.insert(*k, *version);
+                }
+            }
+            latest.into_iter().filter_map(|(k, (_, v))| v.map(|v| ((k, v), 1))).collect()
+        });
+    }
+}
+
+#[test]
+fn enrich_matches_oracle() {
+    // Facts (key, fact) and a dimension that holds one value per key at any time: each
+    // dimension key's value is replaced (retract old, add new) at random times.
+    fn logic(c: VecCollection<'_, u64, (bool, u32, u32)>) -> VecCollection<'_, u64, (u32, (u32, Option<u32>))> {
+        let facts = c.clone().flat_map(|(is_dim, k, v)| (!is_dim).then_some((k, v)));
+        let dim = c.flat_map(|(is_dim, k, v)| is_dim.then_some((k, v)));
+        facts.enrich(dim)
+    }
+    for seed in 40..44 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut input: Updates<(bool, u32, u32)> =
+            random_updates(seed, 200, |r| (false, r.random_range(0..12u32), r.random_range(0..100u32)));
+        for k in 0..8u32 {
+            let (mut value, mut t) = (rng.random_range(0..100u32), rng.random_range(0..10u64));
+            input.push(((true, k, value), t, 1));
+            for _ in 0..rng.random_range(0..3) {
+                let next = value + 1;
+                let at = t + rng.random_range(1..6u64);
+                input.push(((true, k, value), at, -1));
+                if rng.random_bool(0.8) {
+                    input.push(((true, k, next), at, 1));
+                    value = next;
+                    t = at;
+                } else {
+                    break; // deleted for good
+                }
+            }
+        }
+        check(input, logic, |acc| {
+            let dim: BTreeMap<u32, u32> = acc.iter().filter(|((d, _, _), r)| *d && **r > 0).map(|((_, k, v), _)| (*k, *v)).collect();
+            let mut out = BTreeMap::new();
+            for ((is_dim, k, v), r) in acc {
+                if !is_dim {
+                    *out.entry((*k, (*v, dim.get(k).copied()))).or_insert(0) += r;
+                }
+            }
+            out
+        });
+    }
+}
+
+#[test]
+fn top_k_matches_oracle() {
+    // Input: one count per key, replaced over time (as a count operator produces).
+    fn logic(c: VecCollection<'_, u64, (u32, i64)>) -> VecCollection<'_, u64, (u32, (u32, i64))> {
+        c.top_k(3)
+    }
+    for seed in 50..54 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut input = Vec::new();
+        for k in 0..10u32 {
+            let (mut count, mut t) = (rng.random_range(0..5i64), rng.random_range(0..10u64));
+            input.push(((k, count), t, 1));
+            for _ in 0..rng.random_range(0..4) {
+                let at = t + rng.random_range(1..5u64);
+                input.push(((k, count), at, -1));
+                count += rng.random_range(0..3);
+                input.push(((k, count), at, 1));
+                t = at;
+            }
+        }
+        check(input, logic, |acc| {
+            let mut ranked: Vec<(u32, i64)> = acc.keys().copied().collect();
+            ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            ranked.into_iter().take(3).enumerate().map(|(i, kc)| ((i as u32 + 1, kc), 1)).collect()
+        });
+    }
+}
+
+#[test]
+fn classify_splits_exactly() {
+    fn logic(c: VecCollection<'_, u64, u32>) -> VecCollection<'_, u64, (u32, Option<u8>)> {
+        let (valid, invalid) = c.classify(|x| match x % 7 {
+            0 => Some(0u8),
+            1 | 2 => Some(1),
+            _ => None,
+        });
+        valid.map(|x| (x, None)).concat(invalid.map(|(x, e)| (x, Some(e))))
+    }
+    let input = random_updates(60, 300, |r| r.random_range(0..100u32));
+    check(input, logic, |acc| {
+        acc.iter()
+            .map(|(x, r)| ((*x, match x % 7 { 0 => Some(0), 1 | 2 => Some(1), _ => None }), *r))
+            .collect()
+    });
+}
