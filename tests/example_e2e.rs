@@ -106,3 +106,28 @@ fn bad_lines_are_counted_dead_letters_and_the_rest_is_still_exact() {
     let actual: serde_json::Value = serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
     assert_eq!(actual, expected);
 }
+
+#[test]
+fn two_processes_give_the_same_results_as_one() {
+    // Records cross process boundaries serialised, which a single process never does.
+    let tmp = tempfile::tempdir().unwrap();
+    let ports: Vec<u16> = (0..2)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
+        .collect();
+    let hosts = tmp.path().join("hosts.txt");
+    std::fs::write(&hosts, ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect::<String>()).unwrap();
+    let (one, two) = (tmp.path().join("one.json"), tmp.path().join("two.json"));
+    let common = ["--voters", "4000", "--seed", "3"];
+
+    let mut second = Command::new(example())
+        .args(common)
+        .args(["-w", "1", "-n", "2", "-p", "1", "-h", hosts.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    run(&[&common[..], &["-w", "1", "-n", "2", "-p", "0", "-h", hosts.to_str().unwrap(), "--results", two.to_str().unwrap()]].concat());
+    assert!(second.wait().unwrap().success(), "process 1 failed");
+    run(&[&common[..], &["-w", "2", "--results", one.to_str().unwrap()]].concat());
+    assert_eq!(std::fs::read(&one).unwrap(), std::fs::read(&two).unwrap());
+}

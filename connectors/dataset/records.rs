@@ -185,7 +185,7 @@ pub mod rfc3339_millis {
         /// Serialize.
         pub fn serialize<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
             match ms {
-                Some(ms) => super::serialize(ms, s),
+                Some(ms) => s.serialize_some(&super::super::format_millis(*ms)),
                 None => s.serialize_none(),
             }
         }
@@ -210,6 +210,14 @@ mod tests {
         let back = serde_json::to_string(&v).unwrap();
         assert!(back.contains("\"2026-05-07T07:00:00.123Z\""), "{back}");
         assert_eq!(serde_json::from_str::<Vote>(&back).unwrap(), v);
+    }
+
+    #[test]
+    fn optional_times_survive_binary_encodings() {
+        // Workers exchange records with bincode, which needs the `Option` tag.
+        let label = AnomalyLabel { kind: "rate_spike".into(), vote_id: None, polling_station_id: Some("s".into()), window_start: Some(1_000) };
+        let bytes = bincode::serialize(&label).unwrap();
+        assert_eq!(bincode::deserialize::<AnomalyLabel>(&bytes).unwrap(), label);
     }
 
     #[test]
