@@ -15,6 +15,7 @@ pub mod classify;
 pub mod count;
 pub mod dedup;
 pub mod enrich;
+pub mod group;
 pub mod topk;
 pub mod upsert;
 pub mod window;
@@ -25,6 +26,7 @@ pub mod prelude {
     pub use super::count::CountBy;
     pub use super::dedup::FirstWins;
     pub use super::enrich::Enrich;
+    pub use super::group::GroupWith;
     pub use super::topk::TopK;
     pub use super::upsert::LatestByKey;
     pub use super::window::TumblingWindow;

@@ -164,7 +164,7 @@ fn latest_by_key_matches_oracle() {
         .collect();
         check(input, |c| c.latest_by_key(), |acc| {
             let mut latest: BTreeMap<u32, (u64, Option<u32>)> = BTreeMap::new();
-            for ((k, version), _) in acc {
+            for (k, version) in acc.keys() {
                 if latest.get(k).is_none_or(|l| l.0 < version.0) {
                     latest.insert(*k, *version);
                 }
@@ -176,35 +176,14 @@ fn latest_by_key_matches_oracle() {
 
 #[test]
 fn enrich_matches_oracle() {
-    // Facts (key, fact) and a dimension that holds one value per key at any time: each
-    // dimension key's value is replaced (retract old, add new) at random times.
     fn logic(c: VecCollection<'_, u64, (bool, u32, u32)>) -> VecCollection<'_, u64, (u32, (u32, Option<u32>))> {
         let facts = c.clone().flat_map(|(is_dim, k, v)| (!is_dim).then_some((k, v)));
         let dim = c.flat_map(|(is_dim, k, v)| is_dim.then_some((k, v)));
         facts.enrich(dim)
     }
     for seed in 40..44 {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut input: Updates<(bool, u32, u32)> =
-            random_updates(seed, 200, |r| (false, r.random_range(0..12u32), r.random_range(0..100u32)));
-        for k in 0..8u32 {
-            let (mut value, mut t) = (rng.random_range(0..100u32), rng.random_range(0..10u64));
-            input.push(((true, k, value), t, 1));
-            for _ in 0..rng.random_range(0..3) {
-                let next = value + 1;
-                let at = t + rng.random_range(1..6u64);
-                input.push(((true, k, value), at, -1));
-                if rng.random_bool(0.8) {
-                    input.push(((true, k, next), at, 1));
-                    value = next;
-                    t = at;
-                } else {
-                    break; // deleted for good
-                }
-            }
-        }
-        check(input, logic, |acc| {
-            let dim: BTreeMap<u32, u32> = acc.iter().filter(|((d, _, _), r)| *d && **r > 0).map(|((_, k, v), _)| (*k, *v)).collect();
+        check(facts_and_dimension(seed), logic, |acc| {
+            let dim = dimension_of(acc);
             let mut out = BTreeMap::new();
             for ((is_dim, k, v), r) in acc {
                 if !is_dim {
@@ -212,6 +191,51 @@ fn enrich_matches_oracle() {
                 }
             }
             out
+        });
+    }
+}
+
+/// Facts `(false, key, value)` and dimension records `(true, key, value)`, one dimension
+/// value per key at any time, replaced (retract old, add new) or deleted at random times.
+fn facts_and_dimension(seed: u64) -> Updates<(bool, u32, u32)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut input = random_updates(seed, 200, |r| (false, r.random_range(0..12u32), r.random_range(0..100u32)));
+    for k in 0..8u32 {
+        let (mut value, mut t) = (rng.random_range(0..100u32), rng.random_range(0..10u64));
+        input.push(((true, k, value), t, 1));
+        for _ in 0..rng.random_range(0..3) {
+            let at = t + rng.random_range(1..6u64);
+            input.push(((true, k, value), at, -1));
+            if !rng.random_bool(0.8) {
+                break; // deleted for good
+            }
+            value += 1;
+            input.push(((true, k, value), at, 1));
+            t = at;
+        }
+    }
+    input
+}
+
+fn dimension_of(acc: &BTreeMap<(bool, u32, u32), isize>) -> BTreeMap<u32, u32> {
+    acc.iter().filter(|((d, _, _), r)| *d && **r > 0).map(|((_, k, v), _)| (*k, *v)).collect()
+}
+
+#[test]
+fn group_with_matches_oracle() {
+    fn logic(c: VecCollection<'_, u64, (bool, u32, u32)>) -> VecCollection<'_, u64, (u32, (u32, Option<u32>))> {
+        let facts = c.clone().flat_map(|(is_dim, k, v)| (!is_dim).then_some((k, v)));
+        let dim = c.flat_map(|(is_dim, k, v)| is_dim.then_some((k, v)));
+        // Each distinct fact once, with the key's dimension value.
+        facts.group_with("Test", dim, |_, info, facts, out| out.extend(facts.iter().map(|(v, _)| ((**v, info.copied()), 1))))
+    }
+    for seed in 70..74 {
+        check(facts_and_dimension(seed), logic, |acc| {
+            let dim = dimension_of(acc);
+            acc.iter()
+                .filter(|((is_dim, _, _), r)| !is_dim && **r > 0)
+                .map(|((_, k, v), _)| ((*k, (*v, dim.get(k).copied())), 1))
+                .collect()
         });
     }
 }

@@ -72,7 +72,7 @@ pub struct ElectionOutputs<'scope> {
     pub statuses: VecCollection<'scope, u64, (Ballot, VoteStatus)>,
 }
 
-/// A vote with what the checks learned about it.
+/// A vote with what the checks learned about it (the voter only if it was counted).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 struct Checked {
     ballot: Ballot,
@@ -118,15 +118,15 @@ impl Tally {
 }
 
 /// The per-vote checks before de-duplication, in order.
-fn first_failure(c: &Checked) -> Option<AnomalyKind> {
-    let Some(voter) = &c.voter else { return Some(AnomalyKind::UnregisteredVoter) };
-    if c.candidate.is_none() {
+fn first_failure(ballot: &Ballot, candidate: Option<&CandidateInfo>, voter: Option<&VoterInfo>) -> Option<AnomalyKind> {
+    let Some(voter) = voter else { return Some(AnomalyKind::UnregisteredVoter) };
+    if candidate.is_none() {
         return Some(AnomalyKind::UnknownCandidate);
     }
-    let Some(hours) = voter.hours.filter(|_| voter.station_id == c.ballot.polling_station_id) else {
+    let Some(hours) = voter.hours.filter(|_| voter.station_id == ballot.polling_station_id) else {
         return Some(AnomalyKind::StationMismatch);
     };
-    if !hours.contains(c.ballot.voting_time) {
+    if !hours.contains(ballot.voting_time) {
         return Some(AnomalyKind::OutsideHours);
     }
     None
@@ -166,7 +166,9 @@ pub fn build<'scope>(inputs: ElectionInputs<'scope>) -> ElectionOutputs<'scope> 
         .enrich(station_hours)
         .map(|(_, ((id, v), hours))| (id, VoterInfo { hours, ..v }));
 
-    let checked = inputs
+    // Per voter, in one arrangement: the voter's record, the checks, and first-vote-wins
+    // (ballots order by (voting_time, vote_id, ..), so the first valid one is the earliest).
+    let verdicts = inputs
         .votes
         .map(|v| {
             let b = Ballot::from(v);
@@ -174,26 +176,31 @@ pub fn build<'scope>(inputs: ElectionInputs<'scope>) -> ElectionOutputs<'scope> 
         })
         .enrich(candidates.clone())
         .map(|(_, (b, candidate))| (b.voter_id.clone(), (b, candidate)))
-        .enrich(voter_info)
-        .map(|(_, ((ballot, candidate), voter))| Checked { ballot, candidate, voter });
-    let (valid, invalid) = checked.classify(first_failure);
+        .group_with("Verdicts", voter_info, |_voter, info, ballots, output| {
+            let mut counted = false;
+            for ((ballot, candidate), _) in ballots {
+                let status = match first_failure(ballot, candidate.as_ref(), info) {
+                    Some(kind) => VoteStatus::Rejected(kind),
+                    None if !counted => {
+                        counted = true;
+                        VoteStatus::Counted
+                    }
+                    None => VoteStatus::Rejected(AnomalyKind::DuplicateVote),
+                };
+                let voter = info.filter(|_| status == VoteStatus::Counted).cloned();
+                let checked = Checked { ballot: ballot.clone(), candidate: candidate.clone(), voter };
+                output.push(((checked, status), 1));
+            }
+        })
+        .map(|(_, verdict)| verdict);
+    let statuses = verdicts.clone().map(|(c, status)| (c.ballot, status));
+    let (counted, rejected) = verdicts.classify(|(_, status)| match status {
+        VoteStatus::Counted => None,
+        VoteStatus::Rejected(kind) => Some(*kind),
+    });
+    let anomalies = rejected.map(|((c, _), kind)| anomaly(&c.ballot, kind).keyed());
 
-    // Per voter, the earliest valid vote wins (ballots order by (voting_time, vote_id, ..)).
-    let ranked = valid
-        .map(|c| (c.ballot.voter_id.clone(), c))
-        .first_wins_named("FirstVoteWins")
-        .map(|(_, (c, first))| (c, first));
-    let (counted, repeats) = ranked.classify(|(_, first)| (!first).then_some(AnomalyKind::DuplicateVote));
-    let counted = counted.map(|(c, _)| c);
-    let rejected = repeats.map(|((c, _), kind)| (c.ballot, kind)).concat(invalid.map(|(c, kind)| (c.ballot, kind)));
-    let statuses = counted
-        .clone()
-        .map(|c| (c.ballot.clone(), VoteStatus::Counted))
-        .concat(rejected.clone().map(|(b, kind)| (b, VoteStatus::Rejected(kind))));
-    // Copies of an identical invalid message are one anomaly.
-    let anomalies = rejected.map(|(b, kind)| anomaly(&b, kind)).distinct().map(ResultRow::keyed);
-
-    let tallies = counted.flat_map(Tally::of).count_by(Tally::clone);
+    let tallies = counted.flat_map(|(c, _)| Tally::of(c)).count_by(Tally::clone);
     let results = results(tallies, candidates, voters).concat(anomalies);
     ElectionOutputs { results, statuses }
 }

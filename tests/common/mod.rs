@@ -18,6 +18,7 @@ pub const DAY: i64 = 1_778_112_000_000;
 const MINUTE: i64 = 60_000;
 
 /// One input record, in delivery order.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Event {
     Vote(Vote),
