@@ -18,15 +18,14 @@
 //!
 //! ## Dataflow
 //! ```text
-//! candidates ─ latest ───────────────┐
-//! stations ── latest ─┐              │
-//! voters ──── latest ─┴ enrich ─┐    │
-//! votes ─────────────────────── enrich(candidate) ─ enrich(voter) ─ classify ─┬─ invalid ─┐
-//!                                                     first_wins(per voter) ─┴─ counted   ├─ anomalies
-//!                                                                             └─ repeats ─┘
-//! counted ─ tallies ─ count_by ─┬─ enrich(registries) ─ per candidate, party, region
-//!                                 ├─ per city, age group, gender, education × party, hour
-//!                                 └─ top_k ─ top polling stations
+//! candidates ─ latest_by_key ───────────────────────┐ (copied to every worker)
+//! stations ─── latest_by_key ─┐ (copied to every worker)
+//! voters ───── latest_by_key ─┴ enrich_replicated ─┐
+//! votes ─ enrich_replicated(candidate) ─ group_with(voter: checks + first vote wins)
+//!                                              ├─ counted ─ tallies ─ count_by ─┬─ enrich(registries) ─ candidate, party, region
+//!                                              │                                ├─ city, age group, gender, education × party, hour
+//!                                              │                                └─ top_k ─ top polling stations
+//!                                              └─ rejected ─ anomalies
 //! ```
 //! Every counted vote is turned into its tally keys (one per result table) in a single pass
 //! and counted once; the counts are small, so splitting them per table afterwards is cheap.
@@ -163,7 +162,7 @@ pub fn build<'scope>(inputs: ElectionInputs<'scope>) -> ElectionOutputs<'scope> 
     let voter_info = voters
         .clone()
         .map(|(id, v)| (v.station_id.clone(), (id, v)))
-        .enrich(station_hours)
+        .enrich_replicated(station_hours)
         .map(|(_, ((id, v), hours))| (id, VoterInfo { hours, ..v }));
 
     // Per voter, in one arrangement: the voter's record, the checks, and first-vote-wins
@@ -174,7 +173,7 @@ pub fn build<'scope>(inputs: ElectionInputs<'scope>) -> ElectionOutputs<'scope> 
             let b = Ballot::from(v);
             (b.candidate_id.clone(), b)
         })
-        .enrich(candidates.clone())
+        .enrich_replicated(candidates.clone())
         .map(|(_, (b, candidate))| (b.voter_id.clone(), (b, candidate)))
         .group_with("Verdicts", voter_info, |_voter, info, ballots, output| {
             let mut counted = false;
