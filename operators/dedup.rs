@@ -5,6 +5,10 @@
 //! least value of its key and false for every other. Re-delivered copies of a record
 //! collapse into one. When an earlier value arrives late, the value that was first is
 //! retracted and re-emitted with `first = false`.
+//!
+//! When the facts must first be checked against a per-key record (is the voter registered,
+//! is this their station?), do both in one arrangement with
+//! [`GroupWith`](super::group::GroupWith), as the election pipeline does.
 
 use differential_dataflow::lattice::Lattice;
 use differential_dataflow::{ExchangeData, Hashable, VecCollection};
