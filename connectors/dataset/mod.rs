@@ -9,7 +9,7 @@
 mod reader;
 mod records;
 
-pub use reader::{parse_line, read_jsonl, read_jsonl_from, DeadLetter, DeadLetterReason, Share, MAX_LINE_BYTES};
+pub use reader::{parse_line, read_jsonl, read_jsonl_from, DeadLetter, DeadLetterReason, Share, MAX_LINE_BYTES, MAX_PAYLOAD_KEPT};
 pub use records::*;
 
 use std::io::{BufWriter, Write};
