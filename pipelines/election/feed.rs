@@ -9,6 +9,15 @@ use super::ElectionInputs;
 use crate::connectors::clock::{Admission, ClockConfig, EventClock};
 use crate::connectors::dataset::{Candidate, DeadLetterReason, PollingStation, Vote, Voter};
 
+/// A vote the feed refused, and why.
+#[derive(Debug)]
+pub struct RejectedVote {
+    /// Why.
+    pub reason: DeadLetterReason,
+    /// The vote, as it came.
+    pub vote: Vote,
+}
+
 type VersionSession<R> = InputSession<u64, (String, (u64, Option<R>)), isize>;
 
 /// One worker's inputs to the election pipeline.
@@ -86,13 +95,17 @@ impl ElectionFeed {
         t
     }
 
-    /// A vote; returns where it was admitted, or why its time is absurd (see
-    /// [`crate::connectors::clock`]).
-    pub fn vote(&mut self, vote: Vote) -> Result<Admission, DeadLetterReason> {
-        let admission = self.clock.admit(vote.voting_time).map_err(DeadLetterReason::AbsurdTimestamp)?;
-        self.votes.update_at(vote, admission.time, 1);
-        self.admitted += 1;
-        Ok(admission)
+    /// A vote; returns where it was admitted, or hands it back with the reason its time is
+    /// absurd (see [`crate::connectors::clock`]).
+    pub fn vote(&mut self, vote: Vote) -> Result<Admission, Box<RejectedVote>> {
+        match self.clock.admit(vote.voting_time) {
+            Ok(admission) => {
+                self.votes.update_at(vote, admission.time, 1);
+                self.admitted += 1;
+                Ok(admission)
+            }
+            Err(reason) => Err(Box::new(RejectedVote { reason: DeadLetterReason::AbsurdTimestamp(reason), vote })),
+        }
     }
 
     /// Moves the watermark to at least `time`, e.g. when the source is idle.

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use timely::worker::Worker;
 
 use super::results::{ResultKey, ResultRow};
-use super::{build, ElectionFeed};
+use super::{build, ElectionFeed, RejectedVote};
 use crate::connectors::clock::ClockConfig;
 use crate::connectors::dataset::{self, read_jsonl_from, DeadLetter, Share};
 use crate::connectors::generator::Election;
@@ -140,6 +140,12 @@ fn dead_letter(report: &mut WorkerReport, progress: &JobProgress, letter: DeadLe
     }
 }
 
+/// The dead letter of a vote the feed refused.
+fn rejection(seq: u64, rejected: RejectedVote) -> DeadLetter {
+    let payload = serde_json::to_vec(&rejected.vote).unwrap_or_default();
+    DeadLetter::new(dataset::VOTES, seq, rejected.reason, &payload)
+}
+
 /// Runs this worker's share of the job to completion.
 pub fn run_worker<S>(worker: &mut Worker, source: &Source, sink: S, config: &JobConfig, progress: &JobProgress) -> std::io::Result<WorkerReport>
 where
@@ -202,8 +208,8 @@ where
     match source {
         Source::Generated(election) => {
             for (seq, vote) in election.votes.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
-                if let Err(reason) = feed.vote(vote.clone()) {
-                    dead_letter(&mut report, progress, DeadLetter::new(dataset::VOTES, seq as u64, reason, vote.vote_id.as_bytes()));
+                if let Err(rejected) = feed.vote(vote.clone()) {
+                    dead_letter(&mut report, progress, rejection(seq as u64, *rejected));
                 }
                 stepper.after_vote(worker, &mut feed, &probe, progress);
             }
@@ -211,10 +217,9 @@ where
         Source::Directory(_) | Source::Bytes(_) => {
             let mut dead = Vec::new();
             let mut absurd = Vec::new();
-            read(source, dataset::VOTES, share, |seq, vote: dataset::Vote| {
-                let payload = serde_json::to_vec(&vote).unwrap_or_default();
-                if let Err(reason) = feed.vote(vote) {
-                    absurd.push(DeadLetter::new(dataset::VOTES, seq, reason, &payload));
+            read(source, dataset::VOTES, share, |seq, vote| {
+                if let Err(rejected) = feed.vote(vote) {
+                    absurd.push(rejection(seq, *rejected));
                 }
                 stepper.after_vote(worker, &mut feed, &probe, progress);
             }, |d| dead.push(d))?;

@@ -37,7 +37,7 @@ pub mod job;
 pub mod model;
 pub mod results;
 
-pub use feed::ElectionFeed;
+pub use feed::{ElectionFeed, RejectedVote};
 
 use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
