@@ -58,6 +58,22 @@ pub trait Enrich<'scope, T: Timestamp, K, V> {
     /// });
     /// ```
     fn enrich_replicated<W: ExchangeData>(self, dimension: VecCollection<'scope, T, (K, W)>) -> VecCollection<'scope, T, (K, (V, Option<W>))>;
+
+    /// An inner join with a small dimension copied to every worker; facts stay where they
+    /// are. With a dimension that is total over the facts' keys, every fact finds its
+    /// partner and none crosses a worker boundary.
+    ///
+    /// ```
+    /// use ballotflow::operators::prelude::*;
+    /// use differential_dataflow::input::Input;
+    ///
+    /// timely::example(|scope| {
+    ///     let votes = scope.new_collection_from(vec![(1u32, 100u64), (9, 101)]).1;
+    ///     let candidates = scope.new_collection_from(vec![(1u32, 'r')]).1;
+    ///     votes.join_replicated(candidates).assert_eq(scope.new_collection_from(vec![(1, (100, 'r'))]).1);
+    /// });
+    /// ```
+    fn join_replicated<W: ExchangeData>(self, dimension: VecCollection<'scope, T, (K, W)>) -> VecCollection<'scope, T, (K, (V, W))>;
 }
 
 /// The dimension completed with `None` for every key of the facts it lacks.
@@ -90,13 +106,17 @@ where
 
     fn enrich_replicated<W: ExchangeData>(self, dimension: VecCollection<'scope, T, (K, W)>) -> VecCollection<'scope, T, (K, (V, Option<W>))> {
         let total = total(self.clone(), dimension);
-        let everywhere = arrange_core::<_, _, ValBatcher<K, Option<W>, T, isize>, ValSpine<K, Option<W>, T, isize>>(
-            total.inner.broadcast(),
+        self.join_replicated(total)
+    }
+
+    fn join_replicated<W: ExchangeData>(self, dimension: VecCollection<'scope, T, (K, W)>) -> VecCollection<'scope, T, (K, (V, W))> {
+        let everywhere = arrange_core::<_, _, ValBatcher<K, W, T, isize>, ValSpine<K, W, T, isize>>(
+            dimension.inner.broadcast(),
             Pipeline,
-            "EnrichReplicatedDimension",
+            "ReplicatedDimension",
             ValBatcher::new,
         );
-        let here = arrange_core::<_, _, ValBatcher<K, V, T, isize>, ValSpine<K, V, T, isize>>(self.inner, Pipeline, "EnrichLocalFacts", ValBatcher::new);
+        let here = arrange_core::<_, _, ValBatcher<K, V, T, isize>, ValSpine<K, V, T, isize>>(self.inner, Pipeline, "LocalFacts", ValBatcher::new);
         here.join_core(everywhere, |k, v, w| Some((k.clone(), (v.clone(), w.clone()))))
     }
 }

@@ -18,14 +18,14 @@
 //!
 //! ## Dataflow
 //! ```text
-//! candidates ─ latest_by_key ───────────────────────┐ (copied to every worker)
-//! stations ─── latest_by_key ─┐ (copied to every worker)
-//! voters ───── latest_by_key ─┴ enrich_replicated ─┐
-//! votes ─ enrich_replicated(candidate) ─ group_with(voter: checks + first vote wins)
-//!                                              ├─ counted ─ tallies ─ count_by ─┬─ enrich(registries) ─ candidate, party, region
-//!                                              │                                ├─ city, age group, gender, education × party, hour
-//!                                              │                                └─ top_k ─ top polling stations
-//!                                              └─ rejected ─ anomalies
+//! candidates ─ latest_by_key ─┐
+//! stations ─── latest_by_key ─┴ enrich ─ per (candidate, station) pair named by ballots ─┐
+//! votes ─ ballots ─────────────────────────────────────────── join_replicated (lookups) ─┴─┐
+//! voters ───── latest_by_key ───────────────── group_with(voter: checks + first vote wins) ─┘
+//!                  ├─ counted ─ tallies ─ count_by ─┬─ enrich(registries) ─ candidate, party, region
+//!                  │                                ├─ city, age group, gender, education × party, hour
+//!                  │                                └─ top_k ─ top polling stations
+//!                  └─ rejected ─ anomalies
 //! ```
 //! Every counted vote is turned into its tally keys (one per result table) in a single pass
 //! and counted once; the counts are small, so splitting them per table afterwards is cheap.
@@ -116,13 +116,14 @@ impl Tally {
     }
 }
 
-/// The per-vote checks before de-duplication, in order.
-fn first_failure(ballot: &Ballot, candidate: Option<&CandidateInfo>, voter: Option<&VoterInfo>) -> Option<AnomalyKind> {
+/// The per-vote checks before de-duplication, in order. `hours` are those of the ballot's
+/// station, if it is registered.
+fn first_failure(ballot: &Ballot, candidate: Option<&CandidateInfo>, hours: Option<Hours>, voter: Option<&VoterInfo>) -> Option<AnomalyKind> {
     let Some(voter) = voter else { return Some(AnomalyKind::UnregisteredVoter) };
     if candidate.is_none() {
         return Some(AnomalyKind::UnknownCandidate);
     }
-    let Some(hours) = voter.hours.filter(|_| voter.station_id == ballot.polling_station_id) else {
+    let Some(hours) = hours.filter(|_| voter.station_id == ballot.polling_station_id) else {
         return Some(AnomalyKind::StationMismatch);
     };
     if !hours.contains(ballot.voting_time) {
@@ -157,28 +158,33 @@ pub fn build<'scope>(inputs: ElectionInputs<'scope>) -> ElectionOutputs<'scope> 
     // Only what the checks and results need of a voter travels on.
     let voters = inputs
         .voters
-        .map(|(id, (seq, voter))| (Text::from(id), (seq, voter.map(|v| VoterInfo::of(v, None)))))
+        .map(|(id, (seq, voter))| (Text::from(id), (seq, voter.map(VoterInfo::of))))
         .latest_by_key_named("Voters");
-    let voter_info = voters
+
+    // What a ballot needs from the small registries, per distinct (candidate, station) pair
+    // the ballots name: a few thousand rows at most, copied to every worker, so ballots are
+    // looked up where they are read and never exchanged by candidate or station.
+    let ballots = inputs.votes.map(Ballot::from);
+    let lookups = ballots
         .clone()
-        .map(|(id, v)| (v.station_id.clone(), (id, v)))
-        .enrich_replicated(station_hours)
-        .map(|(_, ((id, v), hours))| (id, VoterInfo { hours, ..v }));
+        .map(|b| (b.candidate_id.clone(), b.polling_station_id.clone()))
+        .consolidate_stream()
+        .distinct()
+        .enrich(candidates.clone())
+        .map(|(c, (s, candidate))| (s, (c, candidate)))
+        .enrich(station_hours)
+        .map(|(s, ((c, candidate), hours))| ((c, s), (candidate, hours)));
 
     // Per voter, in one arrangement: the voter's record, the checks, and first-vote-wins
     // (ballots order by (voting_time, vote_id, ..), so the first valid one is the earliest).
-    let verdicts = inputs
-        .votes
-        .map(|v| {
-            let b = Ballot::from(v);
-            (b.candidate_id.clone(), b)
-        })
-        .enrich_replicated(candidates.clone())
-        .map(|(_, (b, candidate))| (b.voter_id.clone(), (b, candidate)))
-        .group_with("Verdicts", voter_info, |_voter, info, ballots, output| {
+    let verdicts = ballots
+        .map(|b| ((b.candidate_id.clone(), b.polling_station_id.clone()), b))
+        .join_replicated(lookups)
+        .map(|(_, (b, (candidate, hours)))| (b.voter_id.clone(), (b, candidate, hours)))
+        .group_with("Verdicts", voters.clone(), |_voter, info, ballots, output| {
             let mut counted = false;
-            for ((ballot, candidate), _) in ballots {
-                let status = match first_failure(ballot, candidate.as_ref(), info) {
+            for ((ballot, candidate, hours), _) in ballots {
+                let status = match first_failure(ballot, candidate.as_ref(), *hours, info) {
                     Some(kind) => VoteStatus::Rejected(kind),
                     None if !counted => {
                         counted = true;

@@ -117,14 +117,11 @@ pub struct CandidateInfo {
     pub party: Text,
 }
 
-/// What the checks and results need of a voter, with their station's hours attached
-/// (`None` if the assigned station is not registered).
+/// What the checks and results need of a voter.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct VoterInfo {
     /// Assigned station.
     pub station_id: Text,
-    /// Its opening hours, if it is registered.
-    pub hours: Option<Hours>,
     /// `address.state`.
     pub region: Text,
     /// `address.city`.
@@ -138,11 +135,10 @@ pub struct VoterInfo {
 }
 
 impl VoterInfo {
-    /// The voter's facts, with the hours of the station (looked up by the caller).
-    pub fn of(voter: Voter, hours: Option<Hours>) -> Self {
+    /// The voter's facts.
+    pub fn of(voter: Voter) -> Self {
         VoterInfo {
             station_id: voter.polling_station_id.into(),
-            hours,
             region: voter.address.state.into(),
             city: voter.address.city.into(),
             age_group: age_band(voter.registered_age),
