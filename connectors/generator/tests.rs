@@ -154,16 +154,17 @@ fn registry_is_consistent() {
     }
 }
 
+/// The per-vote labels, by vote id.
+fn per_vote_labels(e: &Election) -> BTreeMap<String, &str> {
+    e.labels.iter().filter_map(|l| l.vote_id.clone().map(|id| (id, l.kind.as_str()))).collect()
+}
+
 #[test]
 fn labels_agree_with_an_independent_classifier() {
     for seed in [1, 2, 3] {
         let e = generate(&small(seed));
         let (kinds, counted) = classify(&e);
-        let labelled: BTreeMap<String, &str> = e
-            .labels
-            .iter()
-            .filter_map(|l| l.vote_id.clone().map(|id| (id, l.kind.as_str())))
-            .collect();
+        let labelled = per_vote_labels(&e);
         assert_eq!(
             labelled.len(),
             e.labels.iter().filter(|l| l.kind != RATE_SPIKE).count()
@@ -251,11 +252,7 @@ fn edge_configurations_stay_consistent() {
             cfg.parties.clamp(3, 6) * cfg.candidates_per_party.max(1)
         );
         let (kinds, counted) = classify(&e);
-        let labelled: BTreeMap<String, &str> = e
-            .labels
-            .iter()
-            .filter_map(|l| l.vote_id.clone().map(|id| (id, l.kind.as_str())))
-            .collect();
+        let labelled = per_vote_labels(&e);
         assert_eq!(labelled, kinds, "{cfg:?}");
         assert_eq!(counted.len() + labelled.len(), e.votes.len());
         if cfg.voters >= 100 && cfg.anomaly_share > 0.0 {
@@ -281,11 +278,7 @@ fn edge_configurations_stay_consistent() {
     for seed in 100..110 {
         let e = generate(&small(seed));
         let (kinds, _) = classify(&e);
-        let labelled: BTreeMap<String, &str> = e
-            .labels
-            .iter()
-            .filter_map(|l| l.vote_id.clone().map(|id| (id, l.kind.as_str())))
-            .collect();
+        let labelled = per_vote_labels(&e);
         assert_eq!(labelled, kinds, "seed {seed}");
     }
 }
