@@ -6,6 +6,7 @@
 //! [`JobConfig::batch`] votes. A worker never runs more than one batch ahead of what the
 //! dataflow has finished, so memory stays bounded however large the input.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -161,7 +162,9 @@ where
         let report = results.sink_into_routed("ElectionResults", routing, sink);
         (feed, probe, report)
     });
-    let mut report = WorkerReport { sink: sink_report, ..Default::default() };
+    // Both the record and the dead-letter callbacks of a reader report dead letters.
+    let report = RefCell::new(WorkerReport { sink: sink_report, ..Default::default() });
+    let reject = |letter: DeadLetter| dead_letter(&mut report.borrow_mut(), progress, letter);
 
     // Registries, at time 0.
     match source {
@@ -171,7 +174,7 @@ where
             }
             for (seq, s) in election.stations.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
                 if let Err(reason) = feed.station(seq as u64, s.clone()) {
-                    dead_letter(&mut report, progress, DeadLetter::new(dataset::POLLING_STATIONS, seq as u64, reason, s.polling_station_id.as_bytes()));
+                    reject(DeadLetter::new(dataset::POLLING_STATIONS, seq as u64, reason, s.polling_station_id.as_bytes()));
                 }
             }
             for (seq, v) in election.voters.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
@@ -179,20 +182,14 @@ where
             }
         }
         Source::Directory(_) | Source::Bytes(_) => {
-            let mut dead = Vec::new();
-            read(source, dataset::CANDIDATES, share, |seq, c| { feed.candidate(seq, c); }, |d| dead.push(d))?;
-            let mut invalid = Vec::new();
+            read(source, dataset::CANDIDATES, share, |seq, c| { feed.candidate(seq, c); }, &reject)?;
             read(source, dataset::POLLING_STATIONS, share, |seq, s: dataset::PollingStation| {
                 let payload = serde_json::to_vec(&s).unwrap_or_default();
                 if let Err(reason) = feed.station(seq, s) {
-                    invalid.push(DeadLetter::new(dataset::POLLING_STATIONS, seq, reason, &payload));
+                    reject(DeadLetter::new(dataset::POLLING_STATIONS, seq, reason, &payload));
                 }
-            }, |d| dead.push(d))?;
-            dead.extend(invalid);
-            read(source, dataset::VOTERS, share, |seq, v| { feed.voter(seq, v); }, |d| dead.push(d))?;
-            for d in dead {
-                dead_letter(&mut report, progress, d);
-            }
+            }, &reject)?;
+            read(source, dataset::VOTERS, share, |seq, v| { feed.voter(seq, v); }, &reject)?;
         }
     }
     // Let the registries settle before the first vote, so the log can say what they cost.
@@ -209,26 +206,21 @@ where
         Source::Generated(election) => {
             for (seq, vote) in election.votes.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
                 if let Err(rejected) = feed.vote(vote.clone()) {
-                    dead_letter(&mut report, progress, rejection(seq as u64, *rejected));
+                    reject(rejection(seq as u64, *rejected));
                 }
                 stepper.after_vote(worker, &mut feed, &probe, progress);
             }
         }
         Source::Directory(_) | Source::Bytes(_) => {
-            let mut dead = Vec::new();
-            let mut absurd = Vec::new();
             read(source, dataset::VOTES, share, |seq, vote| {
                 if let Err(rejected) = feed.vote(vote) {
-                    absurd.push(rejection(seq, *rejected));
+                    reject(rejection(seq, *rejected));
                 }
                 stepper.after_vote(worker, &mut feed, &probe, progress);
-            }, |d| dead.push(d))?;
-            dead.extend(absurd);
-            for d in dead {
-                dead_letter(&mut report, progress, d);
-            }
+            }, &reject)?;
         }
     }
+    let mut report = report.into_inner();
     stepper.publish(&feed, progress);
     report.votes = feed.votes();
     report.late = feed.late();
