@@ -3,11 +3,13 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ballotflow::connectors::dataset::{self, read_jsonl, Candidate, PollingStation, Share, Vote, Voter};
 use ballotflow::connectors::sink::json::write_results;
+use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
 use common::{oracle, Admitted, Event};
 
 /// The example binary, which `cargo test` builds next to the test binaries.
@@ -19,11 +21,38 @@ fn example() -> PathBuf {
     path
 }
 
-fn run(args: &[&str]) -> String {
+/// What a successful run of the example printed.
+struct Printed {
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Printed {
     let out = Command::new(example()).args(args).env("RUST_LOG", "warn").output().expect("example runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "election {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    stdout
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+    assert!(out.status.success(), "election {args:?} failed:\n{stdout}\n{stderr}");
+    Printed { stdout, stderr }
+}
+
+/// Writes a generated data set into `dir/data`.
+fn generated(dir: &Path, voters: &str, seed: &str) -> PathBuf {
+    let data = dir.join("data");
+    run(&["generate", "--out", data.to_str().unwrap(), "--voters", voters, "--seed", seed]);
+    data
+}
+
+/// Asserts that the results file at `results` holds exactly the `expected` rows, table by
+/// table; returns the expected results as JSON.
+fn assert_results(results: &Path, expected: &BTreeMap<ResultKey, ResultRow>) -> serde_json::Value {
+    let expected_path = results.with_extension("expected.json");
+    write_results(&expected_path, expected.values()).unwrap();
+    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(&expected_path).unwrap()).unwrap();
+    let actual: serde_json::Value = serde_json::from_slice(&std::fs::read(results).unwrap()).unwrap();
+    for (table, rows) in expected.as_object().unwrap() {
+        assert_eq!(&actual[table], rows, "table {table}");
+    }
+    assert_eq!(actual, expected);
+    expected
 }
 
 fn load(dir: &Path) -> Admitted {
@@ -44,10 +73,9 @@ fn load(dir: &Path) -> Admitted {
 #[test]
 fn example_tallies_a_generated_data_set_exactly() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
+    let data = generated(tmp.path(), "3000", "7");
     let results = tmp.path().join("results.json");
-    run(&["generate", "--out", data.to_str().unwrap(), "--voters", "3000", "--seed", "7"]);
-    let report = run(&["--input", data.to_str().unwrap(), "--results", results.to_str().unwrap(), "-w", "2", "--batch", "500"]);
+    let report = run(&["--input", data.to_str().unwrap(), "--results", results.to_str().unwrap(), "-w", "2", "--batch", "500"]).stdout;
 
     // The report line has the agreed fields.
     let line = report.lines().last().unwrap_or_default();
@@ -58,23 +86,15 @@ fn example_tallies_a_generated_data_set_exactly() {
     let votes = admitted.votes.len();
     assert!(line.starts_with(&format!("votes={votes} ")) || votes < 1, "report {line:?} vs {votes} distinct votes");
 
-    let expected_path = tmp.path().join("expected.json");
-    write_results(&expected_path, oracle(&admitted).values()).unwrap();
-    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(&expected_path).unwrap()).unwrap();
-    let actual: serde_json::Value = serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
-    for (table, rows) in expected.as_object().unwrap() {
-        assert_eq!(&actual[table], rows, "table {table}");
-    }
-    assert_eq!(actual, expected);
+    let expected = assert_results(&results, &oracle(&admitted));
     assert!(expected["anomalies"].as_array().unwrap().len() > 5, "the generated election has anomalies");
 }
 
 #[test]
 fn bad_lines_are_counted_dead_letters_and_the_rest_is_still_exact() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
+    let data = generated(tmp.path(), "1500", "11");
     let results = tmp.path().join("results.json");
-    run(&["generate", "--out", data.to_str().unwrap(), "--voters", "1500", "--seed", "11"]);
     let expected_rows = oracle(&load(&data));
 
     // Append one bad line of each kind to the votes file.
@@ -87,24 +107,13 @@ fn bad_lines_are_counted_dead_letters_and_the_rest_is_still_exact() {
     }
     std::fs::write(&votes_path, votes).unwrap();
 
-    let out = Command::new(example())
-        .args(["--input", data.to_str().unwrap(), "--results", results.to_str().unwrap(), "-w", "2", "--election-date", "2026-05-07"])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let Printed { stdout, stderr } =
+        run(&["--input", data.to_str().unwrap(), "--results", results.to_str().unwrap(), "-w", "2", "--election-date", "2026-05-07"]);
     assert!(stdout.lines().last().unwrap().ends_with("dead_letters=5"), "{stdout}");
     for kind in ["malformed_json=2", "not_utf8=1", "absurd_timestamp=1", "oversized=1"] {
         assert!(stderr.contains(kind), "dead-letter summary lacks {kind}: {stderr}");
     }
-
-    let expected_path = tmp.path().join("expected.json");
-    write_results(&expected_path, expected_rows.values()).unwrap();
-    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(&expected_path).unwrap()).unwrap();
-    let actual: serde_json::Value = serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
-    assert_eq!(actual, expected);
+    assert_results(&results, &expected_rows);
 }
 
 #[test]
