@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use ballotflow::connectors::generator::{generate, GeneratorConfig};
 use ballotflow::connectors::sink::memory::MemorySink;
-use ballotflow::pipelines::election::job::{run_worker, DatasetBytes, JobConfig, JobProgress, Source};
+use ballotflow::connectors::dataset::DatasetBytes;
+use ballotflow::pipelines::election::job::{run_worker, JobConfig, JobProgress, Source};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -37,7 +38,7 @@ fn bench(c: &mut Criterion) {
     let voters = std::env::var("BALLOTFLOW_BENCH_VOTERS").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
     let election = generate(&GeneratorConfig { voters, ..GeneratorConfig::default() });
     let votes = election.votes.len() as u64;
-    let data = Arc::new(DatasetBytes::of(&election));
+    let data = Arc::new(election.to_bytes());
 
     // The two agree before either is timed.
     let expected = baseline::tally(&data);

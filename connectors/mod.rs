@@ -1,7 +1,8 @@
 //! Where data enters and leaves ballotflow: data-set files, the election generator, the
-//! event-time clock that turns event times into timely frontiers, and result sinks.
+//! event-time clock that turns event times into timely frontiers, Kafka, and result sinks.
 
 pub mod clock;
 pub mod dataset;
 pub mod generator;
+pub mod kafka;
 pub mod sink;

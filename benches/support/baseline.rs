@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use ballotflow::connectors::dataset::{parse_line, Candidate, PollingStation, Vote, Voter};
-use ballotflow::pipelines::election::job::DatasetBytes;
+use ballotflow::connectors::dataset::DatasetBytes;
 use ballotflow::pipelines::election::model::{age_band, Hours};
 
 /// Final aggregates.

@@ -39,3 +39,51 @@ where
     }
     out.flush()
 }
+
+/// The contents of a data set's files, in memory.
+#[derive(Clone, Debug, Default)]
+pub struct DatasetBytes {
+    /// `candidates.jsonl`.
+    pub candidates: Vec<u8>,
+    /// `polling_stations.jsonl`.
+    pub stations: Vec<u8>,
+    /// `voters.jsonl`.
+    pub voters: Vec<u8>,
+    /// `votes.jsonl`.
+    pub votes: Vec<u8>,
+}
+
+impl DatasetBytes {
+    /// Reads a data-set directory.
+    pub fn read_dir(dir: &Path) -> std::io::Result<Self> {
+        let read = |file: &str| {
+            let path = dir.join(file);
+            std::fs::read(&path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+        };
+        Ok(DatasetBytes { candidates: read(CANDIDATES)?, stations: read(POLLING_STATIONS)?, voters: read(VOTERS)?, votes: read(VOTES)? })
+    }
+
+    /// The records as JSON Lines.
+    pub fn of(candidates: &[Candidate], stations: &[PollingStation], voters: &[Voter], votes: &[Vote]) -> Self {
+        fn lines<T: serde::Serialize>(records: &[T]) -> Vec<u8> {
+            let mut out = Vec::new();
+            for r in records {
+                serde_json::to_writer(&mut out, r).expect("records serialise");
+                out.push(b'\n');
+            }
+            out
+        }
+        DatasetBytes { candidates: lines(candidates), stations: lines(stations), voters: lines(voters), votes: lines(votes) }
+    }
+
+    /// A file's bytes by its name ([`CANDIDATES`] and so on).
+    pub fn file(&self, name: &str) -> &[u8] {
+        match name {
+            CANDIDATES => &self.candidates,
+            POLLING_STATIONS => &self.stations,
+            VOTERS => &self.voters,
+            VOTES => &self.votes,
+            other => panic!("{other} is not a data-set file"),
+        }
+    }
+}

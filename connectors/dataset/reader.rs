@@ -87,6 +87,8 @@ impl fmt::Display for DeadLetterReason {
 pub struct DeadLetter {
     /// File name or topic.
     pub source: String,
+    /// The topic's partition (`None` for a file).
+    pub partition: Option<i32>,
     /// Line number (from 0) or offset.
     pub position: u64,
     /// Why it was rejected.
@@ -99,7 +101,25 @@ impl DeadLetter {
     /// A dead letter for `payload` at `source:position`.
     pub fn new(source: &str, position: u64, reason: DeadLetterReason, payload: &[u8]) -> Self {
         let kept = &payload[..payload.len().min(MAX_PAYLOAD_KEPT)];
-        DeadLetter { source: source.to_string(), position, reason, payload: String::from_utf8_lossy(kept).into_owned() }
+        DeadLetter { source: source.to_string(), partition: None, position, reason, payload: String::from_utf8_lossy(kept).into_owned() }
+    }
+
+    /// A dead letter for the message at `topic/partition@offset`.
+    pub fn message(topic: &str, partition: i32, offset: i64, reason: DeadLetterReason, payload: &[u8]) -> Self {
+        DeadLetter { partition: Some(partition), ..Self::new(topic, offset.max(0) as u64, reason, payload) }
+    }
+
+    /// The dead letter as a JSON object for a dead-letter topic or table:
+    /// `{topic, partition, offset, reason, detail, payload}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "topic": self.source,
+            "partition": self.partition,
+            "offset": self.position,
+            "reason": self.reason.kind(),
+            "detail": self.reason.to_string(),
+            "payload": self.payload,
+        })
     }
 }
 

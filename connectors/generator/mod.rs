@@ -139,6 +139,11 @@ impl Election {
         dataset::write_jsonl(&dir.join(dataset::INJECTED_ANOMALIES), &self.labels)?;
         Ok(())
     }
+
+    /// The data set's files as they would be written, in memory.
+    pub fn to_bytes(&self) -> dataset::DatasetBytes {
+        dataset::DatasetBytes::of(&self.candidates, &self.stations, &self.voters, &self.votes)
+    }
 }
 
 /// Generates an election from `cfg`; see the [module documentation](self).

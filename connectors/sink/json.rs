@@ -14,6 +14,14 @@ pub trait TableRow {
     fn to_json(&self) -> serde_json::Value;
 }
 
+/// The primary key of a row of a named table.
+pub trait TableKey {
+    /// The table the key belongs to.
+    fn table(&self) -> &'static str;
+    /// The key columns as a JSON object.
+    fn key_json(&self) -> serde_json::Value;
+}
+
 /// Writes `rows` to `path` as `{"table": [row, ...], ...}`, tables in [`TableRow::TABLES`] order.
 pub fn write_results<'a, V, I>(path: &Path, rows: I) -> std::io::Result<()>
 where

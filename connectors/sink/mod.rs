@@ -10,7 +10,8 @@
 //! everything before the new frontier has been delivered.
 //!
 //! Implementations: [`memory::MemorySink`] (tests, live progress), [`json`] (a results file),
-//! and later the PostgreSQL and Kafka sinks.
+//! [`crate::connectors::kafka::KafkaSink`] (result topics), and later PostgreSQL; [`Tee`]
+//! delivers to two sinks.
 
 pub mod json;
 pub mod memory;
@@ -52,6 +53,30 @@ pub trait Sink<K, V> {
     fn apply(&mut self, time: u64, changes: Vec<Change<K, V>>) -> Result<(), SinkError>;
     /// Everything before `frontier` has been delivered; `None` when the input is complete.
     fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError>;
+}
+
+/// Delivers to both sinks (the first one first).
+pub struct Tee<A, B>(pub A, pub B);
+
+impl<K: Clone, V: Clone, A: Sink<K, V>, B: Sink<K, V>> Sink<K, V> for Tee<A, B> {
+    fn apply(&mut self, time: u64, changes: Vec<Change<K, V>>) -> Result<(), SinkError> {
+        self.0.apply(time, changes.clone())?;
+        self.1.apply(time, changes)
+    }
+    fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
+        self.0.advance(frontier)?;
+        self.1.advance(frontier)
+    }
+}
+
+/// An optional sink: `None` discards.
+impl<K, V, S: Sink<K, V>> Sink<K, V> for Option<S> {
+    fn apply(&mut self, time: u64, changes: Vec<Change<K, V>>) -> Result<(), SinkError> {
+        self.as_mut().map_or(Ok(()), |s| s.apply(time, changes))
+    }
+    fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
+        self.as_mut().map_or(Ok(()), |s| s.advance(frontier))
+    }
 }
 
 /// What a sink operator did, shared with whoever wants to watch it.

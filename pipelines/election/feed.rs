@@ -36,13 +36,19 @@ pub struct ElectionFeed {
 }
 
 impl ElectionFeed {
-    /// Creates the inputs in `scope`; returns the feed and the collections to build on.
+    /// Creates the inputs in `scope`, for a source of one partition; returns the feed and
+    /// the collections to build on.
     pub fn new<'scope>(scope: Scope<'scope, u64>, clock: ClockConfig) -> (Self, ElectionInputs<'scope>) {
+        Self::with_clock(scope, EventClock::new(clock, 0))
+    }
+
+    /// As [`ElectionFeed::new`], with a clock of the source's own partitions.
+    pub fn with_clock<'scope>(scope: Scope<'scope, u64>, clock: EventClock) -> (Self, ElectionInputs<'scope>) {
         let (votes, vote_collection) = scope.new_collection();
         let (candidates, candidate_collection) = scope.new_collection();
         let (stations, station_collection) = scope.new_collection();
         let (voters, voter_collection) = scope.new_collection();
-        let feed = ElectionFeed { votes, candidates, stations, voters, clock: EventClock::new(clock, 0), admitted: 0 };
+        let feed = ElectionFeed { votes, candidates, stations, voters, clock, admitted: 0 };
         let inputs = ElectionInputs { votes: vote_collection, candidates: candidate_collection, stations: station_collection, voters: voter_collection };
         (feed, inputs)
     }
@@ -98,7 +104,12 @@ impl ElectionFeed {
     /// A vote; returns where it was admitted, or hands it back with the reason its time is
     /// absurd (see [`crate::connectors::clock`]).
     pub fn vote(&mut self, vote: Vote) -> Result<Admission, Box<RejectedVote>> {
-        match self.clock.admit(vote.voting_time) {
+        self.vote_from(0, vote)
+    }
+
+    /// A vote delivered by the source's `partition`.
+    pub fn vote_from(&mut self, partition: u32, vote: Vote) -> Result<Admission, Box<RejectedVote>> {
+        match self.clock.admit_from(partition, vote.voting_time) {
             Ok(admission) => {
                 self.votes.update_at(vote, admission.time, 1);
                 self.admitted += 1;
@@ -111,6 +122,11 @@ impl ElectionFeed {
     /// Moves the watermark to at least `time`, e.g. when the source is idle.
     pub fn advance_to(&mut self, time: u64) {
         self.clock.advance_to(time);
+    }
+
+    /// The source's clock: tell it the wall time, finished partitions and so on.
+    pub fn clock_mut(&mut self) -> &mut EventClock {
+        &mut self.clock
     }
 
     /// Moves every input to the watermark and sends what was buffered.

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::model::AnomalyKind;
 use crate::connectors::dataset::rfc3339_millis;
-use crate::connectors::sink::json::TableRow;
+use crate::connectors::dataset::format_millis;
+use crate::connectors::sink::json::{TableKey, TableRow};
 
 /// The primary key of a result row: its table and the key columns.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -268,5 +269,67 @@ impl TableRow for ResultRow {
             ResultRow::Anomaly(r) => serde_json::to_value(r),
         };
         value.expect("result rows serialise to JSON")
+    }
+}
+
+impl TableKey for ResultKey {
+    fn table(&self) -> &'static str {
+        let index = match self {
+            ResultKey::Candidate(_) => 0,
+            ResultKey::Party(_) => 1,
+            ResultKey::Region(_) => 2,
+            ResultKey::City(..) => 3,
+            ResultKey::AgeGroup(_) => 4,
+            ResultKey::Gender(_) => 5,
+            ResultKey::EducationParty(..) => 6,
+            ResultKey::Hour(_) => 7,
+            ResultKey::TopStation(_) => 8,
+            ResultKey::Anomaly(_) => 9,
+        };
+        ResultRow::TABLES[index]
+    }
+
+    fn key_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            ResultKey::Candidate(id) => json!({ "candidate_id": id }),
+            ResultKey::Party(party) => json!({ "party_affiliation": party }),
+            ResultKey::Region(region) => json!({ "region": region }),
+            ResultKey::City(region, city) => json!({ "region": region, "city": city }),
+            ResultKey::AgeGroup(group) => json!({ "age_group": group }),
+            ResultKey::Gender(gender) => json!({ "gender": gender }),
+            ResultKey::EducationParty(education, party) => json!({ "education_level": education, "party_affiliation": party }),
+            ResultKey::Hour(start) => json!({ "hour_start": format_millis(*start) }),
+            ResultKey::TopStation(rank) => json!({ "rank": rank }),
+            ResultKey::Anomaly(anomaly) => serde_json::to_value(anomaly).expect("anomalies serialise to JSON"),
+        }
+    }
+}
+
+/// The Kafka topic a result table is published to: `aggregated_<table>` without the
+/// `results_` prefix, with the seed dashboards' names where they had one
+/// (`aggregated_turnout_by_location` for regions) and `anomalies` for anomalies.
+pub fn kafka_topic(table: &str) -> String {
+    match table {
+        "results_turnout_by_region" => "aggregated_turnout_by_location".into(),
+        "anomalies" => "anomalies".into(),
+        other => format!("aggregated_{}", other.trim_start_matches("results_")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_their_rows_table_and_topics_are_distinct() {
+        let row = ResultRow::TurnoutByHour(TurnoutByHour { hour_start: 1_778_112_000_000, votes: 3 });
+        let (key, row) = row.keyed();
+        assert_eq!(key.table(), row.table());
+        assert_eq!(key.key_json(), serde_json::json!({ "hour_start": "2026-05-07T00:00:00.000Z" }));
+        assert_eq!(row.to_json()["hour_start"], key.key_json()["hour_start"]);
+        let topics: std::collections::BTreeSet<_> = ResultRow::TABLES.iter().map(|t| kafka_topic(t)).collect();
+        assert_eq!(topics.len(), ResultRow::TABLES.len());
+        assert!(topics.contains("aggregated_votes_per_candidate") && topics.contains("aggregated_turnout_by_location"));
     }
 }

@@ -336,3 +336,5 @@ pub fn diff(expected: &BTreeMap<ResultKey, ResultRow>, actual: &BTreeMap<ResultK
     }
     out.lines().take(20).collect::<Vec<_>>().join("\n")
 }
+pub mod example;
+pub mod tansu;

@@ -1,0 +1,215 @@
+//! [`TopicReader`]: one worker's statically assigned partitions of one topic.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::BorrowedMessage;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+use super::{owner, KafkaConfig, KafkaError, REQUEST_TIMEOUT};
+
+/// Where a reader starts in each partition.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StartPosition {
+    /// The oldest retained message.
+    #[default]
+    Earliest,
+    /// Only messages produced from now on.
+    Latest,
+    /// The given offset per partition; partitions not listed start at the earliest.
+    Offsets(BTreeMap<i32, i64>),
+}
+
+impl FromStr for StartPosition {
+    type Err = String;
+
+    /// `earliest`, `latest`, or `partition:offset[,partition:offset…]`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "earliest" => Ok(StartPosition::Earliest),
+            "latest" => Ok(StartPosition::Latest),
+            offsets => offsets
+                .split(',')
+                .map(|pair| {
+                    let (p, o) = pair.split_once(':').ok_or_else(|| format!("{pair:?} is not partition:offset"))?;
+                    let p = p.trim().parse::<i32>().map_err(|e| format!("partition {p:?}: {e}"))?;
+                    let o = o.trim().parse::<i64>().map_err(|e| format!("offset {o:?}: {e}"))?;
+                    if p < 0 || o < 0 {
+                        return Err(format!("{pair:?}: partitions and offsets are not negative"));
+                    }
+                    Ok((p, o))
+                })
+                .collect::<Result<_, _>>()
+                .map(StartPosition::Offsets)
+                .map_err(|e| format!("start position must be earliest, latest or partition:offset,…: {e}")),
+        }
+    }
+}
+
+impl StartPosition {
+    fn offset(&self, partition: i32) -> Offset {
+        match self {
+            StartPosition::Earliest => Offset::Beginning,
+            StartPosition::Latest => Offset::End,
+            StartPosition::Offsets(offsets) => offsets.get(&partition).map_or(Offset::Beginning, |o| Offset::Offset(*o)),
+        }
+    }
+}
+
+/// Routes the client's own error reports to `tracing`. End-of-partition events that
+/// librdkafka reports outside a poll (for instance while a consumer closes) are expected
+/// and not errors.
+struct ReaderContext;
+
+impl ClientContext for ReaderContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if !matches!(error, rdkafka::error::KafkaError::Global(RDKafkaErrorCode::PartitionEOF)) {
+            tracing::warn!(%error, reason, "kafka consumer");
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
+
+/// What one poll gave.
+pub enum Polled<'a> {
+    /// A message.
+    Message(BorrowedMessage<'a>),
+    /// The partition has been read to its current end.
+    End(i32),
+    /// Nothing within the timeout.
+    Nothing,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Progress {
+    /// The offset after the last message read, if any was.
+    next: Option<i64>,
+    /// The high watermark the broker reported when the reader opened.
+    end_at_start: i64,
+    /// Read at least to where the partition ended when the reader opened.
+    caught_up: bool,
+}
+
+/// The partitions of one topic that one worker owns ([`owner`]), read with a consumer of
+/// its own (manually assigned, no consumer group, no offset commits).
+///
+/// A bounded reader is done with a partition when the consumer reports the partition's end
+/// (a partition-EOF event) after reading at least up to the high watermark reported at
+/// start. The EOF event is what counts: some brokers (tansu 0.6) report a high watermark
+/// below the true end, so stopping at the reported value would lose records.
+pub struct TopicReader {
+    topic: String,
+    consumer: Option<BaseConsumer<ReaderContext>>,
+    partitions: BTreeMap<i32, Progress>,
+}
+
+impl TopicReader {
+    /// Opens worker `index` of `peers`'s share of `topic`. Fails if the topic does not exist
+    /// or the brokers cannot be reached.
+    pub fn open(config: &KafkaConfig, topic: &str, index: usize, peers: usize, start: &StartPosition) -> Result<Self, KafkaError> {
+        let consumer: BaseConsumer<ReaderContext> = config
+            .client(&[
+                ("group.id", "ballotflow"),
+                ("enable.auto.commit", "false"),
+                ("enable.auto.offset.store", "false"),
+                ("enable.partition.eof", "true"),
+                ("auto.offset.reset", "earliest"),
+                ("fetch.wait.max.ms", "50"),
+            ])
+            .create_with_context(ReaderContext)
+            .map_err(KafkaError::client("creating a consumer"))?;
+        let partitions = partition_count(&consumer, topic)?;
+        let owned: Vec<i32> = (0..partitions).filter(|p| owner(topic, *p, peers) == index).collect();
+        if owned.is_empty() {
+            return Ok(TopicReader { topic: topic.to_string(), consumer: None, partitions: BTreeMap::new() });
+        }
+        let mut assignment = TopicPartitionList::new();
+        let mut progress = BTreeMap::new();
+        for p in owned {
+            let (_, high) = consumer.fetch_watermarks(topic, p, REQUEST_TIMEOUT).map_err(KafkaError::client(format!("reading the end of {topic}/{p}")))?;
+            assignment.add_partition_offset(topic, p, start.offset(p)).map_err(KafkaError::client("assigning partitions"))?;
+            progress.insert(p, Progress { next: None, end_at_start: high, caught_up: false });
+        }
+        consumer.assign(&assignment).map_err(KafkaError::client(format!("assigning partitions of {topic}")))?;
+        Ok(TopicReader { topic: topic.to_string(), consumer: Some(consumer), partitions: progress })
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The partitions this reader owns.
+    pub fn partitions(&self) -> impl Iterator<Item = i32> + '_ {
+        self.partitions.keys().copied()
+    }
+
+    /// Waits at most `timeout` for the next message or end-of-partition event. Errors the
+    /// client recovers from by itself (a broker briefly away) come back as `Err` to be
+    /// logged; the reader stays usable.
+    pub fn poll(&mut self, timeout: Duration) -> Result<Polled<'_>, KafkaError> {
+        let Some(consumer) = &self.consumer else {
+            return Ok(Polled::Nothing);
+        };
+        match consumer.poll(timeout) {
+            None => Ok(Polled::Nothing),
+            Some(Ok(message)) => {
+                if let Some(progress) = self.partitions.get_mut(&message.partition()) {
+                    progress.next = Some(message.offset() + 1);
+                }
+                Ok(Polled::Message(message))
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                if let Some(progress) = self.partitions.get_mut(&p) {
+                    // Nothing read yet: the partition was empty from the start position on.
+                    progress.caught_up |= progress.next.is_none_or(|next| next >= progress.end_at_start);
+                }
+                Ok(Polled::End(p))
+            }
+            Some(Err(e)) => Err(KafkaError::client(format!("reading {}", self.topic))(e)),
+        }
+    }
+
+    /// Whether `partition` has been read to where it ended when the reader opened.
+    pub fn caught_up(&self, partition: i32) -> bool {
+        self.partitions.get(&partition).is_none_or(|p| p.caught_up)
+    }
+
+    /// Whether every partition has been read to where it ended when the reader opened.
+    pub fn all_caught_up(&self) -> bool {
+        self.partitions.values().all(|p| p.caught_up)
+    }
+
+    /// The next offset to read per partition (only partitions with a message read so far).
+    pub fn positions(&self) -> impl Iterator<Item = (i32, i64)> + '_ {
+        self.partitions.iter().filter_map(|(p, progress)| progress.next.map(|n| (*p, n)))
+    }
+}
+
+/// The number of partitions of `topic`.
+fn partition_count(consumer: &BaseConsumer<ReaderContext>, topic: &str) -> Result<i32, KafkaError> {
+    let metadata = consumer.fetch_metadata(Some(topic), REQUEST_TIMEOUT).map_err(KafkaError::client(format!("fetching metadata of {topic}")))?;
+    match metadata.topics().iter().find(|t| t.name() == topic) {
+        Some(t) if t.error().is_none() && !t.partitions().is_empty() => Ok(t.partitions().len() as i32),
+        _ => Err(KafkaError::MissingTopic(topic.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_positions_parse() {
+        assert_eq!("earliest".parse(), Ok(StartPosition::Earliest));
+        assert_eq!("latest".parse(), Ok(StartPosition::Latest));
+        assert_eq!("0:10, 3:7".parse(), Ok(StartPosition::Offsets([(0, 10), (3, 7)].into())));
+        assert!("0=10".parse::<StartPosition>().is_err());
+        assert!("-1:3".parse::<StartPosition>().is_err());
+    }
+}

@@ -1,0 +1,48 @@
+//! [`KafkaSink`]: result rows as upserts keyed by their primary key.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use super::Publisher;
+use crate::connectors::sink::json::{TableKey, TableRow};
+use crate::connectors::sink::{Change, Sink, SinkError};
+
+/// Publishes each result change to its table's topic: the key is the row's primary key as
+/// a JSON object, the value the row as a JSON object, and a delete is a tombstone. A
+/// compacted topic therefore holds exactly the current result table, which is what a
+/// dashboard consuming it needs.
+pub struct KafkaSink<K, V> {
+    publisher: Arc<Publisher>,
+    topic_of: fn(&str) -> String,
+    _rows: PhantomData<fn(K, V)>,
+}
+
+impl<K, V> KafkaSink<K, V> {
+    /// A sink sending through `publisher` (one may serve every worker of a process) to the
+    /// topic `topic_of(table)` of each row's table.
+    pub fn new(publisher: Arc<Publisher>, topic_of: fn(&str) -> String) -> Self {
+        KafkaSink { publisher, topic_of, _rows: PhantomData }
+    }
+}
+
+impl<K: TableKey, V: TableRow> Sink<K, V> for KafkaSink<K, V> {
+    fn apply(&mut self, _time: u64, changes: Vec<Change<K, V>>) -> Result<(), SinkError> {
+        for change in changes {
+            let (key, row) = match &change {
+                Change::Upsert(key, row) => (key, Some(row.to_json().to_string())),
+                Change::Delete(key) => (key, None),
+            };
+            let topic = (self.topic_of)(key.table());
+            let key = key.key_json().to_string();
+            self.publisher.send(&topic, Some(key.as_bytes()), row.as_deref().map(str::as_bytes)).map_err(|e| SinkError::Other(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
+        if frontier.is_none() {
+            self.publisher.flush().map_err(|e| SinkError::Other(e.to_string()))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,196 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use ballotflow::connectors::clock::ClockConfig;
+use ballotflow::connectors::generator::GeneratorConfig;
+use ballotflow::connectors::kafka::{KafkaConfig, StartPosition, Topics};
+use ballotflow::pipelines::election::job::JobConfig;
+
+#[derive(Parser, Debug)]
+#[command(name = "election", about = "Incremental election tally on timely/differential dataflow", disable_help_flag = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub timely: TimelyArgs,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help, global = true)]
+    help: Option<bool>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Write a generated election as a data-set directory of JSON Lines files.
+    Generate {
+        /// Directory to write (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        generator: GeneratorArgs,
+    },
+    /// Publish a generated election (or a data-set directory) to Kafka topics.
+    Produce(ProduceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ProduceArgs {
+    /// Publish this data-set directory instead of a generated election.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Votes per second on average, following the turnout curve (default: as fast as possible).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Replication factor of the topics created.
+    #[arg(long, default_value_t = 1)]
+    pub replication: i32,
+    #[command(flatten)]
+    pub generator: GeneratorArgs,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GeneratorArgs {
+    /// Registered voters to generate.
+    #[arg(long, default_value_t = 200_000)]
+    pub voters: usize,
+    /// Random seed; the same seed gives the same election.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Parties (3 to 6).
+    #[arg(long, default_value_t = 5)]
+    pub parties: usize,
+}
+
+impl GeneratorArgs {
+    pub fn config(&self) -> GeneratorConfig {
+        GeneratorConfig { seed: self.seed, voters: self.voters, parties: self.parties, ..GeneratorConfig::default() }
+    }
+}
+
+/// Kafka connection and topics.
+#[derive(Args, Debug, Clone)]
+pub struct KafkaArgs {
+    /// Kafka brokers (`host:port,…`). Without it, the example runs an embedded
+    /// (in-process, mock) Kafka cluster.
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// A librdkafka setting `key=value` (SASL, SSL, tuning); repeatable. Values of
+    /// secret-looking keys are never printed.
+    #[arg(long = "kafka-config", value_name = "KEY=VALUE")]
+    pub kafka_config: Vec<String>,
+    /// Partitions of the topics created (`produce` and the embedded cluster).
+    #[arg(long, default_value_t = 8)]
+    pub partitions: i32,
+    /// Topic of candidate records.
+    #[arg(long, default_value_t = Topics::default().candidates)]
+    pub candidates_topic: String,
+    /// Topic of polling-station records.
+    #[arg(long, default_value_t = Topics::default().polling_stations)]
+    pub polling_stations_topic: String,
+    /// Topic of voter records.
+    #[arg(long, default_value_t = Topics::default().voters)]
+    pub voters_topic: String,
+    /// Topic of votes.
+    #[arg(long, default_value_t = Topics::default().votes)]
+    pub votes_topic: String,
+    /// Topic dead letters are published to.
+    #[arg(long, default_value_t = Topics::default().dead_letters)]
+    pub dead_letters_topic: String,
+}
+
+impl KafkaArgs {
+    /// The client configuration for `brokers`.
+    pub fn config(&self, brokers: &str) -> anyhow::Result<KafkaConfig> {
+        let mut config = KafkaConfig::new(brokers);
+        for setting in &self.kafka_config {
+            config = config.with_setting(setting)?;
+        }
+        Ok(config)
+    }
+
+    pub fn topics(&self) -> Topics {
+        Topics {
+            candidates: self.candidates_topic.clone(),
+            polling_stations: self.polling_stations_topic.clone(),
+            voters: self.voters_topic.clone(),
+            votes: self.votes_topic.clone(),
+            dead_letters: self.dead_letters_topic.clone(),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Tally this data-set directory (read directly, without Kafka).
+    #[arg(long, conflicts_with = "brokers")]
+    pub input: Option<PathBuf>,
+    /// Write the final results here as JSON.
+    #[arg(long)]
+    pub results: Option<PathBuf>,
+    /// Kafka: read every vote partition up to its end at start, then finish (the embedded
+    /// cluster always runs bounded). Without it, run until Ctrl-C / SIGTERM.
+    #[arg(long)]
+    pub bounded: bool,
+    /// Kafka: where vote partitions start: `earliest`, `latest` or `partition:offset,…`.
+    #[arg(long, default_value = "earliest", value_parser = |s: &str| s.parse::<StartPosition>())]
+    pub start: StartPosition,
+    /// Kafka: a vote partition silent for this long (wall time) stops holding the watermark back.
+    #[arg(long, default_value_t = ClockConfig::default().idle_timeout_ms.unwrap_or(0))]
+    pub idle_timeout_ms: u64,
+    /// Timely time granularity in milliseconds of event time.
+    #[arg(long, default_value_t = ClockConfig::default().tick_ms)]
+    pub tick_ms: u64,
+    /// How far the watermark trails the largest event time seen, in milliseconds.
+    #[arg(long, default_value_t = ClockConfig::default().max_out_of_orderness_ms)]
+    pub max_out_of_orderness_ms: u64,
+    /// Election day (YYYY-MM-DD): votes more than a day away from it are dead letters.
+    /// Defaults to the generator's date for generated elections.
+    #[arg(long)]
+    pub election_date: Option<chrono::NaiveDate>,
+    /// Votes each worker admits between flushes.
+    #[arg(long, default_value_t = JobConfig::default().batch)]
+    pub batch: usize,
+    #[command(flatten)]
+    pub generator: GeneratorArgs,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+}
+
+/// Timely's options, passed through.
+#[derive(Args, Debug)]
+pub struct TimelyArgs {
+    /// Timely worker threads per process (default: the number of cores).
+    #[arg(short = 'w', long = "workers", alias = "threads")]
+    workers: Option<usize>,
+    /// Number of processes.
+    #[arg(short = 'n', long = "processes", default_value_t = 1)]
+    pub processes: usize,
+    /// Index of this process.
+    #[arg(short = 'p', long = "process", default_value_t = 0)]
+    pub process: usize,
+    /// Hostfile with one `host:port` per process.
+    #[arg(short = 'h', long = "hostfile")]
+    hostfile: Option<PathBuf>,
+}
+
+impl TimelyArgs {
+    /// Workers in this process.
+    pub fn workers(&self) -> usize {
+        self.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    }
+
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = vec!["election".to_string(), "-w".into(), self.workers().to_string()];
+        args.extend(["-n".into(), self.processes.to_string(), "-p".into(), self.process.to_string()]);
+        if let Some(h) = &self.hostfile {
+            args.extend(["-h".into(), h.display().to_string()]);
+        }
+        args
+    }
+}

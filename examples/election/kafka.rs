@@ -1,0 +1,115 @@
+//! Kafka for the example: the embedded cluster, topic creation and publishing.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use ballotflow::connectors::dataset::DatasetBytes;
+use ballotflow::connectors::kafka::{create_topics, publish_dataset, EmbeddedCluster, KafkaConfig, Pace, PublishProgress, Publisher, Topics};
+use ballotflow::pipelines::election::results::{kafka_topic, ResultRow};
+use ballotflow::connectors::sink::json::TableRow;
+
+use crate::cli::{KafkaArgs, ProduceArgs};
+use crate::display::ProgressLine;
+
+/// A Kafka cluster to talk to: the user's, or an embedded one that lives as long as this.
+pub struct Cluster {
+    embedded: Option<EmbeddedCluster>,
+    pub config: KafkaConfig,
+}
+
+impl Cluster {
+    /// `--brokers`, or an embedded (librdkafka mock) cluster of one broker on a loopback port.
+    pub fn connect(args: &KafkaArgs) -> anyhow::Result<Self> {
+        match &args.brokers {
+            Some(brokers) => Ok(Cluster { embedded: None, config: args.config(brokers)? }),
+            None => {
+                let embedded = EmbeddedCluster::start()?;
+                let config = args.config(&embedded.config().brokers)?;
+                eprintln!("embedded Kafka cluster (librdkafka mock broker) at {}", config.brokers);
+                Ok(Cluster { embedded: Some(embedded), config })
+            }
+        }
+    }
+
+    pub fn embedded(&self) -> bool {
+        self.embedded.is_some()
+    }
+
+    fn create_topics(&self, topics: &[(&str, i32)], replication: i32) -> anyhow::Result<()> {
+        match &self.embedded {
+            Some(cluster) => cluster.create_topics(topics)?,
+            None => create_topics(&self.config, topics, replication)?,
+        }
+        Ok(())
+    }
+
+    /// Creates the data topics with `partitions` partitions, and the dead-letter topic.
+    pub fn create_data_topics(&self, topics: &Topics, partitions: i32, replication: i32) -> anyhow::Result<()> {
+        let names = [&topics.candidates, &topics.polling_stations, &topics.voters, &topics.votes];
+        let mut wanted: Vec<(&str, i32)> = names.iter().map(|t| (t.as_str(), partitions)).collect();
+        wanted.push((&topics.dead_letters, 1));
+        self.create_topics(&wanted, replication).context("creating topics")
+    }
+
+    /// Creates one topic per result table (a single partition each: they are small).
+    pub fn create_result_topics(&self, replication: i32) -> anyhow::Result<()> {
+        let names: Vec<String> = ResultRow::TABLES.iter().map(|t| kafka_topic(t)).collect();
+        let wanted: Vec<(&str, i32)> = names.iter().map(|t| (t.as_str(), 1)).collect();
+        self.create_topics(&wanted, replication).context("creating result topics")
+    }
+}
+
+/// Publishes a data set with a progress line; returns the messages published.
+pub fn publish(config: &KafkaConfig, topics: &Topics, data: &DatasetBytes, pace: Pace) -> anyhow::Result<u64> {
+    let publisher = Publisher::new(config)?;
+    let progress = PublishProgress::default();
+    let start = Instant::now();
+    let line = ProgressLine::new();
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let worker = s.spawn(|| publish_dataset(&publisher, topics, data, pace, &progress));
+        while !worker.is_finished() {
+            if line.due() {
+                let votes = progress.votes.load(Ordering::Relaxed);
+                line.show(format!(
+                    "published registry={} votes={votes}/{} ({:.0} votes/s)",
+                    progress.registry.load(Ordering::Relaxed),
+                    progress.votes_total.load(Ordering::Relaxed),
+                    votes as f64 / start.elapsed().as_secs_f64().max(1e-9)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        worker.join().expect("publisher thread panicked")?;
+        Ok(())
+    })?;
+    line.finish();
+    let messages = progress.registry.load(Ordering::Relaxed) + progress.votes.load(Ordering::Relaxed);
+    eprintln!("published {messages} messages in {:.1}s", start.elapsed().as_secs_f64());
+    Ok(messages)
+}
+
+/// `election produce`.
+pub fn produce(args: ProduceArgs) -> anyhow::Result<()> {
+    let cluster = Cluster::connect(&args.kafka)?;
+    anyhow::ensure!(!cluster.embedded(), "produce needs --brokers (an embedded cluster would vanish when it exits)");
+    let data = match &args.input {
+        Some(dir) => DatasetBytes::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?,
+        None => ballotflow::connectors::generator::generate(&args.generator.config()).to_bytes(),
+    };
+    let topics = args.kafka.topics();
+    cluster.create_data_topics(&topics, args.kafka.partitions, args.replication)?;
+    let pace = match args.rate {
+        Some(rate) if rate > 0.0 => Pace::Rate(rate),
+        Some(rate) => anyhow::bail!("--rate must be positive, not {rate}"),
+        None => Pace::Unlimited,
+    };
+    publish(&cluster.config, &topics, &data, pace)?;
+    Ok(())
+}
+
+/// A publisher shared by every worker of this process, for result topics and dead letters.
+pub fn shared_publisher(config: &KafkaConfig) -> anyhow::Result<Arc<Publisher>> {
+    Ok(Arc::new(Publisher::new(config)?))
+}

@@ -1,0 +1,185 @@
+//! The main job: tally a simulated (or recorded) election incrementally on timely workers.
+//!
+//! ```text
+//! cargo run --release --example election -- -w 8                  # embedded Kafka, 8 workers
+//! cargo run --release --example election -- --voters 2000000 --seed 7 --results results.json
+//! cargo run --release --example election -- generate --out data/  # write a data set
+//! cargo run --release --example election -- --input data/ -w 2    # tally a data set's files
+//! cargo run --release --example election -- produce --brokers localhost:9092 --rate 20000
+//! cargo run --release --example election -- --brokers localhost:9092 -w 2   # until Ctrl-C
+//! ```
+//!
+//! By default the election is generated, published into an embedded Kafka cluster
+//! (librdkafka's in-process mock broker, spoken to over the real Kafka protocol) and read
+//! back from it, bounded. `--brokers` reads a real cluster instead (fill it with
+//! `election produce`), until Ctrl-C or SIGTERM unless `--bounded`; `--input` reads a
+//! data-set directory directly. With Kafka, results are also published to one topic per
+//! result table and dead letters to a dead-letter topic.
+//!
+//! Timely's own `-w/-n/-p/-h` work as usual (`-h` is the hostfile, as in every timely
+//! program; help is `--help`). While it runs, a progress line shows votes/s, the watermark
+//! and the leading candidate; at the end it prints a summary and one report line
+//! `votes=… elapsed_s=… votes_per_s=… workers=… late=… dead_letters=…`.
+
+mod cli;
+mod display;
+mod kafka;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+
+use ballotflow::connectors::clock::ClockConfig;
+use ballotflow::connectors::generator::generate;
+use ballotflow::connectors::kafka::{KafkaSink, Pace};
+use ballotflow::connectors::sink::json::write_results;
+use ballotflow::connectors::sink::memory::MemorySink;
+use ballotflow::connectors::sink::{Routing, Tee};
+use ballotflow::pipelines::election::job::{run_worker, JobConfig, JobProgress, KafkaSource, Source};
+use ballotflow::pipelines::election::results::{kafka_topic, ResultKey, ResultRow};
+
+use cli::{Cli, Command, RunArgs, TimelyArgs};
+use display::{print_report, print_summary, show_progress, Finished, ProgressLine};
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Generate { out, generator }) => {
+            let start = Instant::now();
+            let election = generate(&generator.config());
+            election.write_dir(&out).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "wrote {} candidates, {} stations, {} voter records, {} votes, {} labels to {} in {:.1}s",
+                election.candidates.len(), election.stations.len(), election.voters.len(), election.votes.len(),
+                election.labels.len(), out.display(), start.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Some(Command::Produce(args)) => kafka::produce(args),
+        None => run(cli.run, cli.timely),
+    }
+}
+
+/// Stops the job gracefully on the first Ctrl-C / SIGTERM, at once on the second.
+fn shutdown_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    ctrlc::set_handler(move || {
+        if set.swap(true, Ordering::SeqCst) {
+            eprintln!("\nstopping now");
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping: finishing the results (again to stop at once)");
+    })
+    .context("installing the Ctrl-C handler")?;
+    Ok(flag)
+}
+
+fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_flag()?;
+    let mut cluster = None;
+    let source = match &args.input {
+        Some(dir) => {
+            anyhow::ensure!(dir.is_dir(), "--input {} is not a directory", dir.display());
+            Source::Directory(dir.clone())
+        }
+        None => {
+            let connected = kafka::Cluster::connect(&args.kafka)?;
+            let topics = args.kafka.topics();
+            if connected.embedded() {
+                let start = Instant::now();
+                let election = generate(&args.generator.config());
+                eprintln!(
+                    "generated {} votes of {} voters at {} stations (seed {}) in {:.1}s",
+                    election.votes.len(), args.generator.voters, election.stations.len(), args.generator.seed,
+                    start.elapsed().as_secs_f64()
+                );
+                connected.create_data_topics(&topics, args.kafka.partitions, 1)?;
+                kafka::publish(&connected.config, &topics, &election.to_bytes(), Pace::Unlimited)?;
+            }
+            connected.create_result_topics(1)?;
+            let publisher = kafka::shared_publisher(&connected.config)?;
+            let source = KafkaSource {
+                config: connected.config.clone(),
+                topics,
+                start: args.start.clone(),
+                bounded: args.bounded || connected.embedded(),
+                shutdown: shutdown.clone(),
+                dead_letters: Some(publisher),
+            };
+            cluster = Some(connected);
+            Source::Kafka(Arc::new(source))
+        }
+    };
+    let result_publisher = match &cluster {
+        Some(cluster) => Some(kafka::shared_publisher(&cluster.config)?),
+        None => None,
+    };
+
+    let workers = timely_args.workers() * timely_args.processes;
+    let mut clock = ClockConfig {
+        tick_ms: args.tick_ms.max(1),
+        max_out_of_orderness_ms: args.max_out_of_orderness_ms,
+        idle_timeout_ms: Some(args.idle_timeout_ms).filter(|ms| *ms > 0),
+        ..ClockConfig::DEFAULT
+    };
+    // Votes more than a day away from election day are absurd.
+    let generated = args.input.is_none() && cluster.as_ref().is_some_and(|c| c.embedded());
+    let election_date = args.election_date.or(generated.then_some(args.generator.config().election_date));
+    if let Some(date) = election_date {
+        clock = clock.around_day(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_millis());
+    }
+    let config = JobConfig {
+        clock,
+        batch: args.batch,
+        // With several processes, gather the results in process 0 to print and write them.
+        routing: if timely_args.processes > 1 { Routing::Worker(0) } else { Routing::ByKey },
+    };
+    let sink = MemorySink::<ResultKey, ResultRow>::new(false);
+    let progress = Arc::new(JobProgress::default());
+
+    let start = Instant::now();
+    let guards = {
+        let (sink, progress, source) = (sink.clone(), progress.clone(), source.clone());
+        timely::execute_from_args(timely_args.to_args().into_iter(), move |worker| {
+            let index = worker.index();
+            let _finished = Finished(&progress);
+            let topics = result_publisher.clone().map(|p| KafkaSink::new(p, kafka_topic));
+            run_worker(worker, &source, Tee(sink.for_worker(index), topics), &config, &progress)
+        })
+        .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?
+    };
+    let reporter = ProgressLine::new();
+    let local_workers = timely_args.workers();
+    while progress.finished.load(Ordering::Relaxed) < local_workers {
+        show_progress(&sink, &progress, start, &reporter);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut reports = Vec::new();
+    for result in guards.join() {
+        let report = result.map_err(|e| anyhow::anyhow!("a worker failed: {e}"))?;
+        reports.push(report?);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    reporter.finish();
+
+    let rows = sink.rows();
+    if timely_args.process == 0 {
+        print_summary(&rows);
+    }
+    if let Some(path) = &args.results {
+        write_results(path, rows.values()).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("results written to {}", path.display());
+    }
+    // Clients first, then the embedded cluster they talk to.
+    drop(source);
+    drop(cluster);
+    print_report(&reports, elapsed, workers)
+}

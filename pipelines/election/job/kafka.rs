@@ -1,0 +1,263 @@
+//! Kafka: each worker reads the partitions it owns, each vote partition with its own
+//! watermark.
+//!
+//! 1. Registry topics are read to their current end at time 0 (upserts by key; a null
+//!    value deletes), then the dataflow settles.
+//! 2. Votes are read partition by partition, each admitted by the worker's
+//!    [`EventClock`](crate::connectors::clock::EventClock) under its partition. Bounded runs
+//!    stop when every vote partition has been read to the end it had at start; unbounded
+//!    runs also follow the registry topics, and stop when [`KafkaSource::shutdown`] is set.
+//! 3. A worker whose vote partitions are all idle (or that has none) follows the job's
+//!    watermark, learned from every worker's largest event time through a small broadcast
+//!    dataflow, so it never holds the others back.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::message::BorrowedMessage;
+use rdkafka::Message;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::operators::{Input, Operator};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::InputHandle;
+use timely::worker::Worker;
+
+use super::{JobError, Run};
+use crate::connectors::dataset::{self, DeadLetter};
+use crate::connectors::kafka::{decode, Decoded, KafkaConfig, KafkaError, Polled, Publisher, StartPosition, TopicReader, Topics};
+
+/// A Kafka source for the election job.
+pub struct KafkaSource {
+    /// Brokers and client settings.
+    pub config: KafkaConfig,
+    /// Topic names.
+    pub topics: Topics,
+    /// Where vote partitions start (registries are always read from the earliest offset).
+    pub start: StartPosition,
+    /// Read every vote partition to the end it had at start, then finish; otherwise run
+    /// until [`KafkaSource::shutdown`].
+    pub bounded: bool,
+    /// Set it to stop an unbounded run gracefully (flush, final results, report).
+    pub shutdown: Arc<AtomicBool>,
+    /// Where to publish dead letters (to [`Topics::dead_letters`]), if anywhere.
+    pub dead_letters: Option<Arc<Publisher>>,
+}
+
+impl KafkaSource {
+    /// A bounded source of the default topics, publishing nothing.
+    pub fn bounded(config: KafkaConfig) -> Self {
+        KafkaSource {
+            config,
+            topics: Topics::default(),
+            start: StartPosition::Earliest,
+            bounded: true,
+            shutdown: Arc::default(),
+            dead_letters: None,
+        }
+    }
+}
+
+/// One worker's readers.
+pub(super) struct Readers {
+    registries: Vec<(TopicReader, &'static str)>,
+    votes: TopicReader,
+}
+
+impl Readers {
+    pub(super) fn open(source: &KafkaSource, index: usize, peers: usize) -> Result<Self, KafkaError> {
+        let mut registries = Vec::new();
+        for (topic, file) in source.topics.registries() {
+            registries.push((TopicReader::open(&source.config, topic, index, peers, &StartPosition::Earliest)?, file));
+        }
+        let votes = TopicReader::open(&source.config, &source.topics.votes, index, peers, &source.start)?;
+        Ok(Readers { registries, votes })
+    }
+
+    pub(super) fn vote_partitions(&self) -> Vec<u32> {
+        self.votes.partitions().map(|p| p as u32).collect()
+    }
+}
+
+/// Registry messages read per topic per round in unbounded runs.
+const REGISTRY_ROUND: usize = 1_000;
+
+pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSource, mut readers: Readers) -> Result<Run<'a>, JobError> {
+    let mut job_watermark = JobWatermark::new(worker);
+    let mut errors = ErrorLog::default();
+
+    for (reader, file) in &mut readers.registries {
+        while !reader.all_caught_up() {
+            match reader.poll(Duration::from_millis(100)) {
+                Ok(Polled::Message(message)) => registry(&mut run, file, &message),
+                Ok(_) => {}
+                Err(e) => errors.log(e),
+            }
+        }
+    }
+    run.registries_loaded(worker);
+
+    loop {
+        let mut admitted = 0;
+        while admitted < run.batch {
+            match readers.votes.poll(Duration::ZERO) {
+                Ok(Polled::Message(message)) => {
+                    vote(&mut run, &message);
+                    admitted += 1;
+                }
+                Ok(Polled::End(partition)) => {
+                    if source.bounded && readers.votes.caught_up(partition) {
+                        run.feed.clock_mut().finish(partition as u32);
+                    }
+                }
+                Ok(Polled::Nothing) => break,
+                Err(e) => errors.log(e),
+            }
+        }
+        if !source.bounded {
+            for (reader, file) in &mut readers.registries {
+                for _ in 0..REGISTRY_ROUND {
+                    match reader.poll(Duration::ZERO) {
+                        Ok(Polled::Message(message)) => registry(&mut run, file, &message),
+                        Ok(Polled::End(_)) => {}
+                        Ok(Polled::Nothing) => break,
+                        Err(e) => errors.log(e),
+                    }
+                }
+            }
+        }
+
+        let clock = run.feed.clock_mut();
+        clock.refresh(Instant::now());
+        job_watermark.observe(clock.max_seen());
+        if clock.unheld() {
+            let watermark = clock.watermark_of(job_watermark.max());
+            clock.advance_to(watermark);
+        }
+        let done = if source.bounded { readers.votes.all_caught_up() } else { source.shutdown.load(Ordering::Relaxed) };
+        if done {
+            break;
+        }
+        if admitted == 0 {
+            run.idle(worker, Duration::from_millis(10));
+        } else {
+            run.admitted(worker, admitted);
+        }
+    }
+    let mut positions = Vec::new();
+    for reader in readers.registries.iter().map(|(reader, _)| reader).chain([&readers.votes]) {
+        positions.extend(reader.positions().map(|(p, offset)| (reader.topic().to_string(), p, offset)));
+    }
+    run.report.positions = positions;
+    if let Some(publisher) = &source.dead_letters {
+        publisher.flush()?;
+    }
+    Ok(run)
+}
+
+/// Applies a registry message: an upsert, or a deletion for a null value. The offset is
+/// the version's sequence number (a key's versions share a partition, so offsets order
+/// them).
+fn registry(run: &mut Run<'_>, file: &str, message: &BorrowedMessage<'_>) {
+    let seq = message.offset().max(0) as u64;
+    let dead = match file {
+        dataset::CANDIDATES => match decode(message.key(), message.payload(), true) {
+            Decoded::Record(candidate) => { run.feed.candidate(seq, candidate); None },
+            Decoded::Tombstone(id) => { run.feed.delete_candidate(seq, id); None },
+            Decoded::Dead(reason) => Some(reason),
+        },
+        dataset::POLLING_STATIONS => match decode(message.key(), message.payload(), true) {
+            Decoded::Record(station) => run.feed.station(seq, station).err(),
+            Decoded::Tombstone(id) => { run.feed.delete_station(seq, id); None },
+            Decoded::Dead(reason) => Some(reason),
+        },
+        _ => match decode(message.key(), message.payload(), true) {
+            Decoded::Record(voter) => { run.feed.voter(seq, voter); None },
+            Decoded::Tombstone(id) => { run.feed.delete_voter(seq, id); None },
+            Decoded::Dead(reason) => Some(reason),
+        },
+    };
+    if let Some(reason) = dead {
+        run.dead_letter(DeadLetter::message(message.topic(), message.partition(), message.offset(), reason, message.payload().unwrap_or_default()));
+    }
+}
+
+/// Admits a vote message under its partition, or turns it into a dead letter.
+fn vote(run: &mut Run<'_>, message: &BorrowedMessage<'_>) {
+    let reason = match decode(message.key(), message.payload(), false) {
+        Decoded::Record(vote) => match run.feed.vote_from(message.partition() as u32, vote) {
+            Ok(_) => return,
+            Err(rejected) => rejected.reason,
+        },
+        Decoded::Tombstone(_) => unreachable!("votes have no tombstones"),
+        Decoded::Dead(reason) => reason,
+    };
+    run.dead_letter(DeadLetter::message(message.topic(), message.partition(), message.offset(), reason, message.payload().unwrap_or_default()));
+}
+
+/// The job's largest event time, shared by all workers of all processes: each worker
+/// broadcasts its own whenever it grows.
+struct JobWatermark {
+    input: InputHandle<u64, CapacityContainerBuilder<Vec<u64>>>,
+    max: Rc<Cell<u64>>,
+    sent: Option<u64>,
+}
+
+impl JobWatermark {
+    fn new(worker: &mut Worker) -> Self {
+        let max = Rc::new(Cell::new(0));
+        let seen = max.clone();
+        let input = worker.dataflow::<u64, _, _>(move |scope| {
+            let (input, stream) = scope.new_input::<Vec<u64>>();
+            stream.broadcast().sink(Pipeline, "JobWatermark", move |(input, _)| {
+                input.for_each(|_, data| {
+                    for m in data.drain(..) {
+                        seen.set(seen.get().max(m));
+                    }
+                });
+            });
+            input
+        });
+        JobWatermark { input, max, sent: None }
+    }
+
+    /// Shares this worker's largest event time if it grew.
+    fn observe(&mut self, max_seen: Option<u64>) {
+        if max_seen > self.sent {
+            let max = max_seen.expect("greater than None");
+            self.sent = Some(max);
+            self.max.set(self.max.get().max(max));
+            self.input.send(max);
+            self.input.flush();
+        }
+    }
+
+    /// The largest event time any worker has shared so far.
+    fn max(&self) -> u64 {
+        self.max.get()
+    }
+}
+
+/// Logs client errors (a broker away, a timeout) at most once per kind every 10 s; the
+/// client retries by itself.
+#[derive(Default)]
+struct ErrorLog {
+    last: std::collections::BTreeMap<String, (Instant, u64)>,
+}
+
+impl ErrorLog {
+    fn log(&mut self, error: KafkaError) {
+        let text = error.to_string();
+        let kind: String = text.chars().take_while(|c| *c != '(').collect();
+        let now = Instant::now();
+        let entry = self.last.entry(kind).or_insert((now - Duration::from_secs(3600), 0));
+        entry.1 += 1;
+        if now.duration_since(entry.0) >= Duration::from_secs(10) {
+            tracing::warn!(error = %text, repeats = entry.1, "kafka client error (retrying)");
+            *entry = (now, 0);
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! One worker's share of an election job: read a source into an [`ElectionFeed`], run the
+//! pipeline, deliver the results to a sink.
+//!
+//! Every worker reads its own share of every input: registries first (at time 0), then
+//! votes, flushing and stepping the dataflow every [`JobConfig::batch`] votes. A worker
+//! never runs more than one batch ahead of what the dataflow has finished, so memory stays
+//! bounded however large the input.
+//!
+//! * Files and in-memory data sets ([`Source::Directory`], [`Source::Bytes`],
+//!   [`Source::Generated`]) are shared by blocks of lines ([`Share`]); the file is one
+//!   partition of event time.
+//! * Kafka ([`Source::Kafka`]) is shared by partitions, and each partition has its own
+//!   watermark (see [`crate::connectors::clock`] and [`KafkaSource`]).
+
+mod files;
+mod kafka;
+
+pub use kafka::KafkaSource;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use timely::dataflow::ProbeHandle;
+use timely::worker::Worker;
+
+use super::results::{ResultKey, ResultRow};
+use super::{build, ElectionFeed};
+use crate::connectors::clock::{ClockConfig, EventClock};
+use crate::connectors::dataset::{DatasetBytes, DeadLetter};
+use crate::connectors::generator::Election;
+use crate::connectors::kafka::{KafkaError, Publisher};
+use crate::connectors::sink::{Routing, Sink, SinkExt, SinkReport};
+
+/// Where a job's data comes from.
+#[derive(Clone)]
+pub enum Source {
+    /// An election generated in this process (every process generates the same one).
+    Generated(Arc<Election>),
+    /// A data-set directory of JSON Lines files.
+    Directory(PathBuf),
+    /// The same files' bytes, already in memory (benchmarks).
+    Bytes(Arc<DatasetBytes>),
+    /// Kafka topics.
+    Kafka(Arc<KafkaSource>),
+}
+
+/// Why a job stopped before its end.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Reading a data set failed.
+    #[error("reading input: {0}")]
+    Io(#[from] std::io::Error),
+    /// Kafka could not be read.
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+}
+
+/// How a job runs.
+#[derive(Clone, Copy, Debug)]
+pub struct JobConfig {
+    /// Event time to timely time.
+    pub clock: ClockConfig,
+    /// Votes a worker admits between flushes.
+    pub batch: usize,
+    /// Which worker delivers which result keys.
+    pub routing: Routing,
+}
+
+impl Default for JobConfig {
+    fn default() -> Self {
+        JobConfig { clock: ClockConfig::default(), batch: 20_000, routing: Routing::ByKey }
+    }
+}
+
+/// Live counters, shared by the workers of a process (for progress displays).
+#[derive(Debug, Default)]
+pub struct JobProgress {
+    /// Votes admitted.
+    pub votes: AtomicU64,
+    /// Dead letters.
+    pub dead_letters: AtomicU64,
+    /// Workers that have finished (or failed).
+    pub finished: std::sync::atomic::AtomicUsize,
+    /// Each worker's watermark.
+    pub watermarks: Mutex<BTreeMap<usize, u64>>,
+}
+
+impl JobProgress {
+    /// The least watermark over the workers that have reported one.
+    pub fn watermark(&self) -> Option<u64> {
+        self.watermarks.lock().expect("progress poisoned").values().min().copied()
+    }
+}
+
+/// What one worker did.
+#[derive(Debug, Default)]
+pub struct WorkerReport {
+    /// Votes admitted.
+    pub votes: u64,
+    /// Of which late.
+    pub late: u64,
+    /// Rejected records, per reason kind.
+    pub dead_letters: BTreeMap<&'static str, u64>,
+    /// The first few dead letters, as examples.
+    pub dead_letter_samples: Vec<DeadLetter>,
+    /// Sink counters.
+    pub sink: SinkReport,
+    /// Kafka only: the next offset of every partition this worker read, as
+    /// `(topic, partition, offset)`.
+    pub positions: Vec<(String, i32, i64)>,
+}
+
+impl WorkerReport {
+    /// Total dead letters.
+    pub fn dead_letter_total(&self) -> u64 {
+        self.dead_letters.values().sum()
+    }
+}
+
+/// Runs this worker's share of the job to completion.
+pub fn run_worker<S>(worker: &mut Worker, source: &Source, sink: S, config: &JobConfig, progress: &JobProgress) -> Result<WorkerReport, JobError>
+where
+    S: Sink<ResultKey, ResultRow> + 'static,
+{
+    // Kafka readers open first: the clock has one partition per vote partition read here.
+    let readers = match source {
+        Source::Kafka(kafka) => Some(kafka::Readers::open(kafka, worker.index(), worker.peers())?),
+        _ => None,
+    };
+    let clock = match &readers {
+        Some(readers) => EventClock::partitioned(config.clock, 0, readers.vote_partitions()),
+        None => EventClock::new(config.clock, 0),
+    };
+    let routing = config.routing;
+    let (feed, probe, sink_report) = worker.dataflow::<u64, _, _>(|scope| {
+        let (feed, inputs) = ElectionFeed::with_clock(scope, clock);
+        let outputs = build(inputs);
+        let (probe, results) = outputs.results.probe();
+        let report = results.sink_into_routed("ElectionResults", routing, sink);
+        (feed, probe, report)
+    });
+    let dead_letter_topic = match source {
+        Source::Kafka(kafka) => kafka.dead_letters.clone().map(|publisher| (publisher, kafka.topics.dead_letters.clone())),
+        _ => None,
+    };
+    let run = Run {
+        index: worker.index(),
+        feed,
+        probe,
+        report: WorkerReport { sink: sink_report, ..Default::default() },
+        progress,
+        dead_letter_topic,
+        batch: config.batch.max(1),
+        pending: 0,
+        lagging: 0,
+        started: std::time::Instant::now(),
+    };
+    let mut run = match (source, readers) {
+        (Source::Kafka(kafka), Some(readers)) => kafka::run(worker, run, kafka, readers)?,
+        _ => files::run(worker, run, source)?,
+    };
+    run.publish_progress();
+    run.report.votes = run.feed.votes();
+    run.report.late = run.feed.late();
+    let Run { feed, probe, report, .. } = run;
+    drop(feed);
+    worker.step_while(|| !probe.done());
+    Ok(report)
+}
+
+/// Dead letters logged per reason kind before going quiet.
+const LOGGED_PER_KIND: u64 = 5;
+
+/// One worker's running job: the feed, the probe, what has been reported, and the
+/// backpressure bookkeeping.
+struct Run<'a> {
+    index: usize,
+    feed: ElectionFeed,
+    probe: ProbeHandle<u64>,
+    report: WorkerReport,
+    progress: &'a JobProgress,
+    dead_letter_topic: Option<(Arc<Publisher>, String)>,
+    batch: usize,
+    /// Votes admitted since the last flush.
+    pending: usize,
+    /// The frontier at the last flush: the dataflow must pass it before the next batch.
+    lagging: u64,
+    started: std::time::Instant,
+}
+
+impl Run<'_> {
+    /// Counts, logs (a few per kind), keeps a sample of and publishes a dead letter.
+    fn dead_letter(&mut self, letter: DeadLetter) {
+        let count = self.report.dead_letters.entry(letter.reason.kind()).or_default();
+        *count += 1;
+        self.progress.dead_letters.fetch_add(1, Ordering::Relaxed);
+        if *count <= LOGGED_PER_KIND {
+            tracing::warn!(source = %letter.source, partition = ?letter.partition, position = letter.position, reason = %letter.reason, "dead letter{}",
+                if *count == LOGGED_PER_KIND { " (further ones of this kind are counted, not logged)" } else { "" });
+        }
+        if let Some((publisher, topic)) = &self.dead_letter_topic {
+            let key = format!("{}/{}/{}", letter.source, letter.partition.unwrap_or(0), letter.position);
+            if let Err(e) = publisher.send(topic, Some(key.as_bytes()), Some(letter.to_json().to_string().as_bytes())) {
+                tracing::error!(%e, "could not publish a dead letter");
+            }
+        }
+        if self.report.dead_letter_samples.len() < 100 {
+            self.report.dead_letter_samples.push(letter);
+        }
+    }
+
+    /// Registries are loaded: let them settle at time 0 before the first vote, so the log
+    /// can say what they cost.
+    fn registries_loaded(&mut self, worker: &mut Worker) {
+        self.feed.advance_to(1);
+        self.feed.flush();
+        let probe = &self.probe;
+        worker.step_while(|| probe.less_than(&1));
+        if self.index == 0 {
+            tracing::info!(elapsed_s = self.started.elapsed().as_secs_f64(), "registries loaded");
+        }
+    }
+
+    /// `n` more votes were admitted: every `batch` votes, flush and let the dataflow catch
+    /// up with the previous flush.
+    fn admitted(&mut self, worker: &mut Worker, n: usize) {
+        self.pending += n;
+        if self.pending < self.batch {
+            return;
+        }
+        self.feed.flush();
+        self.publish_progress();
+        let (probe, target) = (&self.probe, self.lagging);
+        worker.step_while(|| probe.less_than(&target));
+        self.lagging = self.feed.frontier();
+    }
+
+    /// Nothing to read right now: flush what there is and let the dataflow work for at most
+    /// `park`.
+    fn idle(&mut self, worker: &mut Worker, park: Duration) {
+        self.feed.flush();
+        self.publish_progress();
+        self.lagging = self.feed.frontier();
+        worker.step_or_park(Some(park));
+    }
+
+    fn publish_progress(&mut self) {
+        self.progress.votes.fetch_add(self.pending as u64, Ordering::Relaxed);
+        self.pending = 0;
+        self.progress.watermarks.lock().expect("progress poisoned").insert(self.index, self.feed.frontier());
+    }
+}

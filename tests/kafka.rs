@@ -1,0 +1,250 @@
+//! The election job reading Kafka, against the batch oracle: on librdkafka's mock cluster
+//! and on a real Kafka-protocol broker (tansu), with 8 partitions and 1, 2 and 3 workers,
+//! bounded; plus dead letters of every kind, and the watermark with an idle partition.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ballotflow::connectors::clock::ClockConfig;
+use ballotflow::connectors::dataset::MAX_LINE_BYTES;
+use ballotflow::connectors::generator::{generate, Election, GeneratorConfig};
+use ballotflow::connectors::kafka::{create_topics, publish_dataset, EmbeddedCluster, KafkaConfig, Pace, PublishProgress, Publisher, Topics};
+use ballotflow::connectors::sink::memory::MemorySink;
+use ballotflow::pipelines::election::job::{run_worker, JobConfig, JobProgress, KafkaSource, Source, WorkerReport};
+use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
+use common::{diff, oracle, Admitted, Event, DAY};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::Message;
+
+const PARTITIONS: i32 = 8;
+
+fn election(seed: u64) -> Election {
+    let config = GeneratorConfig { seed, voters: 2_000, ..GeneratorConfig::default() };
+    generate(&config)
+}
+
+/// The oracle's view of an election: registries in file order, every vote.
+fn admitted(election: &Election) -> Admitted {
+    let mut admitted = Admitted::default();
+    let events = (election.candidates.iter().cloned().map(Event::Candidate))
+        .chain(election.stations.iter().cloned().map(Event::Station))
+        .chain(election.voters.iter().cloned().map(Event::Voter))
+        .chain(election.votes.iter().cloned().map(Event::Vote));
+    for (seq, event) in events.enumerate() {
+        admitted.add(seq as u64, &event);
+    }
+    admitted
+}
+
+fn clock() -> ClockConfig {
+    // Sub-minute ticks and a short bound: many distinct times and many late votes.
+    ClockConfig { tick_ms: 10_000, max_out_of_orderness_ms: 30_000, ..ClockConfig::DEFAULT }.around_day(DAY)
+}
+
+/// The election's topics: 8 partitions each, one for dead letters.
+fn topics(partitions: i32) -> Vec<(String, i32)> {
+    let topics = Topics::default();
+    let mut wanted: Vec<(String, i32)> = topics.registries().iter().map(|(t, _)| (t.to_string(), partitions)).collect();
+    wanted.extend([(topics.votes, partitions), (topics.dead_letters, 1)]);
+    wanted
+}
+
+fn on_mock(partitions: i32) -> (EmbeddedCluster, KafkaConfig) {
+    let cluster = EmbeddedCluster::start().unwrap();
+    let wanted = topics(partitions);
+    cluster.create_topics(&wanted.iter().map(|(t, p)| (t.as_str(), *p)).collect::<Vec<_>>()).unwrap();
+    let config = cluster.config();
+    (cluster, config)
+}
+
+fn on_tansu() -> (common::tansu::Tansu, KafkaConfig) {
+    let tansu = common::tansu::start();
+    let config = KafkaConfig::new(&tansu.brokers);
+    let wanted = topics(PARTITIONS);
+    create_topics(&config, &wanted.iter().map(|(t, p)| (t.as_str(), *p)).collect::<Vec<_>>(), 1).unwrap();
+    (tansu, config)
+}
+
+/// Publishes `election` into existing topics.
+fn publish(config: &KafkaConfig, election: &Election) -> Publisher {
+    let topics = Topics::default();
+    let publisher = Publisher::new(config).expect("a producer");
+    publish_dataset(&publisher, &topics, &election.to_bytes(), Pace::Unlimited, &PublishProgress::default()).expect("published");
+    publisher
+}
+
+/// Runs the job bounded on `workers` workers; returns the results and the reports.
+fn run(source: KafkaSource, workers: usize) -> (BTreeMap<ResultKey, ResultRow>, Vec<WorkerReport>) {
+    let sink = MemorySink::new(false);
+    let shared = sink.clone();
+    let source = Source::Kafka(Arc::new(source));
+    let config = JobConfig { clock: clock(), batch: 500, ..JobConfig::default() };
+    let reports = timely::execute(timely::Config::process(workers), move |worker| {
+        let sink = shared.for_worker(worker.index());
+        run_worker(worker, &source, sink, &config, &JobProgress::default()).expect("the job runs")
+    })
+    .expect("timely runs")
+    .join()
+    .into_iter()
+    .map(|r| r.expect("worker finished"))
+    .collect();
+    (sink.rows(), reports)
+}
+
+fn assert_exact(brokers: &str, election: &Election, label: &str) {
+    let expected = oracle(&admitted(election));
+    let votes = election.votes.len() as u64;
+    let mut late = 0;
+    for workers in [1, 2, 3] {
+        let (rows, reports) = run(KafkaSource::bounded(KafkaConfig::new(brokers)), workers);
+        assert!(rows == expected, "{label}, {workers} workers:\n{}", diff(&expected, &rows));
+        assert_eq!(reports.iter().map(|r| r.votes).sum::<u64>(), votes, "{label}, {workers} workers: every vote read once");
+        assert_eq!(reports.iter().map(|r| r.dead_letter_total()).sum::<u64>(), 0);
+        // Every vote partition was read to its end by exactly one worker.
+        let ends: Vec<_> = reports.iter().flat_map(|r| r.positions.iter()).filter(|(t, _, _)| t == "votes_topic").collect();
+        assert_eq!(ends.len(), PARTITIONS as usize, "{label}, {workers} workers: {ends:?}");
+        late += reports.iter().map(|r| r.late).sum::<u64>();
+    }
+    assert!(late > 0, "{label}: the data has late votes, which must still come out exact");
+}
+
+#[test]
+fn bounded_results_equal_the_oracle_on_the_mock_cluster() {
+    let (_cluster, config) = on_mock(PARTITIONS);
+    let election = election(5);
+    publish(&config, &election);
+    assert_exact(&config.brokers, &election, "mock cluster");
+}
+
+#[test]
+fn bounded_results_equal_the_oracle_on_tansu() {
+    let (_tansu, config) = on_tansu();
+    let election = election(6);
+    publish(&config, &election);
+    assert_exact(&config.brokers, &election, "tansu");
+}
+
+/// One bad message of each kind per topic it applies to.
+fn bad_messages() -> Vec<(&'static str, Option<Vec<u8>>, &'static str)> {
+    let absurd = br#"{"vote_id":"x1","voter_id":"voter-0000001","candidate_id":"cand-0001","polling_station_id":"ps-00001","voting_time":"2100-01-01T00:00:00.000Z","voting_method":"postal"}"#;
+    let bad_time = br#"{"vote_id":"x3","voter_id":"voter-0000001","candidate_id":"cand-0001","polling_station_id":"ps-00001","voting_time":"yesterday","voting_method":"postal"}"#;
+    let bad_hours = br#"{"polling_station_id":"ps-bad","name":"x","region":"r","city":"c","registered_voters":1,"opens_at":"7 am","closes_at":"22:00"}"#;
+    vec![
+        ("votes_topic", Some(b"{not json".to_vec()), "malformed_json"),
+        ("votes_topic", Some(br#"{"vote_id":"x2"}"#.to_vec()), "malformed_json"),
+        ("votes_topic", Some(bad_time.to_vec()), "malformed_json"),
+        ("votes_topic", Some(b"\xff\xfe".to_vec()), "not_utf8"),
+        ("votes_topic", Some(absurd.to_vec()), "absurd_timestamp"),
+        ("votes_topic", Some(vec![b' '; MAX_LINE_BYTES + 10]), "oversized"),
+        ("votes_topic", None, "invalid_value"),
+        ("voters_topic", Some(br#"{"voter_id":7}"#.to_vec()), "malformed_json"),
+        ("candidates_topic", None, "invalid_value"), // a tombstone without a key
+        ("polling_stations_topic", Some(bad_hours.to_vec()), "invalid_value"),
+    ]
+}
+
+#[test]
+fn every_kind_of_bad_message_is_a_counted_dead_letter_and_the_rest_is_exact_on_the_mock_cluster() {
+    let (_cluster, config) = on_mock(PARTITIONS);
+    dead_letters(&config);
+}
+
+#[test]
+fn every_kind_of_bad_message_is_a_counted_dead_letter_and_the_rest_is_exact_on_tansu() {
+    let (_tansu, config) = on_tansu();
+    dead_letters(&config);
+}
+
+fn dead_letters(config: &KafkaConfig) {
+    let election = election(8);
+    let publisher = publish(config, &election);
+    let bad = bad_messages();
+    for (topic, value, _) in &bad {
+        publisher.send(topic, None, value.as_deref()).unwrap();
+    }
+    publisher.flush().unwrap();
+
+    let mut source = KafkaSource::bounded(config.clone());
+    source.dead_letters = Some(Arc::new(Publisher::new(config).unwrap()));
+    let (rows, reports) = run(source, 2);
+    let expected = oracle(&admitted(&election));
+    assert!(rows == expected, "{}", diff(&expected, &rows));
+    let mut counted: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in &reports {
+        for (kind, n) in &r.dead_letters {
+            *counted.entry(kind).or_default() += n;
+        }
+    }
+    let mut injected: BTreeMap<&str, u64> = BTreeMap::new();
+    for (_, _, kind) in &bad {
+        *injected.entry(kind).or_default() += 1;
+    }
+    assert_eq!(counted, injected);
+    let samples: Vec<_> = reports.iter().flat_map(|r| &r.dead_letter_samples).collect();
+    assert!(samples.iter().all(|d| d.partition.is_some()), "dead letters name their partition");
+
+    // The dead-letter topic holds one record per dead letter, with its position and reason.
+    let consumer: BaseConsumer = config.client(&[("group.id", "check"), ("auto.offset.reset", "earliest")]).create().unwrap();
+    consumer.subscribe(&["dead_letters"]).unwrap();
+    let mut published = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while published.len() < bad.len() && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            published.push(serde_json::from_slice::<serde_json::Value>(m.payload().unwrap()).unwrap());
+        }
+    }
+    let mut kinds: Vec<_> = published.iter().map(|d| d["reason"].as_str().unwrap().to_string()).collect();
+    kinds.sort();
+    let mut expected_kinds: Vec<_> = bad.iter().map(|(_, _, k)| k.to_string()).collect();
+    expected_kinds.sort();
+    assert_eq!(kinds, expected_kinds);
+    assert!(published.iter().all(|d| d["topic"].is_string() && d["partition"].is_number() && d["offset"].is_number() && d["detail"].is_string()));
+}
+
+#[test]
+fn an_idle_partition_does_not_stall_the_watermark_of_an_unbounded_run() {
+    // Votes only ever go to one partition of 2; the other stays silent. After the idle
+    // timeout the watermark follows the busy one; without it, it would stay at 0.
+    let (_cluster, config) = on_mock(2);
+    let topics = Topics::default();
+    let publisher = Publisher::new(&config).unwrap();
+    let vote = |i: i64| {
+        let time = ballotflow::connectors::dataset::format_millis(DAY + 8 * 3_600_000 + i * 60_000);
+        format!(r#"{{"vote_id":"v{i}","voter_id":"voter-{i}","candidate_id":"c","polling_station_id":"s","voting_time":"{time}","voting_method":"in_person"}}"#)
+    };
+
+    let mut source = KafkaSource::bounded(config.clone());
+    source.bounded = false;
+    let shutdown = source.shutdown.clone();
+    let source = Source::Kafka(Arc::new(source));
+    let progress = Arc::new(JobProgress::default());
+    let idle_clock = ClockConfig { tick_ms: 60_000, max_out_of_orderness_ms: 0, idle_timeout_ms: Some(300), ..ClockConfig::DEFAULT };
+    let config_job = JobConfig { clock: idle_clock, batch: 10, ..JobConfig::default() };
+    let (job_progress, watermarks) = (progress.clone(), Arc::new(Mutex::new(Vec::new())));
+    let guards = timely::execute(timely::Config::process(1), move |worker| {
+        run_worker(worker, &source, MemorySink::<ResultKey, ResultRow>::new(false).for_worker(0), &config_job, &job_progress).expect("runs")
+    })
+    .unwrap();
+    for i in 0..30 {
+        // One key: every vote lands on the same partition, whichever it is.
+        publisher.send(&topics.votes, Some(b"one-key"), Some(vote(i).as_bytes())).unwrap();
+        publisher.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        watermarks.lock().unwrap().push(progress.watermark().unwrap_or(0));
+    }
+    // Wait for the last vote's minute to pass the watermark: votes at minutes 0..29 after
+    // 08:00, bound 0, so the watermark reaches 08:29.
+    let target = (DAY + 8 * 3_600_000 + 29 * 60_000) as u64;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while progress.watermark().unwrap_or(0) < target && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    shutdown.store(true, Ordering::Relaxed);
+    let report = guards.join().pop().unwrap().unwrap();
+    assert_eq!(report.votes, 30);
+    assert_eq!(progress.watermark(), Some(target), "the silent partition held the watermark back: {:?}", watermarks.lock().unwrap());
+}
