@@ -25,9 +25,11 @@ const PARTITIONS: i32 = 8;
 fn plain(config: &KafkaConfig, topic: &str) -> u64 {
     let consumer: BaseConsumer = config
         // The source's own consumer settings, so that only what it does on top is compared.
-        .client(&[("group.id", "bench"), ("enable.auto.commit", "false"), ("enable.partition.eof", "true"), ("fetch.wait.max.ms", "50")])
+        .client(&[("group.id", "bench"), ("enable.auto.commit", "false"), ("enable.partition.eof", "true"), ("fetch.wait.max.ms", "50"), ("fetch.queue.backoff.ms", "10")])
         .create()
         .unwrap();
+    // Connected and with the topic's metadata, as the source is before it assigns.
+    consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
     let mut assignment = TopicPartitionList::new();
     for p in 0..PARTITIONS {
         assignment.add_partition_offset(topic, p, Offset::Beginning).unwrap();

@@ -58,6 +58,14 @@ pub enum KafkaError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    /// No broker answered in time.
+    #[error("kafka: no answer from the brokers at {brokers} within {}s while {context}; are they running and reachable?", REQUEST_TIMEOUT.as_secs())]
+    Unreachable {
+        /// `bootstrap.servers`.
+        brokers: String,
+        /// What was being done.
+        context: String,
+    },
     /// A topic the job needs does not exist.
     #[error("kafka: topic {0:?} does not exist (create it, e.g. with `election produce`)")]
     MissingTopic(String),
@@ -101,6 +109,23 @@ impl KafkaConfig {
         let (key, value) = setting.split_once('=').ok_or_else(|| KafkaError::BadSetting(redact(setting, "")))?;
         self.settings.push((key.trim().to_string(), value.to_string()));
         Ok(self)
+    }
+
+    /// Maps a client error while doing `context` to a [`KafkaError`], telling timeouts
+    /// (unreachable brokers) apart.
+    pub(crate) fn failure(&self, context: impl Into<String>) -> impl FnOnce(rdkafka::error::KafkaError) -> KafkaError + '_ {
+        let context = context.into();
+        move |source| {
+            use rdkafka::error::RDKafkaErrorCode::{AllBrokersDown, BrokerTransportFailure, OperationTimedOut};
+            let code = match &source {
+                rdkafka::error::KafkaError::AdminOp(code) => Some(*code),
+                other => other.rdkafka_error_code(),
+            };
+            match code {
+                Some(OperationTimedOut | AllBrokersDown | BrokerTransportFailure) => KafkaError::Unreachable { brokers: self.brokers.clone(), context },
+                _ => KafkaError::Client { context, source },
+            }
+        }
     }
 
     /// A client configuration with the brokers, then `defaults`, then the user's settings

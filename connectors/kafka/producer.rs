@@ -105,10 +105,11 @@ pub fn create_topics(config: &KafkaConfig, topics: &[(&str, i32)], replication: 
     let admin: AdminClient<DefaultClientContext> = config.client(&[]).create().map_err(KafkaError::client("creating an admin client"))?;
     let new: Vec<NewTopic<'_>> = topics.iter().map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(replication))).collect();
     let options = AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT)).request_timeout(Some(REQUEST_TIMEOUT));
-    let results = futures_executor::block_on(admin.create_topics(&new, &options)).map_err(KafkaError::client("creating topics"))?;
+    let results = futures_executor::block_on(admin.create_topics(&new, &options)).map_err(config.failure("creating topics"))?;
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, RDKafkaErrorCode::OperationTimedOut)) => return Err(config.failure("creating topics")(rdkafka::error::KafkaError::AdminOp(RDKafkaErrorCode::OperationTimedOut))),
             Err((topic, code)) => {
                 return Err(KafkaError::client(format!("creating topic {topic}"))(rdkafka::error::KafkaError::AdminOp(code)));
             }

@@ -120,10 +120,13 @@ impl TopicReader {
                 ("enable.partition.eof", "true"),
                 ("auto.offset.reset", "earliest"),
                 ("fetch.wait.max.ms", "50"),
+                // When the local queue is full, fetch again soon rather than after librdkafka's
+                // default second: a worker busy with a batch would otherwise sit idle after it.
+                ("fetch.queue.backoff.ms", "10"),
             ])
             .create_with_context(ReaderContext)
             .map_err(KafkaError::client("creating a consumer"))?;
-        let partitions = partition_count(&consumer, topic)?;
+        let partitions = partition_count(&consumer, config, topic)?;
         let owned: Vec<i32> = (0..partitions).filter(|p| owner(topic, *p, peers) == index).collect();
         if owned.is_empty() {
             return Ok(TopicReader { topic: topic.to_string(), consumer: None, partitions: BTreeMap::new() });
@@ -131,7 +134,7 @@ impl TopicReader {
         let mut assignment = TopicPartitionList::new();
         let mut progress = BTreeMap::new();
         for p in owned {
-            let (_, high) = consumer.fetch_watermarks(topic, p, REQUEST_TIMEOUT).map_err(KafkaError::client(format!("reading the end of {topic}/{p}")))?;
+            let (_, high) = consumer.fetch_watermarks(topic, p, REQUEST_TIMEOUT).map_err(config.failure(format!("reading the end of {topic}/{p}")))?;
             assignment.add_partition_offset(topic, p, start.offset(p)).map_err(KafkaError::client("assigning partitions"))?;
             progress.insert(p, Progress { next: None, end_at_start: high, caught_up: false });
         }
@@ -192,8 +195,8 @@ impl TopicReader {
 }
 
 /// The number of partitions of `topic`.
-fn partition_count(consumer: &BaseConsumer<ReaderContext>, topic: &str) -> Result<i32, KafkaError> {
-    let metadata = consumer.fetch_metadata(Some(topic), REQUEST_TIMEOUT).map_err(KafkaError::client(format!("fetching metadata of {topic}")))?;
+fn partition_count(consumer: &BaseConsumer<ReaderContext>, config: &KafkaConfig, topic: &str) -> Result<i32, KafkaError> {
+    let metadata = consumer.fetch_metadata(Some(topic), REQUEST_TIMEOUT).map_err(config.failure(format!("fetching metadata of {topic}")))?;
     match metadata.topics().iter().find(|t| t.name() == topic) {
         Some(t) if t.error().is_none() && !t.partitions().is_empty() => Ok(t.partitions().len() as i32),
         _ => Err(KafkaError::MissingTopic(topic.to_string())),
