@@ -7,8 +7,10 @@
 //!
 //! ## Time model
 //! Timely time is **event time**: `u64` milliseconds since the Unix epoch, cut down to a
-//! configurable tick (one minute by default). A source's frontier is its *watermark*: the
-//! largest event time it has seen minus an out-of-orderness bound, rounded down to a tick.
+//! configurable tick (one minute by default). A source's frontier is its *watermark*: per
+//! partition, the largest event time it has delivered minus an out-of-orderness bound,
+//! rounded down to a tick, and the least of those over the active partitions (see
+//! [`connectors::clock`]).
 //! An event whose tick is already behind the frontier is *late*: it is still applied, at the
 //! frontier, with its true event time kept in the data (so it lands in the right hour
 //! window), and it is counted. Results are therefore corrected, never silently wrong.
