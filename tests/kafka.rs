@@ -27,13 +27,23 @@ fn election(seed: u64) -> Election {
     generate(&config)
 }
 
-/// The oracle's view of an election: registries in file order, every vote.
+/// Registry deletions published after the election (tombstones): five voters and the
+/// last candidate.
+fn deletions(election: &Election) -> Vec<Event> {
+    let voters = election.voters.iter().take(5).map(|v| Event::DeleteVoter(v.voter_id.clone()));
+    let candidate = election.candidates.last().map(|c| Event::DeleteCandidate(c.candidate_id.clone()));
+    voters.chain(candidate).collect()
+}
+
+/// The oracle's view of an election: registries in file order, every vote, then the
+/// deletions.
 fn admitted(election: &Election) -> Admitted {
     let mut admitted = Admitted::default();
     let events = (election.candidates.iter().cloned().map(Event::Candidate))
         .chain(election.stations.iter().cloned().map(Event::Station))
         .chain(election.voters.iter().cloned().map(Event::Voter))
-        .chain(election.votes.iter().cloned().map(Event::Vote));
+        .chain(election.votes.iter().cloned().map(Event::Vote))
+        .chain(deletions(election));
     for (seq, event) in events.enumerate() {
         admitted.add(seq as u64, &event);
     }
@@ -69,11 +79,20 @@ fn on_tansu() -> (common::tansu::Tansu, KafkaConfig) {
     (tansu, config)
 }
 
-/// Publishes `election` into existing topics.
+/// Publishes `election` and its [`deletions`] into existing topics.
 fn publish(config: &KafkaConfig, election: &Election) -> Publisher {
     let topics = Topics::default();
     let publisher = Publisher::new(config).expect("a producer");
     publish_dataset(&publisher, &topics, &election.to_bytes(), Pace::Unlimited, &PublishProgress::default()).expect("published");
+    for deletion in deletions(election) {
+        let (topic, id) = match &deletion {
+            Event::DeleteVoter(id) => (&topics.voters, id),
+            Event::DeleteCandidate(id) => (&topics.candidates, id),
+            other => unreachable!("not a deletion: {other:?}"),
+        };
+        publisher.send(topic, Some(id.as_bytes()), None).unwrap();
+    }
+    publisher.flush().unwrap();
     publisher
 }
 
@@ -100,7 +119,7 @@ fn assert_exact(brokers: &str, election: &Election, label: &str) {
     let votes = election.votes.len() as u64;
     let mut late = 0;
     for workers in [1, 2, 3] {
-        let (rows, reports) = run(KafkaSource::bounded(KafkaConfig::new(brokers)), workers);
+        let (rows, reports) = run(KafkaSource::new(KafkaConfig::new(brokers)), workers);
         assert!(rows == expected, "{label}, {workers} workers:\n{}", diff(&expected, &rows));
         assert_eq!(reports.iter().map(|r| r.votes).sum::<u64>(), votes, "{label}, {workers} workers: every vote read once");
         assert_eq!(reports.iter().map(|r| r.dead_letter_total()).sum::<u64>(), 0);
@@ -168,7 +187,7 @@ fn dead_letters(config: &KafkaConfig) {
     }
     publisher.flush().unwrap();
 
-    let mut source = KafkaSource::bounded(config.clone());
+    let mut source = KafkaSource::new(config.clone());
     source.dead_letters = Some(Arc::new(Publisher::new(config).unwrap()));
     let (rows, reports) = run(source, 2);
     let expected = oracle(&admitted(&election));
@@ -217,7 +236,7 @@ fn an_idle_partition_does_not_stall_the_watermark_of_an_unbounded_run() {
         format!(r#"{{"vote_id":"v{i}","voter_id":"voter-{i}","candidate_id":"c","polling_station_id":"s","voting_time":"{time}","voting_method":"in_person"}}"#)
     };
 
-    let mut source = KafkaSource::bounded(config.clone());
+    let mut source = KafkaSource::new(config.clone());
     source.bounded = false;
     let shutdown = source.shutdown.clone();
     let source = Source::Kafka(Arc::new(source));

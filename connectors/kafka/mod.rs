@@ -5,7 +5,7 @@
 //!   ([`owner`]) rather than through consumer-group rebalancing, so that every worker of
 //!   every process knows who reads what. It tracks each partition's next offset and tells
 //!   when a partition has been read to the end it had when the reader started (for bounded
-//!   runs: by partition-EOF events, not by the broker's reported high watermark alone).
+//!   runs), by partition-EOF events rather than the broker's reported high watermark.
 //! * [`decode`]: a message's key and value into a record, a tombstone, or a dead-letter
 //!   reason.
 //! * [`Publisher`]: a producer that retries a full queue and counts failed deliveries;
@@ -106,7 +106,7 @@ impl KafkaConfig {
 
     /// Adds a `key=value` setting.
     pub fn with_setting(mut self, setting: &str) -> Result<Self, KafkaError> {
-        let (key, value) = setting.split_once('=').ok_or_else(|| KafkaError::BadSetting(redact(setting, "")))?;
+        let (key, value) = setting.split_once('=').ok_or_else(|| KafkaError::BadSetting(redact(setting, setting)))?;
         self.settings.push((key.trim().to_string(), value.to_string()));
         Ok(self)
     }
@@ -150,7 +150,7 @@ fn secret(key: &str) -> bool {
 }
 
 fn redact(key: &str, value: &str) -> String {
-    if secret(key) || key.contains('=') {
+    if secret(key) {
         "***".to_string()
     } else {
         value.to_string()

@@ -53,7 +53,9 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// A producer for `config`, with `linger.ms=5` and lz4 compression unless set otherwise.
+    /// A producer for `config`, with `linger.ms=5`, lz4 compression and messages of up to
+    /// 2 MB (so that an oversized record of a data set still reaches the readers, which
+    /// turn it into a dead letter) unless set otherwise.
     pub fn new(config: &KafkaConfig) -> Result<Self, KafkaError> {
         let context = Counting::default();
         let deliveries = context.0.clone();

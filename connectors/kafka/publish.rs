@@ -1,12 +1,13 @@
 //! [`publish_dataset`]: a data set into the election's topics.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use super::{KafkaError, Publisher, Topics};
-use crate::connectors::dataset::{parse_millis, DatasetBytes, VOTES};
+use crate::connectors::dataset::{parse_millis, DatasetBytes, CANDIDATES, POLLING_STATIONS, VOTES};
 
 /// How fast votes are published.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,17 +30,17 @@ pub struct PublishProgress {
     pub votes_total: AtomicU64,
 }
 
-/// The fields a message key comes from.
+/// The fields a message key comes from (borrowed unless they hold escapes).
 #[derive(Deserialize)]
 struct Keys<'a> {
     #[serde(borrow, default)]
-    candidate_id: Option<&'a str>,
+    candidate_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    polling_station_id: Option<&'a str>,
+    polling_station_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    voter_id: Option<&'a str>,
+    voter_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    voting_time: Option<&'a str>,
+    voting_time: Option<Cow<'a, str>>,
 }
 
 fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -55,8 +56,14 @@ pub fn publish_dataset(publisher: &Publisher, topics: &Topics, data: &DatasetByt
     for (topic, file) in topics.registries() {
         for line in lines(data.file(file)) {
             let keys: Option<Keys<'_>> = serde_json::from_slice(line).ok();
-            let key = keys.and_then(|k| k.candidate_id.or(k.polling_station_id).or(k.voter_id));
-            publisher.send(topic, key.map(str::as_bytes), Some(line))?;
+            // Each registry by its own id (a voter record also names a station), so that
+            // all versions of a record share a partition and their offsets order them.
+            let key = keys.and_then(|k| match file {
+                CANDIDATES => k.candidate_id,
+                POLLING_STATIONS => k.polling_station_id,
+                _ => k.voter_id,
+            });
+            publisher.send(topic, key.as_deref().map(str::as_bytes), Some(line))?;
             progress.registry.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -64,7 +71,7 @@ pub fn publish_dataset(publisher: &Publisher, topics: &Topics, data: &DatasetByt
 
     let votes: Vec<(&[u8], Option<Keys<'_>>)> = lines(data.file(VOTES)).map(|line| (line, serde_json::from_slice(line).ok())).collect();
     progress.votes_total.store(votes.len() as u64, Ordering::Relaxed);
-    let schedule = schedule(votes.iter().map(|(_, k)| k.as_ref().and_then(|k| k.voting_time).and_then(|t| parse_millis(t).ok())), votes.len(), pace);
+    let schedule = schedule(votes.iter().map(|(_, k)| k.as_ref().and_then(|k| k.voting_time.as_deref()).and_then(|t| parse_millis(t).ok())), votes.len(), pace);
     let start = Instant::now();
     for (i, (line, keys)) in votes.iter().enumerate() {
         if let Some(at) = schedule.as_ref().map(|s| s[i]) {
@@ -74,7 +81,7 @@ pub fn publish_dataset(publisher: &Publisher, topics: &Topics, data: &DatasetByt
                 std::thread::sleep(due - now);
             }
         }
-        publisher.send(&topics.votes, keys.as_ref().and_then(|k| k.voter_id).map(str::as_bytes), Some(line))?;
+        publisher.send(&topics.votes, keys.as_ref().and_then(|k| k.voter_id.as_deref()).map(str::as_bytes), Some(line))?;
         progress.votes.fetch_add(1, Ordering::Relaxed);
     }
     publisher.flush()

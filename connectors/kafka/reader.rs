@@ -85,12 +85,10 @@ pub enum Polled<'a> {
     Nothing,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Progress {
     /// The offset after the last message read, if any was.
     next: Option<i64>,
-    /// The high watermark the broker reported when the reader opened.
-    end_at_start: i64,
     /// Read at least to where the partition ended when the reader opened.
     caught_up: bool,
 }
@@ -98,10 +96,11 @@ struct Progress {
 /// The partitions of one topic that one worker owns ([`owner`]), read with a consumer of
 /// its own (manually assigned, no consumer group, no offset commits).
 ///
-/// A bounded reader is done with a partition when the consumer reports the partition's end
-/// (a partition-EOF event) after reading at least up to the high watermark reported at
-/// start. The EOF event is what counts: some brokers (tansu 0.6) report a high watermark
-/// below the true end, so stopping at the reported value would lose records.
+/// A partition is caught up at its first partition-EOF event: the consumer has fetched up to
+/// the broker's end at that moment, which is at least the end the partition had when the
+/// reader opened. The EOF event is what counts, not a comparison with the high watermark
+/// reported at start: some brokers (tansu 0.6) report a value below the true end, which
+/// would lose records, and transaction markers put the real end past the last message.
 pub struct TopicReader {
     topic: String,
     consumer: Option<BaseConsumer<ReaderContext>>,
@@ -134,9 +133,8 @@ impl TopicReader {
         let mut assignment = TopicPartitionList::new();
         let mut progress = BTreeMap::new();
         for p in owned {
-            let (_, high) = consumer.fetch_watermarks(topic, p, REQUEST_TIMEOUT).map_err(config.failure(format!("reading the end of {topic}/{p}")))?;
             assignment.add_partition_offset(topic, p, start.offset(p)).map_err(KafkaError::client("assigning partitions"))?;
-            progress.insert(p, Progress { next: None, end_at_start: high, caught_up: false });
+            progress.insert(p, Progress::default());
         }
         consumer.assign(&assignment).map_err(KafkaError::client(format!("assigning partitions of {topic}")))?;
         Ok(TopicReader { topic: topic.to_string(), consumer: Some(consumer), partitions: progress })
@@ -169,8 +167,7 @@ impl TopicReader {
             }
             Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
                 if let Some(progress) = self.partitions.get_mut(&p) {
-                    // Nothing read yet: the partition was empty from the start position on.
-                    progress.caught_up |= progress.next.is_none_or(|next| next >= progress.end_at_start);
+                    progress.caught_up = true;
                 }
                 Ok(Polled::End(p))
             }

@@ -48,8 +48,9 @@ pub struct KafkaSource {
 }
 
 impl KafkaSource {
-    /// A bounded source of the default topics, publishing nothing.
-    pub fn bounded(config: KafkaConfig) -> Self {
+    /// A bounded source of the default topics from their earliest offsets, publishing no
+    /// dead letters.
+    pub fn new(config: KafkaConfig) -> Self {
         KafkaSource {
             config,
             topics: Topics::default(),
@@ -251,7 +252,10 @@ struct ErrorLog {
 impl ErrorLog {
     fn log(&mut self, error: KafkaError) {
         let text = error.to_string();
-        let kind: String = text.chars().take_while(|c| *c != '(').collect();
+        let kind = match &error {
+            KafkaError::Client { source, .. } => format!("{:?}", source.rdkafka_error_code()),
+            _ => text.clone(),
+        };
         let now = Instant::now();
         let entry = self.last.entry(kind).or_insert((now - Duration::from_secs(3600), 0));
         entry.1 += 1;
