@@ -226,8 +226,10 @@ fn dead_letters(config: &KafkaConfig) {
 
 #[test]
 fn an_idle_partition_does_not_stall_the_watermark_of_an_unbounded_run() {
-    // Votes only ever go to one partition of 2; the other stays silent. After the idle
-    // timeout the watermark follows the busy one; without it, it would stay at 0.
+    // Votes only ever go to one partition of 2, read by 3 workers: one worker reads the
+    // busy partition, one a silent partition, one none. After the idle timeout every
+    // worker's watermark follows the busy partition; without idleness and the shared job
+    // watermark, the other two would hold it at 0.
     let (_cluster, config) = on_mock(2);
     let topics = Topics::default();
     let publisher = Publisher::new(&config).unwrap();
@@ -244,8 +246,9 @@ fn an_idle_partition_does_not_stall_the_watermark_of_an_unbounded_run() {
     let idle_clock = ClockConfig { tick_ms: 60_000, max_out_of_orderness_ms: 0, idle_timeout_ms: Some(300), ..ClockConfig::DEFAULT };
     let config_job = JobConfig { clock: idle_clock, batch: 10, ..JobConfig::default() };
     let (job_progress, watermarks) = (progress.clone(), Arc::new(Mutex::new(Vec::new())));
-    let guards = timely::execute(timely::Config::process(1), move |worker| {
-        run_worker(worker, &source, MemorySink::<ResultKey, ResultRow>::new(false).for_worker(0), &config_job, &job_progress).expect("runs")
+    let guards = timely::execute(timely::Config::process(3), move |worker| {
+        let sink = MemorySink::<ResultKey, ResultRow>::new(false).for_worker(worker.index());
+        run_worker(worker, &source, sink, &config_job, &job_progress).expect("runs")
     })
     .unwrap();
     for i in 0..30 {
@@ -263,7 +266,8 @@ fn an_idle_partition_does_not_stall_the_watermark_of_an_unbounded_run() {
         std::thread::sleep(Duration::from_millis(50));
     }
     shutdown.store(true, Ordering::Relaxed);
-    let report = guards.join().pop().unwrap().unwrap();
-    assert_eq!(report.votes, 30);
+    let reports: Vec<WorkerReport> = guards.join().into_iter().map(Result::unwrap).collect();
+    assert_eq!(reports.iter().map(|r| r.votes).sum::<u64>(), 30);
+    assert_eq!(progress.watermarks.lock().unwrap().len(), 3, "every worker reports a watermark");
     assert_eq!(progress.watermark(), Some(target), "the silent partition held the watermark back: {:?}", watermarks.lock().unwrap());
 }
