@@ -271,3 +271,27 @@ fn an_idle_partition_does_not_stall_the_watermark_of_an_unbounded_run() {
     assert_eq!(progress.watermarks.lock().unwrap().len(), 3, "every worker reports a watermark");
     assert_eq!(progress.watermark(), Some(target), "the silent partition held the watermark back: {:?}", watermarks.lock().unwrap());
 }
+
+#[test]
+fn the_embedded_cluster_says_when_it_dropped_messages() {
+    // The mock broker keeps about 5 MB per partition; 8 MB of incompressible values
+    // overflow it, and the check must notice rather than let a bounded run miss them.
+    let (cluster, config) = on_mock(1);
+    let publisher = Publisher::new(&config).unwrap();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..800 {
+        let value: String = (0..10_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'a' + (state % 26) as u8)
+            })
+            .collect();
+        publisher.send("votes_topic", None, Some(value.as_bytes())).unwrap();
+    }
+    publisher.flush().unwrap();
+    let err = cluster.check_retained(&["votes_topic"]).unwrap_err().to_string();
+    assert!(err.contains("votes_topic/0 lost its messages"), "{err}");
+    cluster.check_retained(&["voters_topic"]).expect("an empty topic lost nothing");
+}

@@ -66,6 +66,16 @@ pub enum KafkaError {
         /// What was being done.
         context: String,
     },
+    /// Messages were deleted before they were read.
+    #[error("kafka: {topic}/{partition} lost its messages before offset {first} (deleted by the broker's retention)")]
+    Lost {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// The earliest offset left.
+        first: i64,
+    },
     /// A topic the job needs does not exist.
     #[error("kafka: topic {0:?} does not exist (create it, e.g. with `election produce`)")]
     MissingTopic(String),

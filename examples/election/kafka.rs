@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use ballotflow::connectors::dataset::DatasetBytes;
+use ballotflow::connectors::dataset::{DatasetBytes, VOTES};
 use ballotflow::connectors::kafka::{create_topics, publish_dataset, EmbeddedCluster, KafkaConfig, Pace, PublishProgress, Publisher, Topics};
 use ballotflow::pipelines::election::results::{kafka_topic, ResultRow};
 use ballotflow::connectors::sink::json::TableRow;
@@ -46,11 +46,34 @@ impl Cluster {
     }
 
     /// Creates the data topics with `partitions` partitions, and the dead-letter topic.
-    pub fn create_data_topics(&self, topics: &Topics, partitions: i32, replication: i32) -> anyhow::Result<()> {
-        let names = [&topics.candidates, &topics.polling_stations, &topics.voters, &topics.votes];
-        let mut wanted: Vec<(&str, i32)> = names.iter().map(|t| (t.as_str(), partitions)).collect();
-        wanted.push((&topics.dead_letters, 1));
+    /// On the embedded cluster, which keeps at most 5 MB per partition, a topic whose part
+    /// of `data` is large gets more: one per 8 MiB of JSON (lz4 shrinks that below 5 MB).
+    pub fn create_data_topics(&self, topics: &Topics, data: Option<&DatasetBytes>, partitions: i32, replication: i32) -> anyhow::Result<()> {
+        let sized = |topic: &str, file: &str| {
+            let bytes = match (&self.embedded, data) {
+                (Some(_), Some(data)) => data.file(file).len(),
+                _ => 0,
+            };
+            let wanted = partitions.max(bytes.div_ceil(8 << 20) as i32);
+            if wanted > partitions {
+                eprintln!("{topic}: {wanted} partitions (the embedded cluster keeps at most 5 MB per partition)");
+            }
+            (topic.to_string(), wanted)
+        };
+        let mut wanted: Vec<(String, i32)> = topics.registries().iter().map(|(topic, file)| sized(topic, file)).collect();
+        wanted.push(sized(&topics.votes, VOTES));
+        wanted.push((topics.dead_letters.clone(), 1));
+        let wanted: Vec<(&str, i32)> = wanted.iter().map(|(t, p)| (t.as_str(), *p)).collect();
         self.create_topics(&wanted, replication).context("creating topics")
+    }
+
+    /// On the embedded cluster: fails if it has dropped published messages.
+    pub fn check_retained(&self, topics: &Topics) -> anyhow::Result<()> {
+        if let Some(cluster) = &self.embedded {
+            let names: Vec<&str> = topics.registries().iter().map(|(t, _)| *t).chain([topics.votes.as_str()]).collect();
+            cluster.check_retained(&names).context("the embedded cluster could not hold the data set; use more --partitions")?;
+        }
+        Ok(())
     }
 
     /// Creates one topic per result table (a single partition each: they are small).
@@ -99,7 +122,7 @@ pub fn produce(args: ProduceArgs) -> anyhow::Result<()> {
         None => ballotflow::connectors::generator::generate(&args.generator.config()).to_bytes(),
     };
     let topics = args.kafka.topics();
-    cluster.create_data_topics(&topics, args.kafka.partitions, args.replication)?;
+    cluster.create_data_topics(&topics, None, args.kafka.partitions, args.replication)?;
     let pace = match args.rate {
         Some(rate) if rate > 0.0 => Pace::Rate(rate),
         Some(rate) => anyhow::bail!("--rate must be positive, not {rate}"),

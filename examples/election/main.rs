@@ -67,7 +67,8 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Stops the job gracefully on the first Ctrl-C / SIGTERM, at once on the second.
+/// Stops a Kafka job gracefully on the first Ctrl-C / SIGTERM, at once on the second.
+/// (Jobs over files keep the default: they stop at once.)
 fn shutdown_flag() -> anyhow::Result<Arc<AtomicBool>> {
     let flag = Arc::new(AtomicBool::new(false));
     let set = flag.clone();
@@ -83,7 +84,6 @@ fn shutdown_flag() -> anyhow::Result<Arc<AtomicBool>> {
 }
 
 fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
-    let shutdown = shutdown_flag()?;
     let mut cluster = None;
     let source = match &args.input {
         Some(dir) => {
@@ -101,8 +101,10 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
                     election.votes.len(), args.generator.voters, election.stations.len(), args.generator.seed,
                     start.elapsed().as_secs_f64()
                 );
-                connected.create_data_topics(&topics, args.kafka.partitions, 1)?;
-                kafka::publish(&connected.config, &topics, &election.to_bytes(), Pace::Unlimited)?;
+                let data = election.to_bytes();
+                connected.create_data_topics(&topics, Some(&data), args.kafka.partitions, 1)?;
+                kafka::publish(&connected.config, &topics, &data, Pace::Unlimited)?;
+                connected.check_retained(&topics)?;
             }
             connected.create_result_topics(1)?;
             let publisher = kafka::shared_publisher(&connected.config)?;
@@ -111,7 +113,7 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
                 topics,
                 start: args.start.clone(),
                 bounded: args.bounded || connected.embedded(),
-                shutdown: shutdown.clone(),
+                shutdown: shutdown_flag()?,
                 dead_letters: Some(publisher),
             };
             cluster = Some(connected);

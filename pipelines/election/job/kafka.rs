@@ -41,7 +41,8 @@ pub struct KafkaSource {
     /// Read every vote partition to the end it had at start, then finish; otherwise run
     /// until [`KafkaSource::shutdown`].
     pub bounded: bool,
-    /// Set it to stop an unbounded run gracefully (flush, final results, report).
+    /// Set it to stop a run gracefully, bounded or not: the inputs close, the results of
+    /// what was read are completed and delivered, and the workers report.
     pub shutdown: Arc<AtomicBool>,
     /// Where to publish dead letters (to [`Topics::dead_letters`]), if anywhere.
     pub dead_letters: Option<Arc<Publisher>>,
@@ -91,7 +92,7 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
     let mut errors = ErrorLog::default();
 
     for (reader, file) in &mut readers.registries {
-        while !reader.all_caught_up() {
+        while !reader.all_caught_up() && !source.shutdown.load(Ordering::Relaxed) {
             match reader.poll(Duration::from_millis(100)) {
                 Ok(Polled::Message(message)) => registry(&mut run, file, &message),
                 Ok(_) => {}
@@ -138,8 +139,7 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
             let watermark = clock.watermark_of(job_watermark.max());
             clock.advance_to(watermark);
         }
-        let done = if source.bounded { readers.votes.all_caught_up() } else { source.shutdown.load(Ordering::Relaxed) };
-        if done {
+        if source.shutdown.load(Ordering::Relaxed) || (source.bounded && readers.votes.all_caught_up()) {
             break;
         }
         if admitted == 0 {
