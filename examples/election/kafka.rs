@@ -1,7 +1,6 @@
 //! Kafka for the example: the embedded cluster, topic creation and publishing.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -130,9 +129,4 @@ pub fn produce(args: ProduceArgs) -> anyhow::Result<()> {
     };
     publish(&cluster.config, &topics, &data, pace)?;
     Ok(())
-}
-
-/// A publisher shared by every worker of this process, for result topics and dead letters.
-pub fn shared_publisher(config: &KafkaConfig) -> anyhow::Result<Arc<Publisher>> {
-    Ok(Arc::new(Publisher::new(config)?))
 }

@@ -34,7 +34,7 @@ use clap::Parser;
 
 use ballotflow::connectors::clock::ClockConfig;
 use ballotflow::connectors::generator::generate;
-use ballotflow::connectors::kafka::{KafkaSink, Pace};
+use ballotflow::connectors::kafka::{KafkaSink, Pace, Publisher};
 use ballotflow::connectors::sink::json::write_results;
 use ballotflow::connectors::sink::memory::MemorySink;
 use ballotflow::connectors::sink::{Routing, Tee};
@@ -85,6 +85,8 @@ fn shutdown_flag() -> anyhow::Result<Arc<AtomicBool>> {
 
 fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     let mut cluster = None;
+    // One producer for the process: dead letters and result topics.
+    let mut publisher = None;
     let source = match &args.input {
         Some(dir) => {
             anyhow::ensure!(dir.is_dir(), "--input {} is not a directory", dir.display());
@@ -107,22 +109,19 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
                 connected.check_retained(&topics)?;
             }
             connected.create_result_topics(1)?;
-            let publisher = kafka::shared_publisher(&connected.config)?;
+            let shared = Arc::new(Publisher::new(&connected.config)?);
+            publisher = Some(shared.clone());
             let source = KafkaSource {
                 config: connected.config.clone(),
                 topics,
                 start: args.start.clone(),
                 bounded: args.bounded || connected.embedded(),
                 shutdown: shutdown_flag()?,
-                dead_letters: Some(publisher),
+                dead_letters: Some(shared),
             };
             cluster = Some(connected);
             Source::Kafka(Arc::new(source))
         }
-    };
-    let result_publisher = match &cluster {
-        Some(cluster) => Some(kafka::shared_publisher(&cluster.config)?),
-        None => None,
     };
 
     let workers = timely_args.workers() * timely_args.processes;
@@ -149,11 +148,11 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
 
     let start = Instant::now();
     let guards = {
-        let (sink, progress, source) = (sink.clone(), progress.clone(), source.clone());
+        let (sink, progress, source, publisher) = (sink.clone(), progress.clone(), source.clone(), publisher.clone());
         timely::execute_from_args(timely_args.to_args().into_iter(), move |worker| {
             let index = worker.index();
             let _finished = Finished(&progress);
-            let topics = result_publisher.clone().map(|p| KafkaSink::new(p, kafka_topic));
+            let topics = publisher.clone().map(|p| KafkaSink::new(p, kafka_topic));
             run_worker(worker, &source, Tee(sink.for_worker(index), topics), &config, &progress)
         })
         .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?
@@ -181,7 +180,7 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
         eprintln!("results written to {}", path.display());
     }
     // Clients first, then the embedded cluster they talk to.
-    drop(source);
+    drop((source, publisher));
     drop(cluster);
     print_report(&reports, elapsed, workers)
 }
