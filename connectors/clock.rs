@@ -148,7 +148,8 @@ impl EventClock {
                 return Err(format!("{} is outside the accepted range [{}, {})", show(event_ms), show(from), show(until)));
             }
         }
-        let (jump, bound, tick_ms, now) = (self.config.max_jump_ms, self.config.max_out_of_orderness_ms, self.config.tick_ms, self.now);
+        let ms = event_ms.max(0) as u64;
+        let (jump, now, watermark) = (self.config.max_jump_ms, self.now, self.watermark_of(ms));
         let state = self.partitions.get_mut(&partition).unwrap_or_else(|| panic!("partition {partition} is not one of this clock's"));
         if let (Some(jump), Some(max)) = (jump, state.max_seen) {
             if event_ms > 0 && event_ms as u64 > max.saturating_add(jump) {
@@ -156,13 +157,9 @@ impl EventClock {
             }
         }
         state.last_active = now;
-        let rejoined = std::mem::replace(&mut state.idle, false);
-        let ms = event_ms.max(0) as u64;
-        let mut moved = rejoined;
+        let mut moved = std::mem::replace(&mut state.idle, false);
         if state.max_seen.is_none_or(|m| ms > m) {
             state.max_seen = Some(ms);
-            let watermark = ms.saturating_sub(bound);
-            let watermark = watermark - watermark % tick_ms;
             moved |= watermark != state.watermark;
             state.watermark = watermark;
             self.max_seen = self.max_seen.max(Some(ms));
@@ -245,7 +242,7 @@ impl EventClock {
         self.max_seen
     }
 
-    /// Where the job's watermark would be if `max_seen` were the largest event time seen.
+    /// The watermark of a partition (or a job) whose largest event time seen is `max_seen`.
     pub fn watermark_of(&self, max_seen: u64) -> u64 {
         let watermark = max_seen.saturating_sub(self.config.max_out_of_orderness_ms);
         watermark - watermark % self.config.tick_ms
