@@ -5,4 +5,6 @@ pub mod clock;
 pub mod dataset;
 pub mod generator;
 pub mod kafka;
+pub mod postgres;
+pub mod progress;
 pub mod sink;

@@ -65,7 +65,7 @@ fn two_processes_give_the_same_results_as_one() {
     let hosts = tmp.path().join("hosts.txt");
     std::fs::write(&hosts, ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect::<String>()).unwrap();
     let (one, two) = (tmp.path().join("one.json"), tmp.path().join("two.json"));
-    let common = ["--voters", "4000", "--seed", "3"];
+    let common = ["--voters", "4000", "--seed", "3", "--no-postgres"];
 
     let mut second = Command::new(example())
         .args(common)

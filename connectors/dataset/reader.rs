@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Lines longer than this are rejected as oversized (1 MiB, as for Kafka messages).
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -42,7 +42,7 @@ impl Share {
 }
 
 /// Why a record was rejected.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum DeadLetterReason {
     /// Not valid JSON, or JSON of the wrong shape (missing or wrongly typed field).
@@ -83,7 +83,7 @@ impl fmt::Display for DeadLetterReason {
 }
 
 /// A rejected input record: where it came from, why, and (the start of) what it was.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DeadLetter {
     /// File name or topic.
     pub source: String,

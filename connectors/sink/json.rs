@@ -20,6 +20,11 @@ pub trait TableKey {
     fn table(&self) -> &'static str;
     /// The key columns as a JSON object.
     fn key_json(&self) -> serde_json::Value;
+    /// The key of a row of `table`, given as a JSON object of its columns (as a database
+    /// returns it; times may have any RFC 3339 offset); `None` if it is not one.
+    fn from_row_json(table: &str, row: &serde_json::Value) -> Option<Self>
+    where
+        Self: Sized;
 }
 
 /// Writes `rows` to `path` as `{"table": [row, ...], ...}`, tables in [`TableRow::TABLES`] order.

@@ -160,6 +160,33 @@ pub struct RunArgs {
     pub generator: GeneratorArgs,
     #[command(flatten)]
     pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub postgres: PgArgs,
+}
+
+/// The PostgreSQL sink.
+#[derive(Args, Debug, Clone)]
+pub struct PgArgs {
+    /// Write results, registries, the vote ledger and dead letters to this PostgreSQL
+    /// database (`postgresql://user:password@host:port/db`). The embedded default run
+    /// uses PostgreSQL on localhost when one answers.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub postgres: Option<String>,
+    /// Never write to PostgreSQL.
+    #[arg(long)]
+    pub no_postgres: bool,
+    /// The PostgreSQL schema to write to (created if missing).
+    #[arg(long, default_value = "ballotflow")]
+    pub pg_schema: String,
+    /// Leave the vote ledger (`votes` table) out.
+    #[arg(long)]
+    pub no_ledger: bool,
+    /// Commit at least this often (milliseconds) while changes are pending.
+    #[arg(long, default_value_t = 200)]
+    pub pg_batch_ms: u64,
+    /// Commit as soon as this many rows are pending per worker.
+    #[arg(long, default_value_t = 50_000)]
+    pub pg_batch_rows: usize,
 }
 
 /// Timely's options, passed through.

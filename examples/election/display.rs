@@ -124,7 +124,7 @@ pub fn print_report(reports: &[WorkerReport], elapsed: f64, workers: usize) -> a
     if dead > 0 {
         eprintln!("dead letters: {}", by_kind.iter().map(|(k, n)| format!("{k}={n}")).collect::<Vec<_>>().join(" "));
     }
-    let sink_error = reports.iter().find_map(|r| r.sink.stats().error);
+    let sink_error = reports.iter().find_map(|r| r.sink.stats().error.or_else(|| r.records.as_ref().and_then(|s| s.stats().error)));
     println!(
         "votes={votes} elapsed_s={elapsed:.3} votes_per_s={:.0} workers={workers} late={late} dead_letters={dead}",
         votes as f64 / elapsed.max(1e-9)

@@ -24,6 +24,7 @@
 mod cli;
 mod display;
 mod kafka;
+mod postgres;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -38,7 +39,7 @@ use ballotflow::connectors::kafka::{KafkaSink, Pace, Publisher};
 use ballotflow::connectors::sink::json::write_results;
 use ballotflow::connectors::sink::memory::MemorySink;
 use ballotflow::connectors::sink::{Routing, Tee};
-use ballotflow::pipelines::election::job::{run_worker, JobConfig, JobProgress, KafkaSource, Source};
+use ballotflow::pipelines::election::job::{run_worker_recorded, JobConfig, JobProgress, KafkaSource, Source};
 use ballotflow::pipelines::election::results::{kafka_topic, ResultKey, ResultRow};
 
 use cli::{Cli, Command, RunArgs, TimelyArgs};
@@ -87,6 +88,16 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     let mut cluster = None;
     // One producer for the process: dead letters and result topics.
     let mut publisher = None;
+    let job = match (&args.input, &args.kafka.brokers) {
+        (Some(dir), _) => format!("files {}", std::fs::canonicalize(dir).unwrap_or(dir.clone()).display()),
+        (None, Some(brokers)) => format!("kafka {brokers} {}", args.kafka.votes_topic),
+        (None, None) => {
+            let g = &args.generator;
+            format!("embedded kafka, generated seed={} voters={} parties={}", g.seed, g.voters, g.parties)
+        }
+    };
+    let embedded_default = args.input.is_none() && args.kafka.brokers.is_none();
+    let db = postgres::open(&args.postgres, &job, embedded_default, timely_args.processes)?;
     let source = match &args.input {
         Some(dir) => {
             anyhow::ensure!(dir.is_dir(), "--input {} is not a directory", dir.display());
@@ -142,18 +153,27 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
         batch: args.batch,
         // With several processes, gather the results in process 0 to print and write them.
         routing: if timely_args.processes > 1 { Routing::Worker(0) } else { Routing::ByKey },
+        ledger: !args.postgres.no_ledger,
     };
     let sink = MemorySink::<ResultKey, ResultRow>::new(false);
     let progress = Arc::new(JobProgress::default());
 
     let start = Instant::now();
     let guards = {
-        let (sink, progress, source, publisher) = (sink.clone(), progress.clone(), source.clone(), publisher.clone());
-        timely::execute_from_args(timely_args.to_args().into_iter(), move |worker| {
-            let index = worker.index();
+        let (sink, progress, source, publisher, db) = (sink.clone(), progress.clone(), source.clone(), publisher.clone(), db.clone());
+        timely::execute_from_args(timely_args.to_args().into_iter(), move |worker| -> anyhow::Result<_> {
+            let (index, peers) = (worker.index(), worker.peers());
             let _finished = Finished(&progress);
             let topics = publisher.clone().map(|p| KafkaSink::new(p, kafka_topic));
-            run_worker(worker, &source, Tee(sink.for_worker(index), topics), &config, &progress)
+            let (results, records) = match &db {
+                Some(db) => (
+                    Some(db.sink("results", index, peers, progress.sources.clone())?.measure_latency()),
+                    Some(db.sink("records", index, peers, progress.sources.clone())?),
+                ),
+                None => (None, None),
+            };
+            let sinks = Tee(Tee(sink.for_worker(index), topics), results);
+            Ok(run_worker_recorded(worker, &source, sinks, records, &config, &progress)?)
         })
         .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?
     };
@@ -182,5 +202,8 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     // Clients first, then the embedded cluster they talk to.
     drop((source, publisher));
     drop(cluster);
+    if let Some(db) = &db {
+        postgres::print_report(db, &progress.sources);
+    }
     print_report(&reports, elapsed, workers)
 }

@@ -5,9 +5,10 @@ use differential_dataflow::input::{Input, InputSession};
 use timely::dataflow::Scope;
 
 use super::model::Hours;
+use super::records::SourcePosition;
 use super::ElectionInputs;
 use crate::connectors::clock::{Admission, ClockConfig, EventClock};
-use crate::connectors::dataset::{Candidate, DeadLetterReason, PollingStation, Vote, Voter};
+use crate::connectors::dataset::{Candidate, DeadLetter, DeadLetterReason, PollingStation, Vote, Voter};
 
 /// A vote the feed refused, and why.
 #[derive(Debug)]
@@ -31,6 +32,9 @@ pub struct ElectionFeed {
     candidates: VersionSession<Candidate>,
     stations: VersionSession<PollingStation>,
     voters: VersionSession<Voter>,
+    sources: InputSession<u64, (Vote, SourcePosition), isize>,
+    record_sources: bool,
+    dead_letters: InputSession<u64, DeadLetter, isize>,
     clock: EventClock,
     admitted: u64,
 }
@@ -48,9 +52,24 @@ impl ElectionFeed {
         let (candidates, candidate_collection) = scope.new_collection();
         let (stations, station_collection) = scope.new_collection();
         let (voters, voter_collection) = scope.new_collection();
-        let feed = ElectionFeed { votes, candidates, stations, voters, clock, admitted: 0 };
-        let inputs = ElectionInputs { votes: vote_collection, candidates: candidate_collection, stations: station_collection, voters: voter_collection };
+        let (sources, source_collection) = scope.new_collection();
+        let (dead_letters, dead_letter_collection) = scope.new_collection();
+        let feed = ElectionFeed { votes, candidates, stations, voters, sources, record_sources: false, dead_letters, clock, admitted: 0 };
+        let inputs = ElectionInputs {
+            votes: vote_collection,
+            candidates: candidate_collection,
+            stations: station_collection,
+            voters: voter_collection,
+            sources: source_collection,
+            dead_letters: dead_letter_collection,
+        };
         (feed, inputs)
+    }
+
+    /// Whether votes given with [`ElectionFeed::vote_at`] are also recorded with their
+    /// position in [`ElectionInputs::sources`] (for the vote ledger; off by default).
+    pub fn record_sources(&mut self, on: bool) {
+        self.record_sources = on;
     }
 
     /// The time registry changes are applied at now.
@@ -109,14 +128,29 @@ impl ElectionFeed {
 
     /// A vote delivered by the source's `partition`.
     pub fn vote_from(&mut self, partition: u32, vote: Vote) -> Result<Admission, Box<RejectedVote>> {
+        self.vote_at(partition, vote, None)
+    }
+
+    /// A vote delivered by the source's `partition` at `position` (recorded if the feed
+    /// records sources).
+    pub fn vote_at(&mut self, partition: u32, vote: Vote, position: Option<SourcePosition>) -> Result<Admission, Box<RejectedVote>> {
         match self.clock.admit_from(partition, vote.voting_time) {
             Ok(admission) => {
+                if let Some(position) = position.filter(|_| self.record_sources) {
+                    self.sources.update_at((vote.clone(), position), admission.time, 1);
+                }
                 self.votes.update_at(vote, admission.time, 1);
                 self.admitted += 1;
                 Ok(admission)
             }
             Err(reason) => Err(Box::new(RejectedVote { reason: DeadLetterReason::AbsurdTimestamp(reason), vote })),
         }
+    }
+
+    /// A record the source rejected (into [`ElectionInputs::dead_letters`]).
+    pub fn dead_letter(&mut self, letter: DeadLetter) {
+        let t = self.now();
+        self.dead_letters.update_at(letter, t, 1);
     }
 
     /// Moves the watermark to at least `time`, e.g. when the source is idle.
@@ -137,11 +171,22 @@ impl ElectionFeed {
             self.candidates.advance_to(frontier);
             self.stations.advance_to(frontier);
             self.voters.advance_to(frontier);
+            self.dead_letters.advance_to(frontier);
+            self.sources.advance_to(frontier);
         }
         self.votes.flush();
         self.candidates.flush();
         self.stations.flush();
         self.voters.flush();
+        self.dead_letters.flush();
+        self.sources.flush();
+    }
+
+    /// The time before which everything given to the feed so far is admitted: past the
+    /// frontier and the tick of the largest event time.
+    pub fn reflected_by(&self) -> u64 {
+        let latest = self.clock.max_seen().map_or(0, |ms| self.clock.tick(ms as i64));
+        self.frontier().max(latest) + 1
     }
 
     /// The watermark: every later vote is admitted at or after it.

@@ -35,6 +35,7 @@
 mod feed;
 pub mod job;
 pub mod model;
+pub mod records;
 pub mod results;
 
 pub use feed::{ElectionFeed, RejectedVote};
@@ -61,6 +62,11 @@ pub struct ElectionInputs<'scope> {
     pub stations: Versions<'scope, PollingStation>,
     /// Voter registry versions.
     pub voters: Versions<'scope, Voter>,
+    /// Every vote message with where it was read, if the feed records them (for the vote
+    /// ledger, [`records`]); the pipeline's results do not use it.
+    pub sources: records::Sources<'scope>,
+    /// Every dead letter of the job's readers (for [`records`]).
+    pub dead_letters: VecCollection<'scope, u64, crate::connectors::dataset::DeadLetter>,
 }
 
 /// The pipeline's outputs.
@@ -68,7 +74,7 @@ pub struct ElectionOutputs<'scope> {
     /// Every result table, keyed by primary key.
     pub results: VecCollection<'scope, u64, (ResultKey, ResultRow)>,
     /// Every distinct vote with its current verdict.
-    pub statuses: VecCollection<'scope, u64, (Ballot, VoteStatus)>,
+    pub statuses: records::Statuses<'scope>,
 }
 
 /// A vote with what the checks learned about it (the voter only if it was counted).

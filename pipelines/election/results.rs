@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::AnomalyKind;
 use crate::connectors::dataset::rfc3339_millis;
-use crate::connectors::dataset::format_millis;
+use crate::connectors::dataset::{format_millis, parse_millis};
 use crate::connectors::sink::json::{TableKey, TableRow};
 
 /// The primary key of a result row: its table and the key columns.
@@ -266,7 +266,11 @@ impl TableRow for ResultRow {
             ResultRow::VotesByEducationParty(r) => serde_json::to_value(r),
             ResultRow::TurnoutByHour(r) => serde_json::to_value(r),
             ResultRow::TopPollingStation(r) => serde_json::to_value(r),
-            ResultRow::Anomaly(r) => serde_json::to_value(r),
+            ResultRow::Anomaly(r) => {
+                let mut value = serde_json::to_value(r).expect("anomalies serialise to JSON");
+                value["anomaly_id"] = r.id().into();
+                return value;
+            }
         };
         value.expect("result rows serialise to JSON")
     }
@@ -301,8 +305,45 @@ impl TableKey for ResultKey {
             ResultKey::EducationParty(education, party) => json!({ "education_level": education, "party_affiliation": party }),
             ResultKey::Hour(start) => json!({ "hour_start": format_millis(*start) }),
             ResultKey::TopStation(rank) => json!({ "rank": rank }),
-            ResultKey::Anomaly(anomaly) => serde_json::to_value(anomaly).expect("anomalies serialise to JSON"),
+            ResultKey::Anomaly(anomaly) => json!({ "anomaly_id": anomaly.id() }),
         }
+    }
+
+    fn from_row_json(table: &str, row: &serde_json::Value) -> Option<Self> {
+        let text = |column: &str| row.get(column)?.as_str().map(str::to_string);
+        Some(match table {
+            "results_votes_per_candidate" => ResultKey::Candidate(text("candidate_id")?),
+            "results_votes_per_party" => ResultKey::Party(text("party_affiliation")?),
+            "results_turnout_by_region" => ResultKey::Region(text("region")?),
+            "results_turnout_by_city" => ResultKey::City(text("region")?, text("city")?),
+            "results_turnout_by_age_group" => ResultKey::AgeGroup(text("age_group")?),
+            "results_turnout_by_gender" => ResultKey::Gender(text("gender")?),
+            "results_votes_by_education_party" => ResultKey::EducationParty(text("education_level")?, text("party_affiliation")?),
+            "results_turnout_by_hour" => ResultKey::Hour(parse_millis(&text("hour_start")?).ok()?),
+            "results_top_polling_stations" => ResultKey::TopStation(row.get("rank")?.as_u64()?.try_into().ok()?),
+            "anomalies" => ResultKey::Anomaly(serde_json::from_value(row.clone()).ok()?),
+            _ => return None,
+        })
+    }
+}
+
+impl Anomaly {
+    /// The finding's identity as one text: its kind and every identifying column, joined
+    /// with `/` (absent ones empty; `\\` and `/` inside a value escaped with `\\`, so
+    /// distinct findings have distinct ids). The `anomaly_id` of tables and topics.
+    pub fn id(&self) -> String {
+        let time = |t: Option<i64>| t.map(format_millis).unwrap_or_default();
+        let text = |t: &Option<String>| t.as_deref().unwrap_or_default().replace('\\', "\\\\").replace('/', "\\/");
+        [
+            self.kind.as_str().to_string(),
+            text(&self.vote_id),
+            text(&self.voter_id),
+            text(&self.polling_station_id),
+            time(self.window_start),
+            time(self.voting_time),
+            text(&self.candidate_id),
+        ]
+        .join("/")
     }
 }
 
@@ -331,5 +372,36 @@ mod tests {
         let topics: std::collections::BTreeSet<_> = ResultRow::TABLES.iter().map(|t| kafka_topic(t)).collect();
         assert_eq!(topics.len(), ResultRow::TABLES.len());
         assert!(topics.contains("aggregated_votes_per_candidate") && topics.contains("aggregated_turnout_by_location"));
+    }
+
+    #[test]
+    fn keys_come_back_from_their_rows_as_a_database_returns_them() {
+        let anomaly = Anomaly {
+            kind: AnomalyKind::DuplicateVote,
+            vote_id: Some("vote-1".into()),
+            voter_id: Some("a/b".into()),
+            polling_station_id: Some("s".into()),
+            window_start: None,
+            voting_time: Some(1_778_112_000_000),
+            candidate_id: Some("c".into()),
+        };
+        let rows = [
+            ResultRow::TurnoutByHour(TurnoutByHour { hour_start: 1_778_112_000_000, votes: 3 }),
+            ResultRow::TurnoutByCity(TurnoutByCity { region: "R".into(), city: "C".into(), votes: 1 }),
+            ResultRow::TopPollingStation(TopPollingStation { rank: 3, polling_station_id: "s".into(), votes: 2 }),
+            ResultRow::Anomaly(anomaly.clone()),
+        ];
+        for row in rows {
+            let mut json = row.to_json();
+            // PostgreSQL's to_jsonb writes times with an offset, not `Z`.
+            for time in ["hour_start", "voting_time"] {
+                if let Some(t) = json.get(time).and_then(|t| t.as_str()).map(|t| t.replace(".000Z", "+00:00")) {
+                    json[time] = t.into();
+                }
+            }
+            assert_eq!(ResultKey::from_row_json(row.table(), &json), Some(row.key()), "{json}");
+        }
+        assert_eq!(ResultRow::Anomaly(anomaly.clone()).to_json()["anomaly_id"], r"duplicate_vote/vote-1/a\/b/s//2026-05-07T00:00:00.000Z/c");
+        assert_eq!(ResultKey::from_row_json("nope", &serde_json::json!({})), None);
     }
 }

@@ -194,7 +194,7 @@ impl Admitted {
     }
 }
 
-fn live<R: Clone>(m: &BTreeMap<String, (u64, Option<R>)>) -> BTreeMap<String, R> {
+pub fn live<R: Clone>(m: &BTreeMap<String, (u64, Option<R>)>) -> BTreeMap<String, R> {
     m.iter().filter_map(|(k, (_, r))| r.clone().map(|r| (k.clone(), r))).collect()
 }
 
@@ -337,4 +337,6 @@ pub fn diff(expected: &BTreeMap<ResultKey, ResultRow>, actual: &BTreeMap<ResultK
     out.lines().take(20).collect::<Vec<_>>().join("\n")
 }
 pub mod example;
+pub mod pg;
+pub mod published;
 pub mod tansu;

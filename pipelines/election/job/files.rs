@@ -7,6 +7,8 @@ use timely::worker::Worker;
 
 use super::{JobError, Run, Source};
 use crate::connectors::dataset::{self, read_jsonl_from, DeadLetter, Share};
+use crate::pipelines::election::model::Text;
+use crate::pipelines::election::records::SourcePosition;
 use crate::pipelines::election::RejectedVote;
 
 /// The dead letter of a vote the feed refused.
@@ -52,12 +54,16 @@ pub(super) fn run<'a>(worker: &mut Worker, run: Run<'a>, source: &Source) -> Res
     }
     run.borrow_mut().registries_loaded(worker);
 
-    // Votes, in delivery order, with backpressure.
+    // Votes, in delivery order, with backpressure. The ledger position is the line (or
+    // index) in the one votes file; the read position is per share.
+    let file: Text = dataset::VOTES.into();
     let mut vote = |seq: u64, vote| {
         let mut run = run.borrow_mut();
-        if let Err(rejected) = run.feed.vote(vote) {
+        let position = SourcePosition { topic: file.clone(), partition: 0, offset: seq as i64 };
+        if let Err(rejected) = run.feed.vote_at(0, vote, Some(position)) {
             run.dead_letter(rejection(seq, *rejected));
         }
+        run.read(dataset::VOTES, share.index as i32, seq as i64 + 1, None);
         run.admitted(worker, 1);
     };
     match source {

@@ -27,6 +27,8 @@ use timely::dataflow::InputHandle;
 use timely::worker::Worker;
 
 use super::{JobError, Run};
+use crate::pipelines::election::model::Text;
+use crate::pipelines::election::records::SourcePosition;
 use crate::connectors::dataset::{self, DeadLetter};
 use crate::connectors::kafka::{decode, Decoded, KafkaConfig, KafkaError, Polled, Publisher, StartPosition, TopicReader, Topics};
 
@@ -102,12 +104,13 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
     }
     run.registries_loaded(worker);
 
+    let votes_topic: Text = source.topics.votes.as_str().into();
     loop {
         let mut admitted = 0;
         while admitted < run.batch {
             match readers.votes.poll(Duration::ZERO) {
                 Ok(Polled::Message(message)) => {
-                    vote(&mut run, &message);
+                    vote(&mut run, &votes_topic, &message);
                     admitted += 1;
                 }
                 Ok(Polled::End(partition)) => {
@@ -164,6 +167,7 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
 /// them).
 fn registry(run: &mut Run<'_>, file: &str, message: &BorrowedMessage<'_>) {
     let seq = message.offset().max(0) as u64;
+    run.read(message.topic(), message.partition(), message.offset() + 1, message.timestamp().to_millis());
     let dead = match file {
         dataset::CANDIDATES => match decode(message.key(), message.payload(), true) {
             Decoded::Record(candidate) => { run.feed.candidate(seq, candidate); None },
@@ -187,9 +191,11 @@ fn registry(run: &mut Run<'_>, file: &str, message: &BorrowedMessage<'_>) {
 }
 
 /// Admits a vote message under its partition, or turns it into a dead letter.
-fn vote(run: &mut Run<'_>, message: &BorrowedMessage<'_>) {
+fn vote(run: &mut Run<'_>, topic: &Text, message: &BorrowedMessage<'_>) {
+    run.read(topic, message.partition(), message.offset() + 1, message.timestamp().to_millis());
+    let position = SourcePosition { topic: topic.clone(), partition: message.partition(), offset: message.offset() };
     let reason = match decode(message.key(), message.payload(), false) {
-        Decoded::Record(vote) => match run.feed.vote_from(message.partition() as u32, vote) {
+        Decoded::Record(vote) => match run.feed.vote_at(message.partition() as u32, vote, Some(position)) {
             Ok(_) => return,
             Err(rejected) => rejected.reason,
         },

@@ -26,12 +26,15 @@ use std::time::Duration;
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
+use super::records::{self, RecordKey, RecordRow};
 use super::results::{ResultKey, ResultRow};
 use super::{build, ElectionFeed};
 use crate::connectors::clock::{ClockConfig, EventClock};
 use crate::connectors::dataset::{DatasetBytes, DeadLetter};
 use crate::connectors::generator::Election;
 use crate::connectors::kafka::{KafkaError, Publisher};
+use crate::connectors::progress::SourceProgress;
+use crate::connectors::sink::memory::MemorySink;
 use crate::connectors::sink::{Routing, Sink, SinkExt, SinkReport};
 
 /// Where a job's data comes from.
@@ -67,11 +70,14 @@ pub struct JobConfig {
     pub batch: usize,
     /// Which worker delivers which result keys.
     pub routing: Routing,
+    /// With a records sink: include the vote ledger (every vote message with its
+    /// position and verdict), not only registries and dead letters.
+    pub ledger: bool,
 }
 
 impl Default for JobConfig {
     fn default() -> Self {
-        JobConfig { clock: ClockConfig::default(), batch: 20_000, routing: Routing::ByKey }
+        JobConfig { clock: ClockConfig::default(), batch: 20_000, routing: Routing::ByKey, ledger: true }
     }
 }
 
@@ -86,6 +92,8 @@ pub struct JobProgress {
     pub finished: std::sync::atomic::AtomicUsize,
     /// Each worker's watermark.
     pub watermarks: Mutex<BTreeMap<usize, u64>>,
+    /// How far the readers have read (for sinks that store it, and latency).
+    pub sources: Arc<SourceProgress>,
 }
 
 impl JobProgress {
@@ -108,6 +116,8 @@ pub struct WorkerReport {
     pub dead_letter_samples: Vec<DeadLetter>,
     /// Sink counters.
     pub sink: SinkReport,
+    /// Records sink counters, if there is one.
+    pub records: Option<SinkReport>,
     /// Kafka only: the next offset of every partition this worker read, as
     /// `(topic, partition, offset)`.
     pub positions: Vec<(String, i32, i64)>,
@@ -120,10 +130,21 @@ impl WorkerReport {
     }
 }
 
-/// Runs this worker's share of the job to completion.
+/// Runs this worker's share of the job to completion, delivering the results to `sink`.
 pub fn run_worker<S>(worker: &mut Worker, source: &Source, sink: S, config: &JobConfig, progress: &JobProgress) -> Result<WorkerReport, JobError>
 where
     S: Sink<ResultKey, ResultRow> + 'static,
+{
+    run_worker_recorded(worker, source, sink, None::<MemorySink<RecordKey, RecordRow>>, config, progress)
+}
+
+/// As [`run_worker`], with the record tables ([`records`]: registries, dead letters and,
+/// with [`JobConfig::ledger`], the vote ledger) delivered to `records` if given. Records
+/// are always routed by key.
+pub fn run_worker_recorded<S, R>(worker: &mut Worker, source: &Source, sink: S, records: Option<R>, config: &JobConfig, progress: &JobProgress) -> Result<WorkerReport, JobError>
+where
+    S: Sink<ResultKey, ResultRow> + 'static,
+    R: Sink<RecordKey, RecordRow> + 'static,
 {
     // Kafka readers open first: the clock has one partition per vote partition read here.
     let readers = match source {
@@ -135,12 +156,20 @@ where
         None => EventClock::new(config.clock, 0),
     };
     let routing = config.routing;
-    let (feed, probe, sink_report) = worker.dataflow::<u64, _, _>(|scope| {
-        let (feed, inputs) = ElectionFeed::with_clock(scope, clock);
+    let ledger = config.ledger && records.is_some();
+    let (feed, probe, sink_report, records_report) = worker.dataflow::<u64, _, _>(|scope| {
+        let (mut feed, inputs) = ElectionFeed::with_clock(scope, clock);
+        feed.record_sources(ledger);
+        let registries = (inputs.candidates.clone(), inputs.stations.clone(), inputs.voters.clone());
+        let (sources, dead_letters) = (inputs.sources.clone(), inputs.dead_letters.clone());
         let outputs = build(inputs);
         let (probe, results) = outputs.results.probe();
         let report = results.sink_into_routed("ElectionResults", routing, sink);
-        (feed, probe, report)
+        let records_report = records.map(|records_sink| {
+            let rows = records::build(registries.0, registries.1, registries.2, ledger.then_some((sources, outputs.statuses)), dead_letters);
+            rows.probe_with(&probe).sink_into("ElectionRecords", records_sink)
+        });
+        (feed, probe, report, records_report)
     });
     let dead_letter_topic = match source {
         Source::Kafka(kafka) => kafka.dead_letters.clone().map(|publisher| (publisher, kafka.topics.dead_letters.clone())),
@@ -150,18 +179,21 @@ where
         index: worker.index(),
         feed,
         probe,
-        report: WorkerReport { sink: sink_report, ..Default::default() },
+        report: WorkerReport { sink: sink_report, records: records_report, ..Default::default() },
         progress,
         dead_letter_topic,
         batch: config.batch.max(1),
         pending: 0,
         lagging: 0,
+        read: BTreeMap::new(),
+        arrivals: (None, 0),
         started: std::time::Instant::now(),
     };
     let mut run = match (source, readers) {
         (Source::Kafka(kafka), Some(readers)) => kafka::run(worker, run, kafka, readers)?,
         _ => files::run(worker, run, source)?,
     };
+    run.flush();
     run.publish_progress();
     run.report.votes = run.feed.votes();
     run.report.late = run.feed.late();
@@ -188,6 +220,11 @@ struct Run<'a> {
     pending: usize,
     /// The frontier at the last flush: the dataflow must pass it before the next batch.
     lagging: u64,
+    /// Next position per source and partition, published to [`JobProgress::sources`] at
+    /// each flush.
+    read: BTreeMap<String, BTreeMap<i32, i64>>,
+    /// Since the last flush: the earliest arrival time (ms since the epoch) and the count.
+    arrivals: (Option<i64>, u64),
     started: std::time::Instant,
 }
 
@@ -207,16 +244,50 @@ impl Run<'_> {
                 tracing::error!(%e, "could not publish a dead letter");
             }
         }
+        self.feed.dead_letter(letter.clone());
         if self.report.dead_letter_samples.len() < 100 {
             self.report.dead_letter_samples.push(letter);
         }
+    }
+
+    /// The reader has read `partition` of `source` up to `next` (exclusive); the message
+    /// arrived at `arrived_ms` (ms since the epoch), or now if unknown.
+    fn read(&mut self, source: &str, partition: i32, next: i64, arrived_ms: Option<i64>) {
+        match self.read.get_mut(source) {
+            Some(partitions) => {
+                partitions.insert(partition, next);
+            }
+            None => {
+                self.read.insert(source.to_string(), BTreeMap::from([(partition, next)]));
+            }
+        }
+        let (earliest, count) = &mut self.arrivals;
+        if earliest.is_none() || arrived_ms.is_some_and(|ms| Some(ms) < *earliest) {
+            *earliest = Some(arrived_ms.unwrap_or_else(|| chrono::Utc::now().timestamp_millis()));
+        }
+        *count += 1;
+    }
+
+    /// Publishes how far this worker has read, then sends what the feed buffered.
+    fn flush(&mut self) {
+        let sources = &self.progress.sources;
+        let reflected_by = self.feed.reflected_by();
+        for (source, partitions) in &self.read {
+            for (partition, next) in partitions {
+                sources.publish(source, *partition, *next, reflected_by);
+            }
+        }
+        if let (Some(arrived), count) = std::mem::take(&mut self.arrivals) {
+            sources.arrived(reflected_by, arrived, count);
+        }
+        self.feed.flush();
     }
 
     /// Registries are loaded: let them settle at time 0 before the first vote, so the log
     /// can say what they cost.
     fn registries_loaded(&mut self, worker: &mut Worker) {
         self.feed.advance_to(1);
-        self.feed.flush();
+        self.flush();
         let probe = &self.probe;
         worker.step_while(|| probe.less_than(&1));
         if self.index == 0 {
@@ -231,7 +302,7 @@ impl Run<'_> {
         if self.pending < self.batch {
             return;
         }
-        self.feed.flush();
+        self.flush();
         self.publish_progress();
         let (probe, target) = (&self.probe, self.lagging);
         worker.step_while(|| probe.less_than(&target));
@@ -241,7 +312,7 @@ impl Run<'_> {
     /// Nothing to read right now: flush what there is and let the dataflow work for at most
     /// `park`.
     fn idle(&mut self, worker: &mut Worker, park: Duration) {
-        self.feed.flush();
+        self.flush();
         self.publish_progress();
         self.lagging = self.feed.frontier();
         worker.step_or_park(Some(park));
