@@ -160,6 +160,8 @@ impl Link {
         let config = &db.config;
         let mut client = config.connect()?;
         client.execute("SELECT pg_advisory_lock_shared(hashtext($1))", &[&config.run_lock()]).map_err(config.sql_error("taking the run lock"))?;
+        // Staging tables live in local buffers (8 MB by default): a large commit would spill.
+        client.batch_execute("SET temp_buffers = '64MB'").map_err(config.sql_error("configuring the session"))?;
         let mut tables = BTreeMap::new();
         for table in names.iter().map(|name| db.table(name)) {
             let table = table?;

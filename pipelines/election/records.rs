@@ -182,10 +182,12 @@ pub fn build<'scope>(
     let candidates = candidates.latest_by_key_named("CandidateRecords").map(|(_, c)| RecordRow::Candidate(c));
     let stations = stations.latest_by_key_named("StationRecords").map(|(_, s)| RecordRow::Station(s));
     let voters = voters.latest_by_key_named("VoterRecords").map(|(_, v)| RecordRow::Voter(v));
-    let dead_letters = dead_letters.map(RecordRow::DeadLetter);
+    // A source may deliver a message twice (Kafka is at-least-once): a position is one row.
+    let dead_letters = dead_letters.distinct().map(RecordRow::DeadLetter);
     let mut rows = candidates.concat(stations).concat(voters).concat(dead_letters);
     if let Some((sources, statuses)) = ledger {
         let ledger = sources
+            .distinct()
             .map(|(vote, position)| (Ballot::from(vote), position))
             .join(statuses)
             .map(|(ballot, (position, status))| RecordRow::Vote(position, ballot, status));

@@ -188,6 +188,7 @@ where
         read: BTreeMap::new(),
         arrivals: (None, 0),
         started: std::time::Instant::now(),
+        flushed: std::time::Instant::now(),
     };
     let mut run = match (source, readers) {
         (Source::Kafka(kafka), Some(readers)) => kafka::run(worker, run, kafka, readers)?,
@@ -202,6 +203,10 @@ where
     worker.step_while(|| !probe.done());
     Ok(report)
 }
+
+/// A source that keeps delivering a few votes at a time flushes at least this often, so
+/// results follow live input closely.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Dead letters logged per reason kind before going quiet.
 const LOGGED_PER_KIND: u64 = 5;
@@ -226,6 +231,8 @@ struct Run<'a> {
     /// Since the last flush: the earliest arrival time (ms since the epoch) and the count.
     arrivals: (Option<i64>, u64),
     started: std::time::Instant,
+    /// When the feed was last flushed.
+    flushed: std::time::Instant,
 }
 
 impl Run<'_> {
@@ -281,6 +288,7 @@ impl Run<'_> {
             sources.arrived(reflected_by, arrived, count);
         }
         self.feed.flush();
+        self.flushed = std::time::Instant::now();
     }
 
     /// Registries are loaded: let them settle at time 0 before the first vote, so the log
@@ -295,11 +303,11 @@ impl Run<'_> {
         }
     }
 
-    /// `n` more votes were admitted: every `batch` votes, flush and let the dataflow catch
-    /// up with the previous flush.
+    /// `n` more votes were admitted: every `batch` votes, or every [`FLUSH_INTERVAL`] while
+    /// votes trickle in, flush and let the dataflow catch up with the previous flush.
     fn admitted(&mut self, worker: &mut Worker, n: usize) {
         self.pending += n;
-        if self.pending < self.batch {
+        if self.pending < self.batch && self.flushed.elapsed() < FLUSH_INTERVAL {
             return;
         }
         self.flush();
