@@ -14,6 +14,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
+use crate::connectors::sink::least_frontier;
+
 /// Positions as `{"source/partition": next position}`.
 pub type Positions = BTreeMap<String, i64>;
 
@@ -118,15 +120,7 @@ impl SourceProgress {
         if inner.committed.len() < workers {
             return;
         }
-        let least = inner.committed.values().fold(None::<Option<u64>>, |acc, f| match (acc, f) {
-            (None, f) => Some(*f),
-            (Some(a), f) => Some(match (a, f) {
-                (Some(a), Some(b)) => Some(a.min(*b)),
-                (a, None) => a,
-                (None, b) => *b,
-            }),
-        });
-        let Some(least) = least else { return };
+        let least = least_frontier(inner.committed.values().copied());
         let Inner { batches, latencies, .. } = &mut *inner;
         batches.retain(|batch| {
             let done = least.is_none_or(|f| batch.reflected_by <= f);

@@ -263,6 +263,14 @@ impl Postgres {
         f(&mut self.stats.lock().expect("stats poisoned"))
     }
 
+    fn count_commit(&self, upserted: u64, deleted: u64) {
+        self.count(|s| {
+            s.commits += 1;
+            s.upserts += upserted;
+            s.deletes += deleted;
+        });
+    }
+
     fn table(&self, name: &str) -> Result<&Table, PgError> {
         self.tables.get(name).ok_or_else(|| PgError::MissingTable(name.to_string()))
     }

@@ -354,11 +354,7 @@ where
         };
         let progress = Progress { sink: &self.name, job: &self.job, worker: self.worker, workers: self.workers, frontier, positions: &positions };
         let (upserted, deleted) = self.link.with_retry("committing", |connection| write.commit(connection, progress))?;
-        self.link.db.count(|s| {
-            s.commits += 1;
-            s.upserts += upserted;
-            s.deletes += deleted;
-        });
+        self.link.db.count_commit(upserted, deleted);
         self.pending.clear();
         self.last_commit = Instant::now();
         if self.measure_latency {
@@ -388,11 +384,7 @@ where
             let write = Write { upserts: rows.iter().collect(), deletes: gone.iter().collect() };
             write.commit(connection, Progress { sink: &name, job: &job, worker, workers, frontier, positions: &positions })
         })?;
-        self.link.db.count(|s| {
-            s.commits += 1;
-            s.upserts += upserted;
-            s.deletes += deleted;
-        });
+        self.link.db.count_commit(upserted, deleted);
         tracing::info!(sink = %self.name, worker, rows = rows.len(), deleted, "replay caught up: rows reconciled, writing changes from now on");
         self.last_commit = Instant::now();
         Ok(())

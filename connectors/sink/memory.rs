@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Change, Sink, SinkError};
+use super::{least_frontier, Change, Sink, SinkError};
 
 /// One delivered time of one worker.
 #[derive(Clone, Debug)]
@@ -69,12 +69,10 @@ impl<K: Ord + Clone, V: Clone> MemorySink<K, V> {
     /// The smallest frontier over all workers' sinks: every time before it is in `rows`.
     pub fn frontier(&self) -> Option<u64> {
         let state = self.state();
-        state.frontiers.values().fold(None::<Option<u64>>, |acc, f| match (acc, f) {
-            (None, f) => Some(*f),
-            (Some(None), f) => Some(*f),
-            (Some(Some(a)), Some(b)) => Some(Some(a.min(*b))),
-            (Some(Some(a)), None) => Some(Some(a)),
-        }).unwrap_or(Some(0))
+        if state.frontiers.is_empty() {
+            return Some(0);
+        }
+        least_frontier(state.frontiers.values().copied())
     }
 
     /// Applies `changes` to a table.

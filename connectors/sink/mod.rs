@@ -103,6 +103,12 @@ impl SinkReport {
     }
 }
 
+/// The least of some sinks' frontiers (`None`, complete, is past every time): `None` if all
+/// are complete.
+pub fn least_frontier(frontiers: impl IntoIterator<Item = Option<u64>>) -> Option<u64> {
+    frontiers.into_iter().flatten().min()
+}
+
 /// Which worker delivers which keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Routing {
