@@ -23,7 +23,7 @@ use ballotflow::pipelines::election::records::{RecordKey, RecordRow, SourcePosit
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow, VotesPerParty};
 use common::example::{example, generated, load};
 use common::pg::{assert_tables, expected_records, expected_results, read_tables, FreshDb, Tables};
-use common::published::{admitted, clock, election, on_mock, publish, PARTITIONS};
+use common::published::{admitted, clock, election, on_mock, publish};
 use common::{oracle, Event};
 use differential_dataflow::Hashable;
 use rand::{Rng, SeedableRng};
@@ -82,7 +82,12 @@ fn flips(log: &MemorySink<RecordKey, RecordRow>) -> usize {
 
 #[test]
 fn tables_equal_the_oracle_on_1_2_and_4_workers() {
-    let (_cluster, kafka) = on_mock(PARTITIONS);
+    // One partition per topic: the worker reading it has seen the whole day when the late
+    // votes at its end arrive, so they are late whatever the timing. (With several
+    // partitions per worker, one not yet read holds the worker's frontier at 0, and a late
+    // vote could arrive on time, with no flip to see.) The other workers read nothing and
+    // follow the job's watermark.
+    let (_cluster, kafka) = on_mock(1);
     let election = election(21);
     let publisher = publish(&kafka, &election);
     let mut admitted = admitted(&election);
