@@ -1,7 +1,8 @@
 //! Throughput of the whole election pipeline, from JSON Lines bytes to consolidated results
 //! in an in-memory sink, on 1 and 2 timely workers, beside the hand-written single-threaded
-//! baseline (`support/baseline.rs`) on the same bytes. Criterion reports votes per second
-//! for each, so the ratio is visible:
+//! baseline (`support/baseline.rs`) on the same bytes, and on 2 workers without the
+//! detectors (rate spikes, over-turnout, data quality), so their cost is visible too.
+//! Criterion reports votes per second for each, so the ratios are visible:
 //!
 //! ```text
 //! cargo bench --bench pipeline
@@ -19,15 +20,17 @@ use ballotflow::connectors::sink::memory::MemorySink;
 use ballotflow::connectors::dataset::DatasetBytes;
 use ballotflow::pipelines::election::job::{run_worker, JobConfig, JobProgress, Source};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
+use ballotflow::pipelines::election::Detectors;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-fn pipeline(data: &Arc<DatasetBytes>, workers: usize) -> MemorySink<ResultKey, ResultRow> {
+fn pipeline(data: &Arc<DatasetBytes>, workers: usize, detectors: Detectors) -> MemorySink<ResultKey, ResultRow> {
+    let config = JobConfig { detectors, ..JobConfig::default() };
     let sink = MemorySink::new(false);
     let (shared, source) = (sink.clone(), Source::Bytes(data.clone()));
     let progress = Arc::new(JobProgress::default());
     timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
-        run_worker(worker, &source, shared.for_worker(index), &JobConfig::default(), &progress).expect("in-memory input")
+        run_worker(worker, &source, shared.for_worker(index), &config, &progress).expect("in-memory input")
     })
     .expect("timely runs")
     .join();
@@ -42,7 +45,7 @@ fn bench(c: &mut Criterion) {
 
     // The two agree before either is timed.
     let expected = baseline::tally(&data);
-    let rows = pipeline(&data, 2).rows();
+    let rows = pipeline(&data, 2, Detectors::default()).rows();
     for (id, n) in &expected.per_candidate {
         let got = rows.get(&ResultKey::Candidate(id.clone()));
         assert!(matches!(got, Some(ResultRow::VotesPerCandidate(r)) if r.votes == *n), "candidate {id}: baseline {n}, pipeline {got:?}");
@@ -52,8 +55,9 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(votes)).sample_size(10).measurement_time(Duration::from_secs(20));
     group.bench_function(BenchmarkId::new("baseline_hashmaps", votes), |b| b.iter(|| baseline::tally(&data)));
     for workers in [1, 2] {
-        group.bench_function(BenchmarkId::new(format!("differential_{workers}_workers"), votes), |b| b.iter(|| pipeline(&data, workers)));
+        group.bench_function(BenchmarkId::new(format!("differential_{workers}_workers"), votes), |b| b.iter(|| pipeline(&data, workers, Detectors::default())));
     }
+    group.bench_function(BenchmarkId::new("differential_2_workers_no_detectors", votes), |b| b.iter(|| pipeline(&data, 2, Detectors::NONE)));
     group.finish();
 }
 

@@ -11,22 +11,28 @@
 //!
 //! [`VecCollection`]: differential_dataflow::VecCollection
 
+pub mod capacity;
 pub mod classify;
 pub mod count;
 pub mod dedup;
 pub mod enrich;
 pub mod group;
+pub mod quality;
+pub mod rate;
 pub mod topk;
 pub mod upsert;
 pub mod window;
 
 /// The operator traits, for `use ballotflow::operators::prelude::*`.
 pub mod prelude {
+    pub use super::capacity::OverCapacity;
     pub use super::classify::Classify;
     pub use super::count::CountBy;
     pub use super::dedup::FirstWins;
     pub use super::enrich::Enrich;
     pub use super::group::GroupWith;
+    pub use super::quality::CheckTotals;
+    pub use super::rate::RateSpikes;
     pub use super::topk::TopK;
     pub use super::upsert::LatestByKey;
     pub use super::window::TumblingWindow;

@@ -123,8 +123,9 @@ CREATE TABLE IF NOT EXISTS results_top_polling_stations (
     votes              bigint NOT NULL
 );
 
--- Anomalies: `anomaly_id` is the finding's identity (its kind and every identifying
--- column, joined with '/').
+-- Anomalies: per-vote verdicts, rate spikes and over-turnout. `anomaly_id` is the
+-- finding's identity (its kind and every identifying column, joined with '/'); `observed`,
+-- `expected` and `score` change as late votes arrive.
 CREATE TABLE IF NOT EXISTS anomalies (
     anomaly_id         text PRIMARY KEY,
     kind               text NOT NULL,
@@ -133,7 +134,25 @@ CREATE TABLE IF NOT EXISTS anomalies (
     polling_station_id text,
     window_start       timestamptz,
     voting_time        timestamptz,
-    candidate_id       text
+    candidate_id       text,
+    region             text,
+    observed           bigint,
+    expected           double precision,
+    score              double precision
+);
+-- Schemas created before the window and turnout findings.
+ALTER TABLE anomalies ADD COLUMN IF NOT EXISTS region text;
+ALTER TABLE anomalies ADD COLUMN IF NOT EXISTS observed bigint;
+ALTER TABLE anomalies ADD COLUMN IF NOT EXISTS expected double precision;
+ALTER TABLE anomalies ADD COLUMN IF NOT EXISTS score double precision;
+
+-- One row per data-quality rule, kept current (see pipelines/election/quality.rs).
+CREATE TABLE IF NOT EXISTS data_quality (
+    "check"  text PRIMARY KEY,
+    passed   boolean NOT NULL,
+    observed double precision NOT NULL,
+    expected double precision NOT NULL,
+    detail   text NOT NULL
 );
 
 -- Rejected input records (files have partition 0 and the line number as offset).

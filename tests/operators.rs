@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc, Mutex};
 
 use ballotflow::operators::prelude::*;
+use ballotflow::operators::rate::{RateModel, RateSpike, RateUnit};
 use ballotflow::operators::window::window_start;
 use differential_dataflow::input::Input;
 use differential_dataflow::{Data, ExchangeData, VecCollection};
@@ -283,5 +284,166 @@ fn classify_splits_exactly() {
         acc.iter()
             .map(|(x, r)| ((*x, match x % 7 { 0 => Some(0), 1 | 2 => Some(1), _ => None }), *r))
             .collect()
+    });
+}
+
+/// A unit of the rate test: a group, a size and the times it is active.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+struct Unit {
+    group: u8,
+    size: u64,
+    opens: i64,
+    closes: i64,
+}
+
+impl RateUnit for Unit {
+    type Group = u8;
+    fn group(&self) -> u8 {
+        self.group
+    }
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn active(&self, window_start: i64, width_ms: i64) -> bool {
+        window_start < self.closes && window_start + width_ms > self.opens
+    }
+}
+
+const RATE: RateModel = RateModel { width_ms: 10, min_peers: 2, min_count: 3, min_ratio: 2.0, min_score: 1.0 };
+
+/// An event `Ok((time, unit))` or a unit's record `Err((unit, info))`.
+type EventOrUnit = Result<(i64, u32), (u32, Unit)>;
+
+/// Events, some of them bursts, and units replaced or deleted at random times.
+fn events_and_units(seed: u64) -> Updates<EventOrUnit> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let hot: Vec<(i64, u32)> = (0..4).map(|_| (rng.random_range(0..10) * 10, rng.random_range(0..10))).collect();
+    let mut input = random_updates(seed, 400, |r| {
+        if r.random_bool(0.3) {
+            let (w, u) = hot[r.random_range(0..hot.len())];
+            Ok((w + r.random_range(0..10), u))
+        } else {
+            Ok((r.random_range(-5..100), r.random_range(0..10)))
+        }
+    });
+    let unit = |r: &mut ChaCha8Rng| Unit { group: r.random_range(0..3), size: r.random_range(0..30), opens: r.random_range(-10..30), closes: r.random_range(50..120) };
+    for u in 0..10u32 {
+        let (mut info, mut t) = (unit(&mut rng), rng.random_range(0..10u64));
+        input.push((Err((u, info.clone())), t, 1));
+        for _ in 0..rng.random_range(0..3) {
+            let at = t + rng.random_range(1..6u64);
+            input.push((Err((u, info.clone())), at, -1));
+            if rng.random_bool(0.2) {
+                break; // deleted for good
+            }
+            info = unit(&mut rng);
+            input.push((Err((u, info.clone())), at, 1));
+            t = at;
+        }
+    }
+    input
+}
+
+/// The model of `ballotflow::operators::rate`, recomputed plainly.
+fn rate_oracle(acc: &BTreeMap<EventOrUnit, isize>) -> BTreeMap<(u32, RateSpike), isize> {
+    let mut counts: BTreeMap<(i64, u32), i64> = BTreeMap::new();
+    let mut units: BTreeMap<u32, Unit> = BTreeMap::new();
+    for (record, r) in acc {
+        match record {
+            Ok((t, u)) => *counts.entry((window_start(*t, RATE.width_ms), *u)).or_default() += *r as i64,
+            Err((u, info)) if *r > 0 => {
+                units.insert(*u, info.clone());
+            }
+            Err(_) => {}
+        }
+    }
+    counts.retain(|_, n| *n != 0);
+    let windows: std::collections::BTreeSet<i64> = counts.keys().map(|(w, _)| *w).collect();
+    let mut out = BTreeMap::new();
+    for w in windows {
+        let active: Vec<(&u32, &Unit)> = units.iter().filter(|(_, u)| u.size > 0 && u.active(w, RATE.width_ms)).collect();
+        let n = |u: u32| counts.get(&(w, u)).copied().unwrap_or(0);
+        for (id, unit) in &active {
+            if n(**id) < RATE.min_count {
+                continue;
+            }
+            // The other active units of the group, or of all if the group has too few.
+            let peers = |same_group: bool| -> Vec<(u32, &Unit)> {
+                active.iter().filter(|(o, p)| o != id && (!same_group || p.group == unit.group)).map(|(o, p)| (**o, *p)).collect()
+            };
+            let mut chosen = peers(true);
+            if chosen.len() < RATE.min_peers {
+                chosen = peers(false);
+            }
+            if chosen.len() < RATE.min_peers {
+                continue;
+            }
+            let events: i64 = chosen.iter().map(|(o, _)| n(*o)).sum();
+            let members: u64 = chosen.iter().map(|(_, p)| p.size).sum();
+            let expected = unit.size as f64 * (events as f64 / members as f64);
+            let score = (n(**id) as f64 - expected) / (expected.max(1.0) * (1.0 + unit.size as f64 / members as f64)).sqrt();
+            if n(**id) as f64 >= RATE.min_ratio * expected && score >= RATE.min_score {
+                let spike = RateSpike { window_start: w, observed: n(**id), expected: expected.into(), score: score.into() };
+                out.insert((**id, spike), 1);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn rate_spikes_match_oracle() {
+    fn logic(c: VecCollection<'_, u64, EventOrUnit>) -> VecCollection<'_, u64, (u32, RateSpike)> {
+        let events = c.clone().flat_map(|r| r.ok());
+        let units = c.flat_map(|r| r.err());
+        events.count_per_window(RATE.width_ms, |(t, _)| *t, |(_, u)| *u).rate_spikes(units, RATE)
+    }
+    let mut found = 0;
+    for seed in 80..84 {
+        let input = events_and_units(seed);
+        found += rate_oracle(&accumulate(&input, u64::MAX)).len();
+        check(input, logic, rate_oracle);
+    }
+    assert!(found >= 4, "the random inputs have spikes to find ({found})");
+}
+
+#[test]
+fn over_capacity_matches_oracle() {
+    fn logic(c: VecCollection<'_, u64, (bool, u32, u32)>) -> VecCollection<'_, u64, (u32, (i64, i64))> {
+        let counts = c.clone().flat_map(|(is_dim, k, _)| (!is_dim).then_some(k)).count_by(|k| *k);
+        let capacities = c.flat_map(|(is_dim, k, v)| is_dim.then_some((k, v as i64 / 10)));
+        counts.over_capacity(capacities)
+    }
+    for seed in 90..94 {
+        check(facts_and_dimension(seed), logic, |acc| {
+            let dim = dimension_of(acc);
+            let mut counts: BTreeMap<u32, i64> = BTreeMap::new();
+            for ((is_dim, k, _), r) in acc {
+                if !is_dim {
+                    *counts.entry(*k).or_default() += *r as i64;
+                }
+            }
+            counts
+                .into_iter()
+                .filter_map(|(k, n)| dim.get(&k).map(|v| (k, (n, *v as i64 / 10))).filter(|(_, (n, cap))| n > cap))
+                .map(|row| (row, 1))
+                .collect()
+        });
+    }
+}
+
+#[test]
+fn check_totals_sees_every_total_at_once() {
+    // Each check row is (good, bad) as totals: at every time, the one row matches the input.
+    fn logic(c: VecCollection<'_, u64, u32>) -> VecCollection<'_, u64, (i64, i64)> {
+        c.check_totals("Test", |totals| vec![(totals.get(&0).copied().unwrap_or(0), totals.get(&1).copied().unwrap_or(0))])
+    }
+    let input = random_updates(95, 300, |r| r.random_range(0..2u32));
+    check(input, logic, |acc| {
+        if acc.is_empty() {
+            return BTreeMap::new();
+        }
+        let total = |x: u32| acc.get(&x).map(|r| *r as i64).unwrap_or(0);
+        BTreeMap::from([((total(0), total(1)), 1)])
     });
 }

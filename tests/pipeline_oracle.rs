@@ -14,8 +14,11 @@ use ballotflow::connectors::clock::ClockConfig;
 use ballotflow::connectors::sink::memory::MemorySink;
 use ballotflow::connectors::sink::SinkExt;
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
-use ballotflow::pipelines::election::{build, ElectionFeed};
-use common::{diff, oracle, random_events, Admitted, Event};
+use ballotflow::pipelines::election::{build_with, Detectors, ElectionFeed};
+use common::{diff, oracle_with, random_events, Admitted, Event, SENSITIVE};
+
+/// Every detector, with a rate model that fires on these small elections.
+const DETECTORS: Detectors = Detectors { rate_spike: Some(SENSITIVE), over_turnout: true, data_quality: Some(ballotflow::pipelines::election::quality::QualityRules { max_dead_letter_share: 0.01 }) };
 
 type Log = Vec<(u64, usize, u64)>; // (event index, worker, admitted at)
 
@@ -29,7 +32,7 @@ fn run(events: &[Event], workers: usize, clock: ClockConfig, flush_every: usize)
         let sink = shared_sink.for_worker(index);
         let (mut feed, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (feed, inputs) = ElectionFeed::new(scope, clock);
-            let (probe, results) = build(inputs).results.probe();
+            let (probe, results) = build_with(inputs, DETECTORS).results.probe();
             results.sink_into("results", sink);
             (feed, probe)
         });
@@ -81,7 +84,7 @@ fn check(seed: u64, votes: usize, workers: usize, clock: ClockConfig, flush_ever
                 admitted.add(*i, &events[*i as usize]);
             }
         }
-        let expected = oracle(&admitted);
+        let expected = oracle_with(&admitted, &DETECTORS);
         let mut actual = BTreeMap::new();
         for commit in ordered.iter().take_while(|c| c.time < t) {
             MemorySink::apply_to(&mut actual, &commit.changes);
@@ -94,7 +97,7 @@ fn check(seed: u64, votes: usize, workers: usize, clock: ClockConfig, flush_ever
         for (i, event) in events.iter().enumerate() {
             all.add(i as u64, event);
         }
-        oracle(&all)
+        oracle_with(&all, &DETECTORS)
     });
 }
 
@@ -139,7 +142,7 @@ fn the_oracle_sees_late_votes_and_every_anomaly_kind() {
     for (i, event) in events.iter().enumerate() {
         all.add(i as u64, event);
     }
-    let rows = oracle(&all);
+    let rows = oracle_with(&all, &DETECTORS);
     let kinds: std::collections::BTreeSet<_> = rows
         .values()
         .filter_map(|r| match r {
@@ -147,7 +150,9 @@ fn the_oracle_sees_late_votes_and_every_anomaly_kind() {
             _ => None,
         })
         .collect();
-    assert_eq!(kinds.len(), 5, "all five anomaly kinds occur: {kinds:?}");
+    assert_eq!(kinds.len(), 7, "all five per-vote kinds, rate spikes and over-turnout occur: {kinds:?}");
+    let checks = rows.values().filter(|r| matches!(r, ResultRow::DataQuality(_))).count();
+    assert_eq!(checks, 5, "every data-quality rule has a row");
     let votes: Vec<_> = events.iter().enumerate().filter(|(_, e)| matches!(e, Event::Vote(_))).map(|(i, _)| i as u64).collect();
     let late = log.iter().filter(|(i, _, at)| {
         votes.contains(i) && matches!(&events[*i as usize], Event::Vote(v) if (*at as i64) > v.voting_time)

@@ -227,7 +227,8 @@ struct Files {
 fn files(voters: &str, seed: &str) -> Files {
     let tmp = tempfile::tempdir().unwrap();
     let data = generated(tmp.path(), voters, seed);
-    let admitted = load(&data);
+    let mut admitted = load(&data);
+    admitted.dead_letters = 2; // the bad lines below
     let rows = oracle(&admitted);
     let mut votes = Vec::new();
     let lines = read_jsonl::<Vote, _, _>(&data.join(dataset::VOTES), Share::all(), |seq, v| {

@@ -7,7 +7,10 @@ use clap::{Args, Parser, Subcommand};
 use ballotflow::connectors::clock::ClockConfig;
 use ballotflow::connectors::generator::GeneratorConfig;
 use ballotflow::connectors::kafka::{KafkaConfig, StartPosition, Topics};
+use ballotflow::operators::rate::RateModel;
 use ballotflow::pipelines::election::job::JobConfig;
+use ballotflow::pipelines::election::quality::QualityRules;
+use ballotflow::pipelines::election::Detectors;
 
 #[derive(Parser, Debug)]
 #[command(name = "election", about = "Incremental election tally on timely/differential dataflow", disable_help_flag = true)]
@@ -162,6 +165,41 @@ pub struct RunArgs {
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub postgres: PgArgs,
+    #[command(flatten)]
+    pub detection: DetectionArgs,
+}
+
+/// Detectors and their measurement.
+#[derive(Args, Debug, Clone)]
+pub struct DetectionArgs {
+    /// Ground-truth labels (`injected_anomalies.jsonl`) to score the findings against at the
+    /// end. Defaults to the generated election's own labels, or the file in `--input`.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Only the per-vote checks: no rate spikes, over-turnout or data-quality table.
+    #[arg(long)]
+    pub no_detectors: bool,
+    /// `data_quality`: the largest share of dead letters among records read that passes.
+    #[arg(long, default_value_t = QualityRules::default().max_dead_letter_share)]
+    pub max_dead_letter_share: f64,
+    /// `rate_spike`: the least score (a Poisson z-score against the peers' median rate).
+    #[arg(long, default_value_t = RateModel::default().min_score)]
+    pub spike_min_score: f64,
+}
+
+impl DetectionArgs {
+    pub fn detectors(&self) -> anyhow::Result<Detectors> {
+        anyhow::ensure!((0.0..=1.0).contains(&self.max_dead_letter_share), "--max-dead-letter-share must be between 0 and 1");
+        anyhow::ensure!(self.spike_min_score.is_finite(), "--spike-min-score must be a number");
+        if self.no_detectors {
+            return Ok(Detectors::NONE);
+        }
+        Ok(Detectors {
+            rate_spike: Some(RateModel { min_score: self.spike_min_score, ..RateModel::default() }),
+            over_turnout: true,
+            data_quality: Some(QualityRules { max_dead_letter_share: self.max_dead_letter_share }),
+        })
+    }
 }
 
 /// The PostgreSQL sink.

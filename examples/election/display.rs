@@ -81,12 +81,14 @@ pub fn print_summary(rows: &BTreeMap<ResultKey, ResultRow>) {
     let mut parties = Vec::new();
     let mut regions = Vec::new();
     let mut anomalies: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut checks = Vec::new();
     for row in rows.values() {
         match row {
             ResultRow::VotesPerCandidate(c) => candidates.push(c),
             ResultRow::VotesPerParty(p) => parties.push(p),
             ResultRow::TurnoutByRegion(r) => regions.push(r),
             ResultRow::Anomaly(a) => *anomalies.entry(a.kind.as_str()).or_default() += 1,
+            ResultRow::DataQuality(c) => checks.push(c),
             _ => {}
         }
     }
@@ -109,6 +111,12 @@ pub fn print_summary(rows: &BTreeMap<ResultKey, ResultRow>) {
     }
     println!("\ncounted votes: {counted}");
     println!("anomalies: {}", anomalies.iter().map(|(k, n)| format!("{k}={n}")).collect::<Vec<_>>().join(" "));
+    if !checks.is_empty() {
+        println!("\n{:<32} {:<6} detail", "data quality", "result");
+        for c in &checks {
+            println!("{:<32} {:<6} {}", c.check, if c.passed { "pass" } else { "FAIL" }, c.detail);
+        }
+    }
 }
 
 pub fn print_report(reports: &[WorkerReport], elapsed: f64, workers: usize) -> anyhow::Result<()> {

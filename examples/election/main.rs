@@ -22,6 +22,7 @@
 //! `votes=… elapsed_s=… votes_per_s=… workers=… late=… dead_letters=…`.
 
 mod cli;
+mod detection;
 mod display;
 mod kafka;
 mod postgres;
@@ -34,6 +35,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use ballotflow::connectors::clock::ClockConfig;
+use ballotflow::connectors::dataset;
 use ballotflow::connectors::generator::generate;
 use ballotflow::connectors::kafka::{KafkaSink, Pace, Publisher};
 use ballotflow::connectors::sink::json::write_results;
@@ -97,6 +99,13 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
         }
     };
     let embedded_default = args.input.is_none() && args.kafka.brokers.is_none();
+    let detectors = args.detection.detectors()?;
+    // Ground truth to score the findings against: given, in the data set, or generated below.
+    let mut labels = match (&args.detection.labels, &args.input) {
+        (Some(path), _) => Some(detection::load_labels(path)?),
+        (None, Some(dir)) if dir.join(dataset::INJECTED_ANOMALIES).is_file() => Some(detection::load_labels(&dir.join(dataset::INJECTED_ANOMALIES))?),
+        _ => None,
+    };
     let db = postgres::open(&args.postgres, &job, embedded_default, timely_args.processes)?;
     let source = match &args.input {
         Some(dir) => {
@@ -115,6 +124,7 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
                     start.elapsed().as_secs_f64()
                 );
                 let data = election.to_bytes();
+                labels.get_or_insert(election.labels);
                 connected.create_data_topics(&topics, Some(&data), args.kafka.partitions, 1)?;
                 kafka::publish(&connected.config, &topics, &data, Pace::Unlimited)?;
                 connected.check_retained(&topics)?;
@@ -154,6 +164,7 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
         // With several processes, gather the results in process 0 to print and write them.
         routing: if timely_args.processes > 1 { Routing::Worker(0) } else { Routing::ByKey },
         ledger: !args.postgres.no_ledger,
+        detectors,
     };
     let sink = MemorySink::<ResultKey, ResultRow>::new(false);
     let progress = Arc::new(JobProgress::default());
@@ -194,6 +205,9 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     let rows = sink.rows();
     if timely_args.process == 0 {
         print_summary(&rows);
+        if let Some(labels) = &labels {
+            detection::print_detection(labels, &rows);
+        }
     }
     if let Some(path) = &args.results {
         write_results(path, rows.values()).with_context(|| format!("writing {}", path.display()))?;

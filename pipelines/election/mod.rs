@@ -4,7 +4,9 @@
 //! polling station and voter record (`(id, (seq, Option<record>))`, latest `seq` wins).
 //! Out ([`ElectionOutputs`]): the result tables as one keyed collection
 //! `(ResultKey, ResultRow)` for a [`Sink`](crate::connectors::sink::Sink), and every distinct
-//! vote with its verdict (the vote ledger).
+//! vote with its verdict (the vote ledger). Besides the per-vote verdicts, the `anomalies`
+//! hold the [`Detectors`]' findings about stations and regions ([`detect`]: `rate_spike`,
+//! `over_turnout`), and `data_quality` one row per data-quality rule ([`quality`]).
 //!
 //! ## Tally semantics
 //! A vote is **counted** iff its voter is registered, its candidate is registered, its
@@ -24,17 +26,23 @@
 //! voters ───── latest_by_key ───────────────── group_with(voter: checks + first vote wins) ─┘
 //!                  ├─ counted ─ tallies ─ count_by ─┬─ enrich(registries) ─ candidate, party, region
 //!                  │                                ├─ city, age group, gender, education × party, hour
-//!                  │                                └─ top_k ─ top polling stations
+//!                  │                                ├─ top_k ─ top polling stations
+//!                  │                                ├─ per (station, 5 min) ─ rate_spikes(stations) ─ anomalies
+//!                  │                                └─ per station ─ over_capacity(rolls) ─ anomalies
 //!                  └─ rejected ─ anomalies
+//! reads, dead letters, verdicts, voters, results ─ check_totals ─ data_quality
 //! ```
 //! Every counted vote is turned into its tally keys (one per result table) in a single pass
 //! and counted once; the counts are small, so splitting them per table afterwards is cheap.
 //! A late vote earlier than a voter's counted vote flips it: the old one is retracted from
 //! every count and becomes a `duplicate_vote`, and the late one is counted.
 
+pub mod detect;
+pub mod evaluate;
 mod feed;
 pub mod job;
 pub mod model;
+pub mod quality;
 pub mod records;
 pub mod results;
 
@@ -45,8 +53,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::connectors::dataset::{Candidate, PollingStation, Vote, Voter};
 use crate::operators::prelude::*;
+use crate::operators::rate::RateModel;
 use crate::operators::window::window_start;
+use detect::StationProfile;
 use model::{AnomalyKind, Ballot, CandidateInfo, Hours, Text, VoteStatus, VoterInfo, AGE_GROUPS};
+use quality::{Measure, QualityRules};
 use results::*;
 
 /// A registry as versions: `(id, (seq, Some(record) | None for a deletion))`.
@@ -97,14 +108,39 @@ enum Tally {
     EducationParty(Text, Text),
     Hour(i64),
     Station(Text),
+    /// A station's rate window (only with the rate-spike detector).
+    Window(Text, i64),
+}
+
+/// What the pipeline finds beyond the per-vote checks ([`detect`], [`quality`]); everything
+/// is on by default, and [`Detectors::NONE`] turns it all off.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Detectors {
+    /// The `rate_spike` model, or `None` for no rate-spike detection.
+    pub rate_spike: Option<RateModel>,
+    /// Whether to report stations and regions with more counted votes than registered voters.
+    pub over_turnout: bool,
+    /// The `data_quality` rules, or `None` for no `data_quality` table.
+    pub data_quality: Option<QualityRules>,
+}
+
+impl Detectors {
+    /// No detector beyond the per-vote checks.
+    pub const NONE: Detectors = Detectors { rate_spike: None, over_turnout: false, data_quality: None };
+}
+
+impl Default for Detectors {
+    fn default() -> Self {
+        Detectors { rate_spike: Some(RateModel::default()), over_turnout: true, data_quality: Some(QualityRules::default()) }
+    }
 }
 
 /// Width of the turnout-by-hour windows.
 const HOUR_MS: i64 = 3_600_000;
 
 impl Tally {
-    /// The tallies of a counted vote.
-    fn of(c: Checked) -> impl Iterator<Item = Tally> {
+    /// The tallies of a counted vote; with `window_ms`, its station's rate window too.
+    fn of(c: Checked, window_ms: Option<i64>) -> impl Iterator<Item = Tally> {
         let (Some(candidate), Some(voter)) = (c.candidate, c.voter) else { unreachable!("counted votes passed every check") };
         let b = c.ballot;
         [
@@ -116,9 +152,10 @@ impl Tally {
             Tally::Gender(voter.gender),
             Tally::EducationParty(voter.education, candidate.party),
             Tally::Hour(window_start(b.voting_time, HOUR_MS)),
-            Tally::Station(b.polling_station_id),
+            Tally::Station(b.polling_station_id.clone()),
         ]
         .into_iter()
+        .chain(window_ms.map(|width| Tally::Window(b.polling_station_id, window_start(b.voting_time, width))))
     }
 }
 
@@ -140,27 +177,43 @@ fn first_failure(ballot: &Ballot, candidate: Option<&CandidateInfo>, hours: Opti
 
 fn anomaly(b: &Ballot, kind: AnomalyKind) -> ResultRow {
     ResultRow::Anomaly(Anomaly {
-        kind,
         vote_id: Some(b.vote_id.to_string()),
         voter_id: Some(b.voter_id.to_string()),
         polling_station_id: Some(b.polling_station_id.to_string()),
-        window_start: None,
         voting_time: Some(b.voting_time),
         candidate_id: Some(b.candidate_id.to_string()),
+        ..Anomaly::of(kind)
     })
 }
 
-/// Builds the election dataflow in the inputs' scope.
+/// Builds the election dataflow with every detector, in the inputs' scope.
 pub fn build<'scope>(inputs: ElectionInputs<'scope>) -> ElectionOutputs<'scope> {
+    build_with(inputs, Detectors::default())
+}
+
+/// Builds the election dataflow with the given detectors, in the inputs' scope.
+pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) -> ElectionOutputs<'scope> {
+    // Every record read and every dead letter, for the data-quality rules.
+    let reads = detectors.data_quality.map(|_| {
+        differential_dataflow::collection::concatenate(
+            inputs.votes.scope(),
+            [
+                inputs.votes.clone().map(|_| Measure::Read),
+                inputs.candidates.clone().map(|_| Measure::Read),
+                inputs.stations.clone().map(|_| Measure::Read),
+                inputs.voters.clone().map(|_| Measure::Read),
+                inputs.dead_letters.clone().map(|_| Measure::DeadLetter),
+            ],
+        )
+    });
     let candidates = inputs
         .candidates
         .latest_by_key_named("Candidates")
         .map(|(id, c)| (Text::from(id), CandidateInfo { name: c.candidate_name.into(), party: c.party_affiliation.into() }));
     // The feed rejects stations with unreadable hours, so every station here has hours.
-    let station_hours = inputs
-        .stations
-        .latest_by_key_named("Stations")
-        .flat_map(|(id, s)| Hours::of(&s).ok().map(|h| (Text::from(id), h)));
+    let stations = inputs.stations.latest_by_key_named("Stations");
+    let station_hours = stations.clone().flat_map(|(id, s)| Hours::of(&s).ok().map(|h| (Text::from(id), h)));
+    let profiles = stations.flat_map(|(id, s)| StationProfile::of(&s).map(|p| (Text::from(id), p)));
     // Only what the checks and results need of a voter travels on.
     let voters = inputs
         .voters
@@ -211,8 +264,35 @@ pub fn build<'scope>(inputs: ElectionInputs<'scope>) -> ElectionOutputs<'scope> 
     });
     let anomalies = rejected.map(|((c, _), kind)| anomaly(&c.ballot, kind).keyed());
 
-    let tallies = counted.flat_map(|(c, _)| Tally::of(c)).count_by(Tally::clone);
-    let results = results(tallies, candidates, voters).concat(anomalies);
+    let window_ms = detectors.rate_spike.map(|model| model.width_ms);
+    let tallies = counted.flat_map(move |(c, _)| Tally::of(c, window_ms)).count_by(Tally::clone);
+    let mut results = results(tallies.clone(), candidates, voters.clone()).concat(anomalies);
+    if let Some(model) = detectors.rate_spike {
+        let window_counts = tallies.clone().flat_map(|(t, n)| match t {
+            Tally::Window(station, start) => Some(((start, station), n)),
+            _ => None,
+        });
+        results = results.concat(detect::rate_spikes(window_counts, profiles.clone(), model).map(ResultRow::keyed));
+    }
+    if detectors.over_turnout {
+        let station_counts = tallies.flat_map(|(t, n)| match t {
+            Tally::Station(station) => Some((station, n)),
+            _ => None,
+        });
+        results = results.concat(detect::over_turnout(station_counts, profiles).map(ResultRow::keyed));
+    }
+    if let (Some(rules), Some(reads)) = (detectors.data_quality, reads) {
+        let measures = differential_dataflow::collection::concatenate(
+            reads.scope(),
+            [
+                reads,
+                statuses.clone().flat_map(|(_, status)| Measure::of_status(&status)),
+                voters.map(|_| Measure::RegisteredVoter),
+                results.clone().explode(|(_, row)| Measure::of_result(&row)),
+            ],
+        );
+        results = results.concat(quality::checks(measures, rules));
+    }
     ElectionOutputs { results, statuses }
 }
 

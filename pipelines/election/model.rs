@@ -162,11 +162,16 @@ pub enum AnomalyKind {
     OutsideHours,
     /// The voter has an earlier valid vote, by `(voting_time, vote_id)`.
     DuplicateVote,
+    /// Not a vote's verdict but a window's: a station counted far more votes in a 5-minute
+    /// window than its peers make expected (see [`crate::operators::rate`]).
+    RateSpike,
+    /// Not a vote's verdict: a station or region counted more votes than its registered voters.
+    OverTurnout,
 }
 
 impl AnomalyKind {
-    /// Every per-vote kind, in checking order.
-    pub const ALL: [AnomalyKind; 5] = [
+    /// Every per-vote kind (a vote's verdict), in checking order.
+    pub const PER_VOTE: [AnomalyKind; 5] = [
         AnomalyKind::UnregisteredVoter,
         AnomalyKind::UnknownCandidate,
         AnomalyKind::StationMismatch,
@@ -182,6 +187,8 @@ impl AnomalyKind {
             AnomalyKind::StationMismatch => "station_mismatch",
             AnomalyKind::OutsideHours => "outside_hours",
             AnomalyKind::DuplicateVote => "duplicate_vote",
+            AnomalyKind::RateSpike => "rate_spike",
+            AnomalyKind::OverTurnout => "over_turnout",
         }
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Table and column names are a contract: they become PostgreSQL tables and Kafka topics.
 
+use ordered_float::OrderedFloat;
 use serde::{Deserialize, Serialize};
 
 use super::model::AnomalyKind;
@@ -30,8 +31,10 @@ pub enum ResultKey {
     Hour(i64),
     /// `results_top_polling_stations (rank)`
     TopStation(u32),
-    /// `anomalies`: the whole row is its identity.
-    Anomaly(Anomaly),
+    /// `anomalies (anomaly_id)`, see [`Anomaly::id`].
+    Anomaly(String),
+    /// `data_quality (check)`
+    DataQuality(String),
 }
 
 /// A row of any result table. [`TableRow::to_json`] gives the table's row object.
@@ -57,6 +60,8 @@ pub enum ResultRow {
     TopPollingStation(TopPollingStation),
     /// `anomalies`
     Anomaly(Anomaly),
+    /// `data_quality`
+    DataQuality(QualityCheck),
 }
 
 /// Counted votes per registered candidate (0 for a candidate without votes).
@@ -181,7 +186,10 @@ pub struct TopPollingStation {
     pub votes: i64,
 }
 
-/// An anomalous vote (and, from the anomaly-detection issue on, window-level findings).
+/// A finding: an anomalous vote (`vote_id` and the vote's columns), a station's window with
+/// a rate spike (`polling_station_id`, `window_start`, `observed`, `expected`, `score`), or a
+/// station or region over its registered voters (`polling_station_id` or `region`,
+/// `observed` counted votes, `expected` registered voters).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Anomaly {
     /// What is wrong.
@@ -200,6 +208,48 @@ pub struct Anomaly {
     pub voting_time: Option<i64>,
     /// The vote's candidate.
     pub candidate_id: Option<String>,
+    /// The region, for findings about a region (and the station's region for station findings).
+    pub region: Option<String>,
+    /// What was counted (window and turnout findings).
+    pub observed: Option<i64>,
+    /// What the model expects (rate spikes) or allows (over-turnout: registered voters).
+    pub expected: Option<OrderedFloat<f64>>,
+    /// How far above expected, for rate spikes (see [`crate::operators::rate`]).
+    pub score: Option<OrderedFloat<f64>>,
+}
+
+impl Anomaly {
+    /// A finding of `kind` with every other column empty.
+    pub fn of(kind: AnomalyKind) -> Self {
+        Anomaly {
+            kind,
+            vote_id: None,
+            voter_id: None,
+            polling_station_id: None,
+            window_start: None,
+            voting_time: None,
+            candidate_id: None,
+            region: None,
+            observed: None,
+            expected: None,
+            score: None,
+        }
+    }
+}
+
+/// One data-quality rule and how the data currently fares (see [`super::quality`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct QualityCheck {
+    /// Key: the rule's name.
+    pub check: String,
+    /// Whether the data passes.
+    pub passed: bool,
+    /// The measured value.
+    pub observed: OrderedFloat<f64>,
+    /// The value the rule wants (a bound or an exact value, as `detail` says).
+    pub expected: OrderedFloat<f64>,
+    /// What was compared, in words.
+    pub detail: String,
 }
 
 impl ResultRow {
@@ -215,7 +265,8 @@ impl ResultRow {
             ResultRow::VotesByEducationParty(r) => ResultKey::EducationParty(r.education_level.clone(), r.party_affiliation.clone()),
             ResultRow::TurnoutByHour(r) => ResultKey::Hour(r.hour_start),
             ResultRow::TopPollingStation(r) => ResultKey::TopStation(r.rank),
-            ResultRow::Anomaly(r) => ResultKey::Anomaly(r.clone()),
+            ResultRow::Anomaly(r) => ResultKey::Anomaly(r.id()),
+            ResultRow::DataQuality(r) => ResultKey::DataQuality(r.check.clone()),
         }
     }
 
@@ -237,6 +288,7 @@ impl TableRow for ResultRow {
         "results_turnout_by_hour",
         "results_top_polling_stations",
         "anomalies",
+        "data_quality",
     ];
 
     fn table(&self) -> &'static str {
@@ -251,6 +303,7 @@ impl TableRow for ResultRow {
             ResultRow::TurnoutByHour(_) => 7,
             ResultRow::TopPollingStation(_) => 8,
             ResultRow::Anomaly(_) => 9,
+            ResultRow::DataQuality(_) => 10,
         };
         Self::TABLES[index]
     }
@@ -266,6 +319,7 @@ impl TableRow for ResultRow {
             ResultRow::VotesByEducationParty(r) => serde_json::to_value(r),
             ResultRow::TurnoutByHour(r) => serde_json::to_value(r),
             ResultRow::TopPollingStation(r) => serde_json::to_value(r),
+            ResultRow::DataQuality(r) => serde_json::to_value(r),
             ResultRow::Anomaly(r) => {
                 let mut value = serde_json::to_value(r).expect("anomalies serialise to JSON");
                 value["anomaly_id"] = r.id().into();
@@ -289,6 +343,7 @@ impl TableKey for ResultKey {
             ResultKey::Hour(_) => 7,
             ResultKey::TopStation(_) => 8,
             ResultKey::Anomaly(_) => 9,
+            ResultKey::DataQuality(_) => 10,
         };
         ResultRow::TABLES[index]
     }
@@ -305,7 +360,8 @@ impl TableKey for ResultKey {
             ResultKey::EducationParty(education, party) => json!({ "education_level": education, "party_affiliation": party }),
             ResultKey::Hour(start) => json!({ "hour_start": format_millis(*start) }),
             ResultKey::TopStation(rank) => json!({ "rank": rank }),
-            ResultKey::Anomaly(anomaly) => json!({ "anomaly_id": anomaly.id() }),
+            ResultKey::Anomaly(id) => json!({ "anomaly_id": id }),
+            ResultKey::DataQuality(check) => json!({ "check": check }),
         }
     }
 
@@ -321,15 +377,16 @@ impl TableKey for ResultKey {
             "results_votes_by_education_party" => ResultKey::EducationParty(text("education_level")?, text("party_affiliation")?),
             "results_turnout_by_hour" => ResultKey::Hour(parse_millis(&text("hour_start")?).ok()?),
             "results_top_polling_stations" => ResultKey::TopStation(row.get("rank")?.as_u64()?.try_into().ok()?),
-            "anomalies" => ResultKey::Anomaly(serde_json::from_value(row.clone()).ok()?),
+            "anomalies" => ResultKey::Anomaly(text("anomaly_id")?),
+            "data_quality" => ResultKey::DataQuality(text("check")?),
             _ => return None,
         })
     }
 }
 
 impl Anomaly {
-    /// The finding's identity as one text: its kind and every identifying column, joined
-    /// with `/` (absent ones empty; `\\` and `/` inside a value escaped with `\\`, so
+    /// The finding's identity as one text: its kind and every identifying column (all but
+    /// `observed`, `expected` and `score`), joined with `/` (absent ones empty; `\\` and `/` inside a value escaped with `\\`, so
     /// distinct findings have distinct ids). The `anomaly_id` of tables and topics.
     pub fn id(&self) -> String {
         let time = |t: Option<i64>| t.map(format_millis).unwrap_or_default();
@@ -342,6 +399,7 @@ impl Anomaly {
             time(self.window_start),
             time(self.voting_time),
             text(&self.candidate_id),
+            text(&self.region),
         ]
         .join("/")
     }
@@ -349,11 +407,12 @@ impl Anomaly {
 
 /// The Kafka topic a result table is published to: `aggregated_<table>` without the
 /// `results_` prefix, with the seed dashboards' names where they had one
-/// (`aggregated_turnout_by_location` for regions) and `anomalies` for anomalies.
+/// (`aggregated_turnout_by_location` for regions); `anomalies` and `data_quality` keep their
+/// table's name.
 pub fn kafka_topic(table: &str) -> String {
     match table {
         "results_turnout_by_region" => "aggregated_turnout_by_location".into(),
-        "anomalies" => "anomalies".into(),
+        "anomalies" | "data_quality" => table.into(),
         other => format!("aggregated_{}", other.trim_start_matches("results_")),
     }
 }
@@ -384,24 +443,37 @@ mod tests {
             window_start: None,
             voting_time: Some(1_778_112_000_000),
             candidate_id: Some("c".into()),
+            ..Anomaly::of(AnomalyKind::DuplicateVote)
+        };
+        let spike = Anomaly {
+            polling_station_id: Some("s".into()),
+            window_start: Some(1_778_112_300_000),
+            region: Some("R".into()),
+            observed: Some(40),
+            expected: Some(OrderedFloat(2.5)),
+            score: Some(OrderedFloat(23.7)),
+            ..Anomaly::of(AnomalyKind::RateSpike)
         };
         let rows = [
             ResultRow::TurnoutByHour(TurnoutByHour { hour_start: 1_778_112_000_000, votes: 3 }),
             ResultRow::TurnoutByCity(TurnoutByCity { region: "R".into(), city: "C".into(), votes: 1 }),
             ResultRow::TopPollingStation(TopPollingStation { rank: 3, polling_station_id: "s".into(), votes: 2 }),
             ResultRow::Anomaly(anomaly.clone()),
+            ResultRow::Anomaly(spike.clone()),
+            ResultRow::DataQuality(QualityCheck { check: "x".into(), passed: true, observed: OrderedFloat(1.0), expected: OrderedFloat(1.0), detail: String::new() }),
         ];
         for row in rows {
             let mut json = row.to_json();
             // PostgreSQL's to_jsonb writes times with an offset, not `Z`.
-            for time in ["hour_start", "voting_time"] {
+            for time in ["hour_start", "voting_time", "window_start"] {
                 if let Some(t) = json.get(time).and_then(|t| t.as_str()).map(|t| t.replace(".000Z", "+00:00")) {
                     json[time] = t.into();
                 }
             }
             assert_eq!(ResultKey::from_row_json(row.table(), &json), Some(row.key()), "{json}");
         }
-        assert_eq!(ResultRow::Anomaly(anomaly.clone()).to_json()["anomaly_id"], r"duplicate_vote/vote-1/a\/b/s//2026-05-07T00:00:00.000Z/c");
+        assert_eq!(ResultRow::Anomaly(anomaly.clone()).to_json()["anomaly_id"], r"duplicate_vote/vote-1/a\/b/s//2026-05-07T00:00:00.000Z/c/");
+        assert_eq!(ResultRow::Anomaly(spike).to_json()["anomaly_id"], "rate_spike///s/2026-05-07T00:05:00.000Z///R");
         assert_eq!(ResultKey::from_row_json("nope", &serde_json::json!({})), None);
     }
 }

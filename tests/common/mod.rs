@@ -8,8 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ballotflow::connectors::dataset::{Address, Candidate, PollingStation, Vote, Voter, VotingMethod};
+use ballotflow::operators::rate::RateModel;
 use ballotflow::pipelines::election::model::AnomalyKind;
+use ballotflow::pipelines::election::quality::{evaluate, Measure};
 use ballotflow::pipelines::election::results::*;
+use ballotflow::pipelines::election::Detectors;
+use ordered_float::OrderedFloat;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -93,6 +97,16 @@ fn random_hours(rng: &mut ChaCha8Rng) -> (String, String) {
     }
 }
 
+/// A station with random hours, region and roll (small enough that some stations are
+/// over their roll).
+fn random_station(rng: &mut ChaCha8Rng, id: usize) -> PollingStation {
+    let (o, c) = random_hours(rng);
+    PollingStation { region: ["R", "Q"][rng.random_range(0..2)].into(), registered_voters: rng.random_range(1..8), ..station(id, &o, &c) }
+}
+
+/// A rate model sensitive enough to flag windows of the small random elections.
+pub const SENSITIVE: RateModel = RateModel { width_ms: 3 * 60 * MINUTE, min_peers: 1, min_count: 2, min_ratio: 1.5, min_score: 0.5 };
+
 /// A random small election in delivery order: registries first, then votes (duplicates,
 /// re-deliveries, unregistered voters, unknown candidates, wrong stations, odd hours) mixed
 /// with registry updates and deletions, delivered out of order with some very late events.
@@ -104,8 +118,7 @@ pub fn random_events(seed: u64, votes: usize) -> Vec<Event> {
         events.push(Event::Candidate(candidate(c, &format!("Cand {c}"), ["Red", "Blue", "Green"][c % 3])));
     }
     for s in 0..n_stations {
-        let (o, c) = random_hours(&mut rng);
-        events.push(Event::Station(station(s, &o, &c)));
+        events.push(Event::Station(random_station(&mut rng, s)));
     }
     for v in 0..n_voters {
         let voter = random_voter(&mut rng, v, n_stations);
@@ -151,8 +164,8 @@ pub fn random_events(seed: u64, votes: usize) -> Vec<Event> {
                 }
                 3 => Event::DeleteCandidate(format!("c{}", rng.random_range(0..n_candidates))),
                 _ => {
-                    let (o, c) = random_hours(&mut rng);
-                    Event::Station(station(rng.random_range(0..n_stations), &o, &c))
+                    let s = rng.random_range(0..n_stations);
+                    Event::Station(random_station(&mut rng, s))
                 }
             };
             timed.push((t + delay, update));
@@ -170,6 +183,10 @@ pub struct Admitted {
     pub stations: BTreeMap<String, (u64, Option<PollingStation>)>,
     pub voters: BTreeMap<String, (u64, Option<Voter>)>,
     pub votes: BTreeSet<Vote>,
+    /// Records read (every event, re-deliveries included).
+    pub reads: i64,
+    /// Dead letters the job saw besides the events.
+    pub dead_letters: i64,
 }
 
 fn upsert<R>(map: &mut BTreeMap<String, (u64, Option<R>)>, id: String, seq: u64, record: Option<R>) {
@@ -181,6 +198,7 @@ fn upsert<R>(map: &mut BTreeMap<String, (u64, Option<R>)>, id: String, seq: u64,
 
 impl Admitted {
     pub fn add(&mut self, seq: u64, event: &Event) {
+        self.reads += 1;
         match event.clone() {
             Event::Vote(v) => {
                 self.votes.insert(v);
@@ -209,8 +227,13 @@ fn open_at(station: &PollingStation, time: i64) -> bool {
     if o < c { o <= minute && minute < c } else { minute >= o || minute < c }
 }
 
-/// The result tables the pipeline must hold for these admitted events.
+/// The result tables the pipeline must hold for these admitted events, with every detector.
 pub fn oracle(admitted: &Admitted) -> BTreeMap<ResultKey, ResultRow> {
+    oracle_with(admitted, &Detectors::default())
+}
+
+/// The result tables the pipeline must hold for these admitted events and detectors.
+pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<ResultKey, ResultRow> {
     let candidates: BTreeMap<String, Candidate> = live(&admitted.candidates);
     let stations: BTreeMap<String, PollingStation> = live(&admitted.stations);
     let voters: BTreeMap<String, Voter> = live(&admitted.voters);
@@ -307,18 +330,126 @@ pub fn oracle(admitted: &Admitted) -> BTreeMap<ResultKey, ResultRow> {
     for (i, (id, votes)) in ranked.into_iter().take(10).enumerate() {
         rows.push(ResultRow::TopPollingStation(TopPollingStation { rank: i as u32 + 1, polling_station_id: id, votes }));
     }
+    let unknown = anomalies.iter().filter(|(_, k)| matches!(k, AnomalyKind::UnregisteredVoter | AnomalyKind::UnknownCandidate)).count();
     for (v, kind) in anomalies {
         rows.push(ResultRow::Anomaly(Anomaly {
-            kind,
             vote_id: Some(v.vote_id.clone()),
             voter_id: Some(v.voter_id.clone()),
             polling_station_id: Some(v.polling_station_id.clone()),
-            window_start: None,
             voting_time: Some(v.voting_time),
             candidate_id: Some(v.candidate_id.clone()),
+            ..Anomaly::of(kind)
         }));
     }
+    if let Some(model) = detectors.rate_spike {
+        rows.extend(rate_spikes(&counted, &stations, &model));
+    }
+    if detectors.over_turnout {
+        rows.extend(over_turnout(&counted, &stations));
+    }
+    if let Some(rules) = detectors.data_quality {
+        let mut totals: BTreeMap<Measure, i64> = BTreeMap::new();
+        for row in &rows {
+            match row {
+                ResultRow::VotesPerCandidate(r) => *totals.entry(Measure::CandidateVote).or_default() += r.votes,
+                ResultRow::TurnoutByRegion(r) => *totals.entry(Measure::RegionTurnout(OrderedFloat(r.turnout_pct))).or_default() += 1,
+                _ => {}
+            }
+        }
+        for (measure, n) in [
+            (Measure::Read, admitted.reads),
+            (Measure::DeadLetter, admitted.dead_letters),
+            (Measure::Vote, admitted.votes.len() as i64),
+            (Measure::UnknownReference, unknown as i64),
+            (Measure::Counted, counted.len() as i64),
+            (Measure::RegisteredVoter, voters.len() as i64),
+        ] {
+            totals.insert(measure, n);
+        }
+        totals.retain(|_, n| *n != 0);
+        if !totals.is_empty() {
+            rows.extend(evaluate(&totals, &rules).into_iter().map(ResultRow::DataQuality));
+        }
+    }
     rows.into_iter().map(|r| (r.key(), r)).collect()
+}
+
+/// Rate spikes, as the model in `ballotflow::operators::rate` describes them: per window with
+/// counted votes, each open station of positive roll against the pooled rate of the other
+/// open stations of its region (or of all, if its region has too few).
+fn rate_spikes(counted: &[&Vote], stations: &BTreeMap<String, PollingStation>, model: &RateModel) -> Vec<ResultRow> {
+    let width = model.width_ms;
+    let mut counts: BTreeMap<(i64, &str), i64> = BTreeMap::new();
+    for v in counted {
+        *counts.entry((v.voting_time.div_euclid(width) * width, &v.polling_station_id)).or_default() += 1;
+    }
+    let windows: BTreeSet<i64> = counts.keys().map(|(w, _)| *w).collect();
+    let mut rows = Vec::new();
+    for w in windows {
+        let open: Vec<(&String, &PollingStation)> =
+            stations.iter().filter(|(_, s)| s.registered_voters > 0 && (open_at(s, w) || open_at(s, w + width - 1))).collect();
+        let n = |id: &str| counts.get(&(w, id)).copied().unwrap_or(0);
+        for (id, s) in &open {
+            if n(id) < model.min_count {
+                continue;
+            }
+            let others = |same_region: bool| -> Vec<(&String, &PollingStation)> {
+                open.iter().filter(|(o, p)| o != id && (!same_region || p.region == s.region)).copied().collect()
+            };
+            let least = model.min_peers.max(1);
+            let mut peers = others(true);
+            if peers.len() < least {
+                peers = others(false);
+            }
+            if peers.len() < least {
+                continue;
+            }
+            let events: i64 = peers.iter().map(|(o, _)| n(o)).sum();
+            let members: i64 = peers.iter().map(|(_, p)| p.registered_voters as i64).sum();
+            let size = s.registered_voters as f64;
+            let expected = size * (events as f64 / members as f64);
+            let score = (n(id) as f64 - expected) / (expected.max(1.0) * (1.0 + size / members as f64)).sqrt();
+            if n(id) as f64 >= model.min_ratio * expected && score >= model.min_score {
+                rows.push(ResultRow::Anomaly(Anomaly {
+                    polling_station_id: Some(id.to_string()),
+                    window_start: Some(w),
+                    region: Some(s.region.clone()),
+                    observed: Some(n(id)),
+                    expected: Some(OrderedFloat(expected)),
+                    score: Some(OrderedFloat(score)),
+                    ..Anomaly::of(AnomalyKind::RateSpike)
+                }));
+            }
+        }
+    }
+    rows
+}
+
+/// Stations, and regions of stations, with more counted votes than their rolls.
+fn over_turnout(counted: &[&Vote], stations: &BTreeMap<String, PollingStation>) -> Vec<ResultRow> {
+    let row = |region: &str, observed: i64, registered: i64| Anomaly {
+        region: Some(region.to_string()),
+        observed: Some(observed),
+        expected: Some(OrderedFloat(registered as f64)),
+        ..Anomaly::of(AnomalyKind::OverTurnout)
+    };
+    let mut rows = Vec::new();
+    let mut regions: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for (id, s) in stations {
+        let n = counted.iter().filter(|v| v.polling_station_id == *id).count() as i64;
+        let region = regions.entry(&s.region).or_default();
+        region.0 += n;
+        region.1 += s.registered_voters as i64;
+        if n > s.registered_voters as i64 {
+            rows.push(ResultRow::Anomaly(Anomaly { polling_station_id: Some(id.clone()), ..row(&s.region, n, s.registered_voters as i64) }));
+        }
+    }
+    for (region, (n, registered)) in regions {
+        if n > registered {
+            rows.push(ResultRow::Anomaly(row(region, n, registered)));
+        }
+    }
+    rows
 }
 
 /// Prints the first differences between two tables (for assertion messages).

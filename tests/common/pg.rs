@@ -7,7 +7,7 @@ use ballotflow::connectors::dataset::{format_millis, parse_millis, Vote};
 use ballotflow::connectors::sink::json::TableRow;
 use ballotflow::pipelines::election::model::{AnomalyKind, Ballot, VoteStatus};
 use ballotflow::pipelines::election::records::{RecordRow, SourcePosition};
-use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
+use ballotflow::pipelines::election::results::{Anomaly, ResultKey, ResultRow};
 use postgres::{Client, NoTls};
 use serde_json::Value;
 
@@ -99,7 +99,8 @@ pub fn expected_results(oracle: &BTreeMap<ResultKey, ResultRow>) -> Tables {
 pub fn expected_records(admitted: &Admitted, votes: &[(SourcePosition, Vote)], oracle: &BTreeMap<ResultKey, ResultRow>, ledger: bool) -> Tables {
     let mut verdicts: BTreeMap<(String, String, String, String, i64), AnomalyKind> = BTreeMap::new();
     for row in oracle.values() {
-        if let ResultRow::Anomaly(a) = row {
+        // Per-vote findings only: window and turnout findings name no vote.
+        if let ResultRow::Anomaly(a @ Anomaly { vote_id: Some(_), .. }) = row {
             let key = (a.vote_id.clone().unwrap(), a.voter_id.clone().unwrap(), a.candidate_id.clone().unwrap(), a.polling_station_id.clone().unwrap(), a.voting_time.unwrap());
             verdicts.insert(key, a.kind);
         }

@@ -28,7 +28,7 @@ use timely::worker::Worker;
 
 use super::records::{self, RecordKey, RecordRow};
 use super::results::{ResultKey, ResultRow};
-use super::{build, ElectionFeed};
+use super::{build_with, Detectors, ElectionFeed};
 use crate::connectors::clock::{ClockConfig, EventClock};
 use crate::connectors::dataset::{DatasetBytes, DeadLetter};
 use crate::connectors::generator::Election;
@@ -73,11 +73,13 @@ pub struct JobConfig {
     /// With a records sink: include the vote ledger (every vote message with its
     /// position and verdict), not only registries and dead letters.
     pub ledger: bool,
+    /// What the pipeline detects beyond the per-vote checks.
+    pub detectors: Detectors,
 }
 
 impl Default for JobConfig {
     fn default() -> Self {
-        JobConfig { clock: ClockConfig::default(), batch: 20_000, routing: Routing::ByKey, ledger: true }
+        JobConfig { clock: ClockConfig::default(), batch: 20_000, routing: Routing::ByKey, ledger: true, detectors: Detectors::default() }
     }
 }
 
@@ -155,14 +157,14 @@ where
         Some(readers) => EventClock::partitioned(config.clock, 0, readers.vote_partitions()),
         None => EventClock::new(config.clock, 0),
     };
-    let routing = config.routing;
+    let (routing, detectors) = (config.routing, config.detectors);
     let ledger = config.ledger && records.is_some();
     let (feed, probe, sink_report, records_report) = worker.dataflow::<u64, _, _>(|scope| {
         let (mut feed, inputs) = ElectionFeed::with_clock(scope, clock);
         feed.record_sources(ledger);
         let registries = (inputs.candidates.clone(), inputs.stations.clone(), inputs.voters.clone());
         let (sources, dead_letters) = (inputs.sources.clone(), inputs.dead_letters.clone());
-        let outputs = build(inputs);
+        let outputs = build_with(inputs, detectors);
         let (probe, results) = outputs.results.probe();
         let report = results.sink_into_routed("ElectionResults", routing, sink);
         let records_report = records.map(|records_sink| {

@@ -1,0 +1,103 @@
+//! Findings about stations and regions rather than single votes: `rate_spike` and
+//! `over_turnout`.
+//!
+//! In: the counted votes per station and per (station, 5-minute window), and the station
+//! registry. Out: `anomalies` rows, corrected like every result when late votes or registry
+//! changes move a count.
+//!
+//! - **`rate_spike`** ([`crate::operators::rate`]): a station's counted votes in a window
+//!   against its registered voters (the station roll's `registered_voters`) times the pooled
+//!   rate per registered voter of the other stations of its region open in that window
+//!   (all other open stations when the region has fewer than [`RateModel::min_peers`]).
+//! - **`over_turnout`** ([`crate::operators::capacity`]): a station whose counted votes exceed
+//!   its roll's `registered_voters`, or a region (the stations' `region`) whose counted votes
+//!   exceed the sum of its stations' rolls. A vote is only counted at the voter's own
+//!   station, so this fires when the station rolls disagree with the voter registry.
+
+use differential_dataflow::VecCollection;
+use ordered_float::OrderedFloat;
+use serde::{Deserialize, Serialize};
+
+use super::model::{AnomalyKind, Hours, Text};
+use super::results::{Anomaly, ResultRow};
+use crate::connectors::dataset::PollingStation;
+use crate::operators::prelude::*;
+use crate::operators::rate::{RateModel, RateUnit};
+
+/// What the detectors know of a station.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct StationProfile {
+    /// The station's region: its peer group.
+    pub region: Text,
+    /// Registered voters according to the station roll.
+    pub registered: u64,
+    /// Opening hours.
+    pub hours: Hours,
+}
+
+impl StationProfile {
+    /// The profile of a station with readable hours.
+    pub fn of(station: &PollingStation) -> Option<Self> {
+        let hours = Hours::of(station).ok()?;
+        Some(StationProfile { region: station.region.as_str().into(), registered: station.registered_voters.into(), hours })
+    }
+}
+
+impl RateUnit for StationProfile {
+    type Group = Text;
+    fn group(&self) -> Text {
+        self.region.clone()
+    }
+    fn size(&self) -> u64 {
+        self.registered
+    }
+    fn active(&self, window_start: i64, width_ms: i64) -> bool {
+        self.hours.contains(window_start) || self.hours.contains(window_start + width_ms - 1)
+    }
+}
+
+/// `rate_spike` rows from the counted votes per `((window_start, station), count)`.
+pub fn rate_spikes<'scope>(
+    window_counts: VecCollection<'scope, u64, ((i64, Text), isize)>,
+    profiles: VecCollection<'scope, u64, (Text, StationProfile)>,
+    model: RateModel,
+) -> VecCollection<'scope, u64, ResultRow> {
+    window_counts.rate_spikes(profiles.clone(), model).join_map(profiles, |station, spike, profile| {
+        ResultRow::Anomaly(Anomaly {
+            polling_station_id: Some(station.to_string()),
+            window_start: Some(spike.window_start),
+            region: Some(profile.region.to_string()),
+            observed: Some(spike.observed),
+            expected: Some(spike.expected),
+            score: Some(spike.score),
+            ..Anomaly::of(AnomalyKind::RateSpike)
+        })
+    })
+}
+
+/// `over_turnout` rows from the counted votes per `(station, count)`.
+pub fn over_turnout<'scope>(
+    station_counts: VecCollection<'scope, u64, (Text, isize)>,
+    profiles: VecCollection<'scope, u64, (Text, StationProfile)>,
+) -> VecCollection<'scope, u64, ResultRow> {
+    let row = |region: &Text, observed: i64, registered: i64| Anomaly {
+        region: Some(region.to_string()),
+        observed: Some(observed),
+        expected: Some(OrderedFloat(registered as f64)),
+        ..Anomaly::of(AnomalyKind::OverTurnout)
+    };
+    let stations = station_counts
+        .clone()
+        .over_capacity(profiles.clone().map(|(s, p)| (s, p.registered as i64)))
+        .join_map(profiles.clone(), move |station, (n, registered), p| {
+            ResultRow::Anomaly(Anomaly { polling_station_id: Some(station.to_string()), ..row(&p.region, *n, *registered) })
+        });
+    let region_of = profiles.clone().map(|(s, p)| (s, p.region));
+    let region_counts = station_counts.join_map(region_of, |_, n, region| (region.clone(), *n)).explode(|(region, n)| Some((region, n))).count_by(Text::clone);
+    // Summed by a reduce, not counted, so that a region whose rolls sum to 0 has a capacity.
+    let region_rolls = profiles.map(|(_, p)| (p.region, p.registered as i64)).reduce_named("RegionRolls", |_, rolls, total| {
+        total.push((rolls.iter().map(|(registered, n)| **registered * *n as i64).sum::<i64>(), 1))
+    });
+    let regions = region_counts.over_capacity(region_rolls).map(move |(region, (n, registered))| ResultRow::Anomaly(row(&region, n, registered)));
+    stations.concat(regions)
+}
