@@ -23,14 +23,14 @@ pub trait CheckTotals<'scope, T: Timestamp, M> {
     /// use differential_dataflow::input::Input;
     ///
     /// timely::example(|scope| {
-    ///     // Two good records and one bad; the rule: at most a third bad.
-    ///     let measures = scope.new_collection_from(vec!["good", "good", "bad"]).1;
+    ///     // Two good records ('g') and one bad ('b'); the rule: at most a third bad.
+    ///     let measures = scope.new_collection_from(vec!['g', 'g', 'b']).1;
     ///     measures
     ///         .check_totals("Quality", |totals| {
-    ///             let (good, bad) = (totals.get("good").copied().unwrap_or(0), totals.get("bad").copied().unwrap_or(0));
-    ///             vec![("bad_share", 3 * bad <= good + bad)]
+    ///             let (good, bad) = (totals.get(&'g').copied().unwrap_or(0), totals.get(&'b').copied().unwrap_or(0));
+    ///             vec![(bad, 3 * bad <= good + bad)]
     ///         })
-    ///         .assert_eq(scope.new_collection_from(vec![("bad_share", true)]).1);
+    ///         .assert_eq(scope.new_collection_from(vec![(1, true)]).1);
     /// });
     /// ```
     fn check_totals<O, F>(self, name: &str, checks: F) -> VecCollection<'scope, T, O>

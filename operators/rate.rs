@@ -116,6 +116,7 @@ pub trait RateSpikes<'scope, T: Timestamp, S> {
     /// use ballotflow::operators::prelude::*;
     /// use ballotflow::operators::rate::{RateModel, RateUnit};
     /// use differential_dataflow::input::Input;
+    /// use ordered_float::OrderedFloat;
     ///
     /// /// A station of `size` voters, always open.
     /// #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -133,8 +134,8 @@ pub trait RateSpikes<'scope, T: Timestamp, S> {
     ///     let counts = scope.new_collection_from((0..5).map(|s| ((0i64, s), if s == 4 { 40isize } else { 2 }))).1;
     ///     counts
     ///         .rate_spikes(stations, RateModel::default())
-    ///         .map(|(s, spike)| (s, spike.observed, spike.expected.0))
-    ///         .assert_eq(scope.new_collection_from(vec![(4, 40, 2.0)]).1);
+    ///         .map(|(s, spike)| (s, spike.observed, spike.expected))
+    ///         .assert_eq(scope.new_collection_from(vec![(4, 40, OrderedFloat(2.0))]).1);
     /// });
     /// ```
     fn rate_spikes<U>(self, units: VecCollection<'scope, T, (S, U)>, model: RateModel) -> VecCollection<'scope, T, (S, RateSpike)>

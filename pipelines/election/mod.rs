@@ -210,10 +210,9 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
         .candidates
         .latest_by_key_named("Candidates")
         .map(|(id, c)| (Text::from(id), CandidateInfo { name: c.candidate_name.into(), party: c.party_affiliation.into() }));
-    // The feed rejects stations with unreadable hours, so every station here has hours.
-    let stations = inputs.stations.latest_by_key_named("Stations");
-    let station_hours = stations.clone().flat_map(|(id, s)| Hours::of(&s).ok().map(|h| (Text::from(id), h)));
-    let profiles = stations.flat_map(|(id, s)| StationProfile::of(&s).map(|p| (Text::from(id), p)));
+    // The feed rejects stations with unreadable hours, so every station here has a profile.
+    let profiles = inputs.stations.latest_by_key_named("Stations").flat_map(|(id, s)| StationProfile::of(&s).map(|p| (Text::from(id), p)));
+    let station_hours = profiles.clone().map(|(id, p)| (id, p.hours));
     // Only what the checks and results need of a voter travels on.
     let voters = inputs
         .voters
