@@ -154,8 +154,8 @@ where
     {
         let width = model.width_ms;
         // Every unit active in every window that has events: with a zero count where it had
-        // none, since the peers' pooled rate must count the members of quiet units too. The units are few and
-        // copied to every worker; the windows stay where they are.
+        // none, since the peers' pooled rate must count the members of quiet units too. The
+        // units are few and copied to every worker; the windows stay where they are.
         let windows = self.clone().map(|((w, _), _)| ((), w)).consolidate_stream().distinct();
         let active = windows
             .join_replicated(units.map(|(s, u)| ((), (s, u))))

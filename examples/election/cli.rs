@@ -182,7 +182,7 @@ pub struct DetectionArgs {
     /// `data_quality`: the largest share of dead letters among records read that passes.
     #[arg(long, default_value_t = QualityRules::default().max_dead_letter_share)]
     pub max_dead_letter_share: f64,
-    /// `rate_spike`: the least score (a Poisson z-score against the peers' median rate).
+    /// `rate_spike`: the least score (a Poisson z-score against the peers' pooled rate).
     #[arg(long, default_value_t = RateModel::default().min_score)]
     pub spike_min_score: f64,
 }
