@@ -67,7 +67,7 @@ fn source(config: &KafkaConfig, topic: &str, workers: usize) -> u64 {
             match reader.poll(Duration::from_millis(10)).unwrap() {
                 Polled::Message(m) => {
                     if let Decoded::Record(vote) = decode::<Vote>(m.key(), m.payload(), false) {
-                        let _ = feed.vote_from(m.partition() as u32, vote);
+                        feed.vote_at(m.partition() as u32, vote, None);
                     }
                     pending += 1;
                     if pending == 10_000 {
@@ -79,6 +79,7 @@ fn source(config: &KafkaConfig, topic: &str, workers: usize) -> u64 {
                 Polled::End(_) | Polled::Nothing => {}
             }
         }
+        feed.settle(std::time::Instant::now(), true, None);
         let votes = feed.votes();
         drop(feed);
         worker.step_while(|| !probe.done());
@@ -98,7 +99,7 @@ fn bench(c: &mut Criterion) {
     let topics = Topics::default();
     cluster.create_topics(&[(&topics.votes, PARTITIONS)]).unwrap();
     let only_votes = DatasetBytes { votes: election.to_bytes().votes, ..DatasetBytes::default() };
-    publish_dataset(&Publisher::new(&config).unwrap(), &topics, &only_votes, Pace::Unlimited, &PublishProgress::default()).unwrap();
+    publish_dataset(&Publisher::bulk(&config).unwrap(), &topics, &only_votes, Pace::Unlimited, &PublishProgress::default()).unwrap();
     cluster.check_retained(&[&topics.votes]).expect("the embedded broker holds every vote; use fewer voters");
 
     // Both read every vote before either is timed.

@@ -24,8 +24,8 @@ use ballotflow::connectors::generator::{generate, GeneratorConfig};
 use ballotflow::connectors::kafka::{publish_dataset, EmbeddedCluster, KafkaConfig, Pace, PublishProgress, Publisher, Topics};
 use ballotflow::connectors::postgres::{PgConfig, Postgres};
 use ballotflow::connectors::progress::SourceProgress;
-use ballotflow::connectors::sink::{Change, Sink};
-use ballotflow::pipelines::election::job::{run_worker_recorded, JobConfig, JobProgress, KafkaSource, Source};
+use ballotflow::connectors::sink::{Change, Output, Sink};
+use ballotflow::pipelines::election::job::{run_job, JobConfig, JobOutputs, JobProgress, KafkaSource, Source};
 use ballotflow::pipelines::election::model::{AnomalyKind, Ballot, VoteStatus};
 use ballotflow::pipelines::election::records::{RecordKey, RecordRow, SourcePosition};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
@@ -144,7 +144,7 @@ fn end_to_end(c: &mut Criterion, db: &BenchDb) {
     let wanted: Vec<(String, i32)> = topics.registries().iter().map(|(t, _)| (t.to_string(), 8)).chain([(topics.votes.clone(), 8)]).collect();
     cluster.create_topics(&wanted.iter().map(|(t, p)| (t.as_str(), *p)).collect::<Vec<_>>()).unwrap();
     let kafka = cluster.config();
-    let publisher = Publisher::new(&kafka).unwrap();
+    let publisher = Publisher::bulk(&kafka).unwrap();
     publish_dataset(&publisher, &topics, &data, Pace::Unlimited, &PublishProgress::default()).unwrap();
     publisher.flush().unwrap();
     cluster.check_retained(&wanted.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>()).unwrap();
@@ -176,7 +176,8 @@ fn job(pg: &Arc<Postgres>, kafka: &KafkaConfig, ledger: bool, day: i64) {
         let (index, peers) = (worker.index(), worker.peers());
         let results = pg.sink::<ResultKey, ResultRow>("results", index, peers, progress.sources.clone()).unwrap();
         let records = pg.sink::<RecordKey, RecordRow>("records", index, peers, progress.sources.clone()).unwrap();
-        run_worker_recorded(worker, &source, results, Some(records), &config, &progress).unwrap();
+        let outputs = JobOutputs { results: vec![Output::new("PostgreSQL results", results)], records: vec![Output::new("PostgreSQL records", records)] };
+        run_job(worker, &source, outputs, &config, &progress).unwrap();
     })
     .unwrap()
     .join()

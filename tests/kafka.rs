@@ -184,7 +184,7 @@ fn the_embedded_cluster_says_when_it_dropped_messages() {
     // The mock broker keeps about 5 MB per partition; 8 MB of incompressible values
     // overflow it, and the check must notice rather than let a bounded run miss them.
     let (cluster, config) = on_mock(1);
-    let publisher = Publisher::new(&config).unwrap();
+    let publisher = Publisher::bulk(&config).unwrap();
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     for _ in 0..800 {
         let value: String = (0..10_000)

@@ -16,8 +16,8 @@ use ballotflow::connectors::postgres::{PgConfig, Postgres};
 use ballotflow::connectors::progress::SourceProgress;
 use ballotflow::connectors::sink::json::TableRow;
 use ballotflow::connectors::sink::memory::MemorySink;
-use ballotflow::connectors::sink::{Change, Sink, Tee};
-use ballotflow::pipelines::election::job::{run_worker_recorded, JobConfig, JobProgress, KafkaSource, Source, WorkerReport};
+use ballotflow::connectors::sink::{Change, Output, Sink};
+use ballotflow::pipelines::election::job::{run_job, JobConfig, JobOutputs, JobProgress, KafkaSource, Source, WorkerReport};
 use ballotflow::pipelines::election::model::{AnomalyKind, VoteStatus};
 use ballotflow::pipelines::election::records::{RecordKey, RecordRow, SourcePosition};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow, VotesPerParty};
@@ -55,8 +55,12 @@ fn run_into(db: &Arc<Postgres>, source: Source, workers: usize, log: &MemorySink
     timely::execute(timely::Config::process(workers), move |worker| {
         let (index, peers) = (worker.index(), worker.peers());
         let results = db.sink::<ResultKey, ResultRow>("results", index, peers, progress.sources.clone()).expect("results sink");
-        let records = Tee(db.sink("records", index, peers, progress.sources.clone()).expect("records sink"), log.for_worker(index));
-        run_worker_recorded(worker, &source, results, Some(records), &config, &progress).expect("the job runs")
+        let records = db.sink::<RecordKey, RecordRow>("records", index, peers, progress.sources.clone()).expect("records sink");
+        let outputs = JobOutputs {
+            results: vec![Output::new("PostgreSQL results", results)],
+            records: vec![Output::new("PostgreSQL records", records), Output::new("records log", log.for_worker(index))],
+        };
+        run_job(worker, &source, outputs, &config, &progress).expect("the job runs")
     })
     .expect("timely runs")
     .join()

@@ -9,7 +9,7 @@
 mod reader;
 mod records;
 
-pub use reader::{parse_line, read_jsonl, read_jsonl_from, DeadLetter, DeadLetterReason, Share, MAX_LINE_BYTES, MAX_PAYLOAD_KEPT};
+pub use reader::{parse_line, read_jsonl, read_jsonl_from, DeadLetter, DeadLetterReason, Share, MAX_LINE_BYTES, MAX_PAYLOAD_KEPT, UTF8_BOM};
 pub use records::*;
 
 use std::io::{BufWriter, Write};
@@ -54,11 +54,15 @@ pub struct DatasetBytes {
 }
 
 impl DatasetBytes {
-    /// Reads a data-set directory.
+    /// Reads a data-set directory (skipping a byte-order mark at the start of a file).
     pub fn read_dir(dir: &Path) -> std::io::Result<Self> {
         let read = |file: &str| {
             let path = dir.join(file);
-            std::fs::read(&path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+            let mut bytes = std::fs::read(&path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            if bytes.starts_with(UTF8_BOM) {
+                bytes.drain(..UTF8_BOM.len());
+            }
+            Ok::<_, std::io::Error>(bytes)
         };
         Ok(DatasetBytes { candidates: read(CANDIDATES)?, stations: read(POLLING_STATIONS)?, voters: read(VOTERS)?, votes: read(VOTES)? })
     }

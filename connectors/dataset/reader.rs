@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::fs::File;
+use std::ops::ControlFlow;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -12,6 +13,8 @@ use serde::{Deserialize, Serialize};
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// At most this many bytes of a rejected payload are kept in its dead letter.
 pub const MAX_PAYLOAD_KEPT: usize = 1024;
+/// The UTF-8 byte-order mark some tools write at the start of a file.
+pub const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Which lines of a file one worker reads: lines are grouped in blocks of `block` lines and
 /// block `b` belongs to worker `b % peers`, so workers move through a file side by side.
@@ -126,9 +129,10 @@ impl DeadLetter {
 /// Streams the JSON Lines file at `path`, parsing the lines `share` owns.
 ///
 /// Each parsed record goes to `on_record(line_number, record)`; each bad line to
-/// `on_dead_letter`. Blank lines are skipped. Returns the number of lines in the file.
-/// Only I/O errors (a missing file, a failing disk) are errors.
-pub fn read_jsonl<T, R, D>(path: &Path, share: Share, on_record: R, on_dead_letter: D) -> std::io::Result<u64>
+/// `on_dead_letter`. Blank lines are skipped, and so is a UTF-8 byte-order mark at the
+/// start of the file. Returns the number of lines in the file. Only I/O errors (a missing
+/// file, a failing disk) are errors.
+pub fn read_jsonl<T, R, D>(path: &Path, share: Share, mut on_record: R, on_dead_letter: D) -> std::io::Result<u64>
 where
     T: DeserializeOwned,
     R: FnMut(u64, T),
@@ -136,15 +140,20 @@ where
 {
     let source = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+    let on_record = |seq, record| {
+        on_record(seq, record);
+        ControlFlow::Continue(())
+    };
     read_jsonl_from(reader, &source, share, on_record, on_dead_letter)
 }
 
-/// As [`read_jsonl`], from any buffered reader; `source` names it in dead letters.
+/// As [`read_jsonl`], from any buffered reader; `source` names it in dead letters. Reading
+/// stops early when `on_record` breaks; the count is then of the lines read.
 pub fn read_jsonl_from<T, B, R, D>(mut reader: B, source: &str, share: Share, mut on_record: R, mut on_dead_letter: D) -> std::io::Result<u64>
 where
     T: DeserializeOwned,
     B: BufRead,
-    R: FnMut(u64, T),
+    R: FnMut(u64, T) -> ControlFlow<()>,
     D: FnMut(DeadLetter),
 {
     let mut line = Vec::with_capacity(4096);
@@ -154,6 +163,9 @@ where
         let read = (&mut reader).take(MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut line)?;
         if read == 0 {
             return Ok(seq);
+        }
+        if seq == 0 && line.starts_with(UTF8_BOM) {
+            line.drain(..UTF8_BOM.len());
         }
         let mut oversized = None;
         if line.len() > MAX_LINE_BYTES && line.last() != Some(&b'\n') {
@@ -189,7 +201,11 @@ where
             continue;
         }
         match parse_line::<T>(&line) {
-            Ok(Some(record)) => on_record(position, record),
+            Ok(Some(record)) => {
+                if on_record(position, record).is_break() {
+                    return Ok(seq);
+                }
+            }
             Ok(None) => {}
             Err(reason) => on_dead_letter(DeadLetter::new(source, position, reason, &line)),
         }
@@ -238,6 +254,20 @@ mod tests {
         let kinds: Vec<_> = dead.iter().map(|d| (d.position, d.reason.kind())).collect();
         assert_eq!(kinds, vec![(1, "malformed_json"), (3, "not_utf8"), (4, "malformed_json"), (5, "oversized")]);
         assert!(dead[3].payload.len() <= MAX_PAYLOAD_KEPT);
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_skipped() {
+        let good = r#"{"vote_id":"v1","voter_id":"a","candidate_id":"c","polling_station_id":"s","voting_time":"2026-05-07T07:00:00.000Z","voting_method":"postal"}"#;
+        let bytes = [UTF8_BOM, good.as_bytes(), b"\n", good.replace("v1", "v2").as_bytes(), b"\n"].concat();
+        let mut votes = Vec::new();
+        let dead = |d: DeadLetter| panic!("{d:?}");
+        let on_vote = |_, v: Vote| {
+            votes.push(v.vote_id);
+            ControlFlow::Continue(())
+        };
+        read_jsonl_from(&bytes[..], "votes.jsonl", Share::all(), on_vote, dead).unwrap();
+        assert_eq!(votes, ["v1", "v2"]);
     }
 
     #[test]

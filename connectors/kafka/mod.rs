@@ -9,8 +9,9 @@
 //! * [`decode`]: a message's key and value into a record, a tombstone, or a dead-letter
 //!   reason.
 //! * [`Publisher`]: a producer that retries a full queue and counts failed deliveries;
-//!   [`create_topics`] through the admin API; [`publish_dataset`] writes a data set into the
-//!   topics, registry first, then votes as fast as possible or at a paced rate.
+//!   [`create_topics`] and [`ensure_topics`] (missing ones, with settings) through the admin
+//!   API; [`publish_dataset`] writes a data set into the topics, registry first, then votes
+//!   as fast as possible or at a paced rate.
 //! * [`KafkaSink`]: result rows as upserts keyed by their primary key, tombstones on delete.
 //! * [`EmbeddedCluster`]: an in-process cluster (librdkafka's mock broker) for runs and
 //!   tests without a broker.
@@ -33,7 +34,7 @@ mod sink;
 pub use assign::owner;
 pub use decode::{decode, Decoded};
 pub use embedded::EmbeddedCluster;
-pub use producer::{create_topics, Publisher};
+pub use producer::{create_topics, ensure_topics, Publisher, TopicSpec};
 pub use publish::{publish_dataset, Pace, PublishProgress};
 pub use reader::{Polled, StartPosition, TopicReader};
 pub use sink::KafkaSink;
@@ -79,6 +80,14 @@ pub enum KafkaError {
     /// A topic the job needs does not exist.
     #[error("kafka: topic {0:?} does not exist (create it, e.g. with `election produce`)")]
     MissingTopic(String),
+    /// A topic the job publishes to neither exists nor can be created.
+    #[error("kafka: output topic {topic:?} does not exist and could not be created: {reason}")]
+    OutputTopic {
+        /// The topic.
+        topic: String,
+        /// What the broker said.
+        reason: String,
+    },
     /// Messages could not be delivered.
     #[error("kafka: {failed} message(s) could not be delivered; first error: {first}")]
     Delivery {

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::Publisher;
+use super::{KafkaError, Publisher};
 use crate::connectors::sink::json::{TableKey, TableRow};
 use crate::connectors::sink::{Change, Sink, SinkError};
 
@@ -25,8 +25,20 @@ impl<K, V> KafkaSink<K, V> {
     }
 }
 
+/// Messages the broker would not take are lost for good; a flush that times out leaves them
+/// queued, to be flushed again.
+fn sink_error(error: KafkaError) -> SinkError {
+    match error {
+        KafkaError::Client { .. } => SinkError::temporary(error),
+        _ => SinkError::permanent(error),
+    }
+}
+
 impl<K: TableKey, V: TableRow> Sink<K, V> for KafkaSink<K, V> {
     fn apply(&mut self, _time: u64, changes: Vec<Change<K, V>>) -> Result<(), SinkError> {
+        if let Some(failure) = self.publisher.failure() {
+            return Err(SinkError::permanent(failure));
+        }
         for change in changes {
             let (key, row) = match &change {
                 Change::Upsert(key, row) => (key, Some(row.to_json().to_string())),
@@ -34,15 +46,15 @@ impl<K: TableKey, V: TableRow> Sink<K, V> for KafkaSink<K, V> {
             };
             let topic = (self.topic_of)(key.table());
             let key = key.key_json().to_string();
-            self.publisher.send(&topic, Some(key.as_bytes()), row.as_deref().map(str::as_bytes)).map_err(|e| SinkError::Other(e.to_string()))?;
+            self.publisher.send(&topic, Some(key.as_bytes()), row.as_deref().map(str::as_bytes)).map_err(SinkError::permanent)?;
         }
         Ok(())
     }
 
     fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
-        if frontier.is_none() {
-            self.publisher.flush().map_err(|e| SinkError::Other(e.to_string()))?;
+        match frontier {
+            None => self.publisher.flush().map_err(sink_error),
+            Some(_) => self.publisher.failure().map_or(Ok(()), |failure| Err(SinkError::permanent(failure))),
         }
-        Ok(())
     }
 }

@@ -42,6 +42,19 @@ pub enum PgError {
     /// A sink writes a table the schema does not have.
     #[error("table {0} is not in sql/schema.sql")]
     MissingTable(String),
+    /// The server stayed unreachable (or every attempt failed for a transient reason) for
+    /// longer than [`PgConfig::outage_limit`].
+    #[error("PostgreSQL at {target} unreachable for {seconds} s while {context}: {last}")]
+    Outage {
+        /// `user@host:port/database`.
+        target: String,
+        /// How long it lasted.
+        seconds: u64,
+        /// What was being done.
+        context: String,
+        /// The last failure.
+        last: String,
+    },
     /// A statement failed.
     #[error("PostgreSQL at {target}: {context}: {}", describe(source))]
     Sql {

@@ -215,7 +215,9 @@ impl Link {
                     }
                     Err(Failure::Io(e)) => e.to_string(),
                     Err(Failure::Pg(e)) if transient(&e) => describe(&e),
-                    Err(e) => return Err(SinkError::Other(format!("PostgreSQL at {}: {what}: {e}", self.db.config.target()))),
+                    Err(Failure::Pg(source)) => {
+                        return Err(SinkError::permanent(PgError::Sql { target: self.db.config.target(), context: what.to_string(), source }))
+                    }
                 },
                 None => match Self::connect(&self.db, self.tables) {
                     Ok(connection) => {
@@ -224,7 +226,7 @@ impl Link {
                     }
                     Err(PgError::Unreachable { source, .. }) => describe(&source),
                     Err(PgError::Sql { source, .. }) if transient(&source) => describe(&source),
-                    Err(e) => return Err(SinkError::Other(e.to_string())),
+                    Err(e) => return Err(SinkError::permanent(e)),
                 },
             };
             self.connection = None;
@@ -235,11 +237,12 @@ impl Link {
             });
             if start.elapsed() >= self.db.config.outage_limit {
                 self.db.count(|s| s.outage_time += start.elapsed());
-                return Err(SinkError::Other(format!(
-                    "PostgreSQL at {} unreachable for {:.0} s while {what}: {failure}",
-                    self.db.config.target(),
-                    start.elapsed().as_secs_f64()
-                )));
+                return Err(SinkError::permanent(PgError::Outage {
+                    target: self.db.config.target(),
+                    seconds: start.elapsed().as_secs(),
+                    context: what.to_string(),
+                    last: failure,
+                }));
             }
             std::thread::sleep(backoff);
             backoff = (backoff * 2).min(Duration::from_secs(2));

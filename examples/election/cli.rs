@@ -140,6 +140,10 @@ pub struct RunArgs {
     /// cluster always runs bounded). Without it, run until Ctrl-C / SIGTERM.
     #[arg(long)]
     pub bounded: bool,
+    /// Kafka: publish no result topics (they are otherwise created if missing, compacted,
+    /// and gzip-compressed unless `--kafka-config compression.type=…` says otherwise).
+    #[arg(long)]
+    pub no_result_topics: bool,
     /// Kafka: where vote partitions start: `earliest`, `latest` or `partition:offset,…`.
     #[arg(long, default_value = "earliest", value_parser = |s: &str| s.parse::<StartPosition>())]
     pub start: StartPosition,
@@ -153,7 +157,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = ClockConfig::default().max_out_of_orderness_ms)]
     pub max_out_of_orderness_ms: u64,
     /// Election day (YYYY-MM-DD): votes more than a day away from it are dead letters.
-    /// Defaults to the generator's date for generated elections.
+    /// Defaults to the generator's date for generated elections; otherwise the plausible
+    /// range is learned from the first votes (their median, give or take a day).
     #[arg(long)]
     pub election_date: Option<chrono::NaiveDate>,
     /// Votes each worker admits between flushes.

@@ -5,9 +5,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ballotflow::connectors::dataset::{DatasetBytes, VOTES};
-use ballotflow::connectors::kafka::{create_topics, publish_dataset, EmbeddedCluster, KafkaConfig, Pace, PublishProgress, Publisher, Topics};
-use ballotflow::pipelines::election::results::{kafka_topic, ResultRow};
-use ballotflow::connectors::sink::json::TableRow;
+use ballotflow::connectors::kafka::{create_topics, ensure_topics, publish_dataset, EmbeddedCluster, KafkaConfig, Pace, PublishProgress, Publisher, Topics};
+use ballotflow::pipelines::election::job::output_topics;
 
 use crate::cli::{KafkaArgs, ProduceArgs};
 use crate::display::ProgressLine;
@@ -75,17 +74,29 @@ impl Cluster {
         Ok(())
     }
 
-    /// Creates one topic per result table (a single partition each: they are small).
-    pub fn create_result_topics(&self, replication: i32) -> anyhow::Result<()> {
-        let names: Vec<String> = ResultRow::TABLES.iter().map(|t| kafka_topic(t)).collect();
-        let wanted: Vec<(&str, i32)> = names.iter().map(|t| (t.as_str(), 1)).collect();
-        self.create_topics(&wanted, replication).context("creating result topics")
+    /// Makes sure the topics the job publishes to exist (dead letters and, with `results`,
+    /// one compacted topic per result table), creating the missing ones.
+    pub fn ensure_output_topics(&self, topics: &Topics, results: bool) -> anyhow::Result<()> {
+        let wanted = output_topics(topics, results);
+        match &self.embedded {
+            Some(cluster) => {
+                let missing: Vec<(&str, i32)> = wanted.iter().filter(|t| t.name != topics.dead_letters).map(|t| (t.name.as_str(), t.partitions)).collect();
+                cluster.create_topics(&missing)?;
+            }
+            None => {
+                let created = ensure_topics(&self.config, &wanted, 1)?;
+                if !created.is_empty() {
+                    eprintln!("created output topics: {}", created.join(", "));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
 /// Publishes a data set with a progress line; returns the messages published.
 pub fn publish(config: &KafkaConfig, topics: &Topics, data: &DatasetBytes, pace: Pace) -> anyhow::Result<u64> {
-    let publisher = Publisher::new(config)?;
+    let publisher = Publisher::bulk(config)?;
     let progress = PublishProgress::default();
     let start = Instant::now();
     let line = ProgressLine::new();

@@ -40,8 +40,8 @@ use ballotflow::connectors::generator::generate;
 use ballotflow::connectors::kafka::{KafkaSink, Pace, Publisher};
 use ballotflow::connectors::sink::json::write_results;
 use ballotflow::connectors::sink::memory::MemorySink;
-use ballotflow::connectors::sink::{Routing, Tee};
-use ballotflow::pipelines::election::job::{run_worker_recorded, JobConfig, JobProgress, KafkaSource, Source};
+use ballotflow::connectors::sink::{Output, Routing};
+use ballotflow::pipelines::election::job::{run_job, JobConfig, JobError, JobOutputs, JobProgress, KafkaSource, Source};
 use ballotflow::pipelines::election::results::{kafka_topic, ResultKey, ResultRow};
 
 use cli::{Cli, Command, RunArgs, TimelyArgs};
@@ -88,8 +88,9 @@ fn shutdown_flag() -> anyhow::Result<Arc<AtomicBool>> {
 
 fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     let mut cluster = None;
-    // One producer for the process: dead letters and result topics.
-    let mut publisher = None;
+    // One producer per process for result topics, another for dead letters: a failure of
+    // one never takes the other's messages with it.
+    let mut result_publisher = None;
     let job = match (&args.input, &args.kafka.brokers) {
         (Some(dir), _) => format!("files {}", std::fs::canonicalize(dir).unwrap_or(dir.clone()).display()),
         (None, Some(brokers)) => format!("kafka {brokers} {}", args.kafka.votes_topic),
@@ -129,16 +130,17 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
                 kafka::publish(&connected.config, &topics, &data, Pace::Unlimited)?;
                 connected.check_retained(&topics)?;
             }
-            connected.create_result_topics(1)?;
-            let shared = Arc::new(Publisher::new(&connected.config)?);
-            publisher = Some(shared.clone());
+            connected.ensure_output_topics(&topics, !args.no_result_topics)?;
+            if !args.no_result_topics {
+                result_publisher = Some(Arc::new(Publisher::new(&connected.config)?));
+            }
             let source = KafkaSource {
                 config: connected.config.clone(),
                 topics,
                 start: args.start.clone(),
                 bounded: args.bounded || connected.embedded(),
                 shutdown: shutdown_flag()?,
-                dead_letters: Some(shared),
+                dead_letters: Some(Arc::new(Publisher::new(&connected.config)?)),
             };
             cluster = Some(connected);
             Source::Kafka(Arc::new(source))
@@ -152,39 +154,35 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
         idle_timeout_ms: Some(args.idle_timeout_ms).filter(|ms| *ms > 0),
         ..ClockConfig::DEFAULT
     };
-    // Votes more than a day away from election day are absurd.
+    // Votes more than a day away from election day are absurd; without a date, the clock
+    // learns the range from the votes themselves.
     let generated = args.input.is_none() && cluster.as_ref().is_some_and(|c| c.embedded());
     let election_date = args.election_date.or(generated.then_some(args.generator.config().election_date));
     if let Some(date) = election_date {
         clock = clock.around_day(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_millis());
     }
-    let config = JobConfig {
-        clock,
-        batch: args.batch,
-        // With several processes, gather the results in process 0 to print and write them.
-        routing: if timely_args.processes > 1 { Routing::Worker(0) } else { Routing::ByKey },
-        ledger: !args.postgres.no_ledger,
-        detectors,
-    };
+    let config = JobConfig { clock, batch: args.batch, ledger: !args.postgres.no_ledger, detectors };
     let sink = MemorySink::<ResultKey, ResultRow>::new(false);
     let progress = Arc::new(JobProgress::default());
 
     let start = Instant::now();
     let guards = {
-        let (sink, progress, source, publisher, db) = (sink.clone(), progress.clone(), source.clone(), publisher.clone(), db.clone());
+        let (sink, progress, source, result_publisher, db) = (sink.clone(), progress.clone(), source.clone(), result_publisher.clone(), db.clone());
+        // With several processes, gather the results in process 0 to print and write them.
+        let gather = if timely_args.processes > 1 { Routing::Worker(0) } else { Routing::ByKey };
         timely::execute_from_args(timely_args.to_args().into_iter(), move |worker| -> anyhow::Result<_> {
             let (index, peers) = (worker.index(), worker.peers());
             let _finished = Finished(&progress);
-            let topics = publisher.clone().map(|p| KafkaSink::new(p, kafka_topic));
-            let (results, records) = match &db {
-                Some(db) => (
-                    Some(db.sink("results", index, peers, progress.sources.clone())?.measure_latency()),
-                    Some(db.sink("records", index, peers, progress.sources.clone())?),
-                ),
-                None => (None, None),
-            };
-            let sinks = Tee(Tee(sink.for_worker(index), topics), results);
-            Ok(run_worker_recorded(worker, &source, sinks, records, &config, &progress)?)
+            let mut outputs = JobOutputs::default();
+            outputs.results.push(Output::new("results", sink.for_worker(index)).routed(gather));
+            if let Some(publisher) = &result_publisher {
+                outputs.results.push(Output::new("result topics", KafkaSink::new(publisher.clone(), kafka_topic)));
+            }
+            if let Some(db) = &db {
+                outputs.results.push(Output::new("PostgreSQL results", db.sink("results", index, peers, progress.sources.clone())?.measure_latency()));
+                outputs.records.push(Output::new("PostgreSQL records", db.sink("records", index, peers, progress.sources.clone())?));
+            }
+            Ok(run_job(worker, &source, outputs, &config, &progress))
         })
         .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?
     };
@@ -194,10 +192,18 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
         show_progress(&sink, &progress, start, &reporter);
         std::thread::sleep(Duration::from_millis(100));
     }
-    let mut reports = Vec::new();
+    // Every worker's report, and the first output failure any worker returned.
+    let (mut reports, mut failure) = (Vec::new(), None);
     for result in guards.join() {
-        let report = result.map_err(|e| anyhow::anyhow!("a worker failed: {e}"))?;
-        reports.push(report?);
+        let result = result.map_err(|e| anyhow::anyhow!("a worker failed: {e}"))??;
+        match result {
+            Ok(report) => reports.push(report),
+            Err(JobError::Output { failure: f, report }) => {
+                reports.push(*report);
+                failure.get_or_insert(f);
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     let elapsed = start.elapsed().as_secs_f64();
     reporter.finish();
@@ -214,10 +220,14 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
         eprintln!("results written to {}", path.display());
     }
     // Clients first, then the embedded cluster they talk to.
-    drop((source, publisher));
+    drop((source, result_publisher));
     drop(cluster);
     if let Some(db) = &db {
         postgres::print_report(db, &progress.sources);
     }
-    print_report(&reports, elapsed, workers)
+    print_report(&reports, elapsed, workers);
+    match failure {
+        Some(failure) => Err(anyhow::Error::new(failure).context("the job stopped before the end of its input")),
+        None => Ok(()),
+    }
 }

@@ -1,5 +1,11 @@
 //! [`ElectionFeed`]: the input sessions of one worker's election dataflow, driven by an
 //! [`EventClock`] so that the timely frontier is the source's watermark.
+//!
+//! Votes pass the clock's [`EventGate`]: while the clock establishes its event-time center
+//! from the first votes (see [`crate::connectors::clock`]) they are held, then admitted or
+//! refused in arrival order. Refused votes come back through [`ElectionFeed::refused`].
+
+use std::time::Instant;
 
 use differential_dataflow::input::{Input, InputSession};
 use timely::dataflow::Scope;
@@ -7,7 +13,7 @@ use timely::dataflow::Scope;
 use super::model::Hours;
 use super::records::SourcePosition;
 use super::ElectionInputs;
-use crate::connectors::clock::{Admission, ClockConfig, EventClock};
+use crate::connectors::clock::{Admission, ClockConfig, EventClock, EventGate};
 use crate::connectors::dataset::{Candidate, DeadLetter, DeadLetterReason, PollingStation, Vote, Voter};
 
 /// A vote the feed refused, and why.
@@ -17,6 +23,8 @@ pub struct RejectedVote {
     pub reason: DeadLetterReason,
     /// The vote, as it came.
     pub vote: Vote,
+    /// Where it was read, if the source said.
+    pub position: Option<SourcePosition>,
 }
 
 type VersionSession<R> = InputSession<u64, (String, (u64, Option<R>)), isize>;
@@ -28,15 +36,41 @@ type VersionSession<R> = InputSession<u64, (String, (u64, Option<R>)), isize>;
 /// downstream until [`ElectionFeed::flush`], which also moves every input to the watermark.
 /// Dropping the feed closes the inputs.
 pub struct ElectionFeed {
-    votes: InputSession<u64, Vote, isize>,
+    gate: EventGate<(Vote, Option<SourcePosition>)>,
+    ballots: Ballots,
     candidates: VersionSession<Candidate>,
     stations: VersionSession<PollingStation>,
     voters: VersionSession<Voter>,
+    dead_letters: InputSession<u64, DeadLetter, isize>,
+}
+
+/// Where judged votes go.
+struct Ballots {
+    votes: InputSession<u64, Vote, isize>,
     sources: InputSession<u64, (Vote, SourcePosition), isize>,
     record_sources: bool,
-    dead_letters: InputSession<u64, DeadLetter, isize>,
-    clock: EventClock,
     admitted: u64,
+    refused: Vec<RejectedVote>,
+}
+
+impl Ballots {
+    /// Applies the clock's verdict on a vote; returns its admission.
+    fn judged(&mut self, (vote, position): (Vote, Option<SourcePosition>), verdict: Result<Admission, String>) -> Option<Admission> {
+        match verdict {
+            Ok(admission) => {
+                if let Some(position) = position.filter(|_| self.record_sources) {
+                    self.sources.update_at((vote.clone(), position), admission.time, 1);
+                }
+                self.votes.update_at(vote, admission.time, 1);
+                self.admitted += 1;
+                Some(admission)
+            }
+            Err(reason) => {
+                self.refused.push(RejectedVote { reason: DeadLetterReason::AbsurdTimestamp(reason), vote, position });
+                None
+            }
+        }
+    }
 }
 
 impl ElectionFeed {
@@ -54,7 +88,8 @@ impl ElectionFeed {
         let (voters, voter_collection) = scope.new_collection();
         let (sources, source_collection) = scope.new_collection();
         let (dead_letters, dead_letter_collection) = scope.new_collection();
-        let feed = ElectionFeed { votes, candidates, stations, voters, sources, record_sources: false, dead_letters, clock, admitted: 0 };
+        let ballots = Ballots { votes, sources, record_sources: false, admitted: 0, refused: Vec::new() };
+        let feed = ElectionFeed { gate: EventGate::new(clock), ballots, candidates, stations, voters, dead_letters };
         let inputs = ElectionInputs {
             votes: vote_collection,
             candidates: candidate_collection,
@@ -69,12 +104,12 @@ impl ElectionFeed {
     /// Whether votes given with [`ElectionFeed::vote_at`] are also recorded with their
     /// position in [`ElectionInputs::sources`] (for the vote ledger; off by default).
     pub fn record_sources(&mut self, on: bool) {
-        self.record_sources = on;
+        self.ballots.record_sources = on;
     }
 
     /// The time registry changes are applied at now.
     fn now(&self) -> u64 {
-        *self.votes.time()
+        *self.ballots.votes.time()
     }
 
     /// A candidate version with sequence number `seq`; returns the time it is applied at.
@@ -120,31 +155,40 @@ impl ElectionFeed {
         t
     }
 
-    /// A vote; returns where it was admitted, or hands it back with the reason its time is
-    /// absurd (see [`crate::connectors::clock`]).
-    pub fn vote(&mut self, vote: Vote) -> Result<Admission, Box<RejectedVote>> {
-        self.vote_from(0, vote)
-    }
-
-    /// A vote delivered by the source's `partition`.
-    pub fn vote_from(&mut self, partition: u32, vote: Vote) -> Result<Admission, Box<RejectedVote>> {
-        self.vote_at(partition, vote, None)
+    /// A vote; returns where it was admitted (see [`ElectionFeed::vote_at`]).
+    pub fn vote(&mut self, vote: Vote) -> Option<Admission> {
+        self.vote_at(0, vote, None)
     }
 
     /// A vote delivered by the source's `partition` at `position` (recorded if the feed
-    /// records sources).
-    pub fn vote_at(&mut self, partition: u32, vote: Vote, position: Option<SourcePosition>) -> Result<Admission, Box<RejectedVote>> {
-        match self.clock.admit_from(partition, vote.voting_time) {
-            Ok(admission) => {
-                if let Some(position) = position.filter(|_| self.record_sources) {
-                    self.sources.update_at((vote.clone(), position), admission.time, 1);
-                }
-                self.votes.update_at(vote, admission.time, 1);
-                self.admitted += 1;
-                Ok(admission)
-            }
-            Err(reason) => Err(Box::new(RejectedVote { reason: DeadLetterReason::AbsurdTimestamp(reason), vote })),
-        }
+    /// records sources). Returns where it was admitted if it was admitted now; a vote held
+    /// while the clock establishes its center is admitted later, and a refused one comes
+    /// back through [`ElectionFeed::refused`].
+    pub fn vote_at(&mut self, partition: u32, vote: Vote, position: Option<SourcePosition>) -> Option<Admission> {
+        let (ballots, mut last) = (&mut self.ballots, None);
+        let time = vote.voting_time;
+        self.gate.offer(partition, time, (vote, position), |item, verdict| last = Some(ballots.judged(item, verdict)));
+        last.flatten()
+    }
+
+    /// Lets the clock establish its center if it is ready (see
+    /// [`EventClock::settle`]: `ended` when the input is over,
+    /// `adoptable` another worker's center), and judges the votes it held.
+    pub fn settle(&mut self, now: Instant, ended: bool, adoptable: Option<i64>) {
+        let ballots = &mut self.ballots;
+        self.gate.settle(now, ended, adoptable, |item, verdict| {
+            ballots.judged(item, verdict);
+        });
+    }
+
+    /// Votes refused since the last call, with the reason their time is absurd.
+    pub fn refused(&mut self) -> std::vec::Drain<'_, RejectedVote> {
+        self.ballots.refused.drain(..)
+    }
+
+    /// How many votes are held while the clock establishes its center.
+    pub fn holding(&self) -> usize {
+        self.gate.holding()
     }
 
     /// A record the source rejected (into [`ElectionInputs::dead_letters`]).
@@ -155,57 +199,63 @@ impl ElectionFeed {
 
     /// Moves the watermark to at least `time`, e.g. when the source is idle.
     pub fn advance_to(&mut self, time: u64) {
-        self.clock.advance_to(time);
+        self.gate.clock_mut().advance_to(time);
+    }
+
+    /// The source's clock.
+    pub fn clock(&self) -> &EventClock {
+        self.gate.clock()
     }
 
     /// The source's clock: tell it the wall time, finished partitions and so on.
     pub fn clock_mut(&mut self) -> &mut EventClock {
-        &mut self.clock
+        self.gate.clock_mut()
     }
 
     /// Moves every input to the watermark and sends what was buffered.
     pub fn flush(&mut self) {
-        let frontier = self.clock.frontier();
+        let frontier = self.frontier();
         if frontier > self.now() {
-            self.votes.advance_to(frontier);
+            self.ballots.votes.advance_to(frontier);
             self.candidates.advance_to(frontier);
             self.stations.advance_to(frontier);
             self.voters.advance_to(frontier);
             self.dead_letters.advance_to(frontier);
-            self.sources.advance_to(frontier);
+            self.ballots.sources.advance_to(frontier);
         }
-        self.votes.flush();
+        self.ballots.votes.flush();
         self.candidates.flush();
         self.stations.flush();
         self.voters.flush();
         self.dead_letters.flush();
-        self.sources.flush();
+        self.ballots.sources.flush();
     }
 
-    /// The time before which everything given to the feed so far is admitted: past the
-    /// frontier and the tick of the largest event time.
+    /// The time before which everything admitted so far is admitted: past the frontier and
+    /// the tick of the largest event time. (Votes still held are not admitted yet.)
     pub fn reflected_by(&self) -> u64 {
-        let latest = self.clock.max_seen().map_or(0, |ms| self.clock.tick(ms as i64));
+        let clock = self.clock();
+        let latest = clock.max_seen().map_or(0, |ms| clock.tick(ms as i64));
         self.frontier().max(latest) + 1
     }
 
     /// The watermark: every later vote is admitted at or after it.
     pub fn frontier(&self) -> u64 {
-        self.clock.frontier()
+        self.clock().frontier()
     }
 
-    /// The largest event time seen.
+    /// The largest event time admitted.
     pub fn max_event_time(&self) -> Option<u64> {
-        self.clock.max_seen()
+        self.clock().max_seen()
     }
 
     /// Votes admitted so far.
     pub fn votes(&self) -> u64 {
-        self.admitted
+        self.ballots.admitted
     }
 
     /// Late votes admitted so far.
     pub fn late(&self) -> u64 {
-        self.clock.late()
+        self.clock().late()
     }
 }

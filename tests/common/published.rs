@@ -70,7 +70,7 @@ pub fn on_tansu() -> (super::tansu::Tansu, KafkaConfig) {
 /// Publishes `election` and its [`deletions`] into existing topics.
 pub fn publish(config: &KafkaConfig, election: &Election) -> Publisher {
     let topics = Topics::default();
-    let publisher = Publisher::new(config).expect("a producer");
+    let publisher = Publisher::bulk(config).expect("a producer");
     publish_dataset(&publisher, &topics, &election.to_bytes(), Pace::Unlimited, &PublishProgress::default()).expect("published");
     for deletion in deletions(election) {
         let (topic, id) = match &deletion {

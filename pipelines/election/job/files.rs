@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::io::BufRead;
+use std::ops::ControlFlow;
 
 use timely::worker::Worker;
 
@@ -9,13 +10,6 @@ use super::{JobError, Run, Source};
 use crate::connectors::dataset::{self, read_jsonl_from, DeadLetter, Share};
 use crate::pipelines::election::model::Text;
 use crate::pipelines::election::records::SourcePosition;
-use crate::pipelines::election::RejectedVote;
-
-/// The dead letter of a vote the feed refused.
-fn rejection(seq: u64, rejected: RejectedVote) -> DeadLetter {
-    let payload = serde_json::to_vec(&rejected.vote).unwrap_or_default();
-    DeadLetter::new(dataset::VOTES, seq, rejected.reason, &payload)
-}
 
 /// Reads this worker's share of `source` into the job.
 pub(super) fn run<'a>(worker: &mut Worker, run: Run<'a>, source: &Source) -> Result<Run<'a>, JobError> {
@@ -41,35 +35,44 @@ pub(super) fn run<'a>(worker: &mut Worker, run: Run<'a>, source: &Source) -> Res
             }
         }
         _ => {
-            read(source, dataset::CANDIDATES, share, |seq, c| { run.borrow_mut().feed.candidate(seq, c); }, reject)?;
+            read(source, dataset::CANDIDATES, share, |seq, c| {
+                run.borrow_mut().feed.candidate(seq, c);
+                ControlFlow::Continue(())
+            }, reject)?;
             read(source, dataset::POLLING_STATIONS, share, |seq, s: dataset::PollingStation| {
                 let payload = serde_json::to_vec(&s).unwrap_or_default();
                 let mut run = run.borrow_mut();
                 if let Err(reason) = run.feed.station(seq, s) {
                     run.dead_letter(DeadLetter::new(dataset::POLLING_STATIONS, seq, reason, &payload));
                 }
+                ControlFlow::Continue(())
             }, reject)?;
-            read(source, dataset::VOTERS, share, |seq, v| { run.borrow_mut().feed.voter(seq, v); }, reject)?;
+            read(source, dataset::VOTERS, share, |seq, v| {
+                run.borrow_mut().feed.voter(seq, v);
+                ControlFlow::Continue(())
+            }, reject)?;
         }
     }
     run.borrow_mut().registries_loaded(worker);
 
-    // Votes, in delivery order, with backpressure. The ledger position is the line (or
-    // index) in the one votes file; the read position is per share.
+    // Votes, in delivery order, with backpressure, until the input ends or the job stops.
+    // The ledger position is the line (or index) in the one votes file; the read position
+    // is per share.
     let file: Text = dataset::VOTES.into();
     let mut vote = |seq: u64, vote| {
         let mut run = run.borrow_mut();
         let position = SourcePosition { topic: file.clone(), partition: 0, offset: seq as i64 };
-        if let Err(rejected) = run.feed.vote_at(0, vote, Some(position)) {
-            run.dead_letter(rejection(seq, *rejected));
-        }
+        run.vote(0, vote, position);
         run.read(dataset::VOTES, share.index as i32, seq as i64 + 1, None);
         run.admitted(worker, 1);
+        if run.stopping() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     };
     match source {
         Source::Generated(election) => {
             for (seq, v) in election.votes.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
-                vote(seq as u64, v.clone());
+                if vote(seq as u64, v.clone()).is_break() {
+                    break;
+                }
             }
         }
         _ => {
@@ -82,7 +85,7 @@ pub(super) fn run<'a>(worker: &mut Worker, run: Run<'a>, source: &Source) -> Res
 fn read<T, R, D>(source: &Source, file: &str, share: Share, on_record: R, on_dead_letter: D) -> std::io::Result<u64>
 where
     T: serde::de::DeserializeOwned,
-    R: FnMut(u64, T),
+    R: FnMut(u64, T) -> ControlFlow<()>,
     D: FnMut(DeadLetter),
 {
     let reader: Box<dyn BufRead + '_> = match source {

@@ -8,29 +8,24 @@
 //!    stop when every vote partition has been read to the end it had at start; unbounded
 //!    runs also follow the registry topics, and stop when [`KafkaSource::shutdown`] is set.
 //! 3. A worker whose vote partitions are all idle (or that has none) follows the job's
-//!    watermark, learned from every worker's largest event time through a small broadcast
-//!    dataflow, so it never holds the others back.
+//!    watermark, learned from every worker's largest event time through the job's
+//!    [signals](super::signals), so it never holds the others back.
 
-use std::cell::Cell;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::message::BorrowedMessage;
 use rdkafka::Message;
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::vec::Broadcast;
-use timely::dataflow::operators::{Input, Operator};
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::InputHandle;
 use timely::worker::Worker;
 
 use super::{JobError, Run};
 use crate::pipelines::election::model::Text;
 use crate::pipelines::election::records::SourcePosition;
 use crate::connectors::dataset::{self, DeadLetter};
-use crate::connectors::kafka::{decode, Decoded, KafkaConfig, KafkaError, Polled, Publisher, StartPosition, TopicReader, Topics};
+use crate::connectors::kafka::{decode, Decoded, KafkaConfig, KafkaError, Polled, Publisher, StartPosition, TopicReader, TopicSpec, Topics};
+use crate::connectors::sink::json::TableRow;
+use crate::pipelines::election::results::{kafka_topic, ResultRow};
 
 /// A Kafka source for the election job.
 pub struct KafkaSource {
@@ -46,7 +41,8 @@ pub struct KafkaSource {
     /// Set it to stop a run gracefully, bounded or not: the inputs close, the results of
     /// what was read are completed and delivered, and the workers report.
     pub shutdown: Arc<AtomicBool>,
-    /// Where to publish dead letters (to [`Topics::dead_letters`]), if anywhere.
+    /// Where to publish dead letters (to [`Topics::dead_letters`]), if anywhere. A
+    /// delivery failure stops the job (see [`super`]).
     pub dead_letters: Option<Arc<Publisher>>,
 }
 
@@ -63,6 +59,17 @@ impl KafkaSource {
             dead_letters: None,
         }
     }
+}
+
+/// The topics a job publishes to, to make sure of before it starts
+/// ([`crate::connectors::kafka::ensure_topics`]): dead letters, and with `results` one
+/// compacted topic per result table (a single partition each: they are small), which then
+/// holds exactly the current table.
+pub fn output_topics(topics: &Topics, results: bool) -> Vec<TopicSpec> {
+    let dead_letters = TopicSpec { name: topics.dead_letters.clone(), partitions: 1, settings: Vec::new() };
+    let tables = ResultRow::TABLES.iter().filter(|_| results);
+    let result_topics = tables.map(|table| TopicSpec { name: kafka_topic(table), partitions: 1, settings: vec![("cleanup.policy", "compact")] });
+    std::iter::once(dead_letters).chain(result_topics).collect()
 }
 
 /// One worker's readers.
@@ -90,11 +97,10 @@ impl Readers {
 const REGISTRY_ROUND: usize = 1_000;
 
 pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSource, mut readers: Readers) -> Result<Run<'a>, JobError> {
-    let mut job_watermark = JobWatermark::new(worker);
     let mut errors = ErrorLog::default();
 
     for (reader, file) in &mut readers.registries {
-        while !reader.all_caught_up() && !source.shutdown.load(Ordering::Relaxed) {
+        while !reader.all_caught_up() && !source.shutdown.load(Ordering::Relaxed) && !run.stopping() {
             match reader.poll(Duration::from_millis(100)) {
                 Ok(Polled::Message(message)) => registry(&mut run, file, &message),
                 Ok(_) => {}
@@ -135,14 +141,15 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
             }
         }
 
+        run.feed.clock_mut().refresh(Instant::now());
+        run.tick(false);
+        let job_max = run.signals.job_max();
         let clock = run.feed.clock_mut();
-        clock.refresh(Instant::now());
-        job_watermark.observe(clock.max_seen());
         if clock.unheld() {
-            let watermark = clock.watermark_of(job_watermark.max());
+            let watermark = clock.watermark_of(job_max);
             clock.advance_to(watermark);
         }
-        if source.shutdown.load(Ordering::Relaxed) || (source.bounded && readers.votes.all_caught_up()) {
+        if source.shutdown.load(Ordering::Relaxed) || run.stopping() || (source.bounded && readers.votes.all_caught_up()) {
             break;
         }
         if admitted == 0 {
@@ -156,9 +163,6 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
         positions.extend(reader.positions().map(|(p, offset)| (reader.topic().to_string(), p, offset)));
     }
     run.report.positions = positions;
-    if let Some(publisher) = &source.dead_letters {
-        publisher.flush()?;
-    }
     Ok(run)
 }
 
@@ -190,61 +194,16 @@ fn registry(run: &mut Run<'_>, file: &str, message: &BorrowedMessage<'_>) {
     }
 }
 
-/// Admits a vote message under its partition, or turns it into a dead letter.
+/// Hands a vote message to the feed under its partition, or turns it into a dead letter.
 fn vote(run: &mut Run<'_>, topic: &Text, message: &BorrowedMessage<'_>) {
     run.read(topic, message.partition(), message.offset() + 1, message.timestamp().to_millis());
     let position = SourcePosition { topic: topic.clone(), partition: message.partition(), offset: message.offset() };
-    let reason = match decode(message.key(), message.payload(), false) {
-        Decoded::Record(vote) => match run.feed.vote_at(message.partition() as u32, vote, Some(position)) {
-            Ok(_) => return,
-            Err(rejected) => rejected.reason,
-        },
+    match decode(message.key(), message.payload(), false) {
+        Decoded::Record(vote) => run.vote(message.partition() as u32, vote, position),
         Decoded::Tombstone(_) => unreachable!("votes have no tombstones"),
-        Decoded::Dead(reason) => reason,
-    };
-    run.dead_letter(DeadLetter::message(message.topic(), message.partition(), message.offset(), reason, message.payload().unwrap_or_default()));
-}
-
-/// The job's largest event time, shared by all workers of all processes: each worker
-/// broadcasts its own whenever it grows.
-struct JobWatermark {
-    input: InputHandle<u64, CapacityContainerBuilder<Vec<u64>>>,
-    max: Rc<Cell<u64>>,
-    sent: Option<u64>,
-}
-
-impl JobWatermark {
-    fn new(worker: &mut Worker) -> Self {
-        let max = Rc::new(Cell::new(0));
-        let seen = max.clone();
-        let input = worker.dataflow::<u64, _, _>(move |scope| {
-            let (input, stream) = scope.new_input::<Vec<u64>>();
-            stream.broadcast().sink(Pipeline, "JobWatermark", move |(input, _)| {
-                input.for_each(|_, data| {
-                    for m in data.drain(..) {
-                        seen.set(seen.get().max(m));
-                    }
-                });
-            });
-            input
-        });
-        JobWatermark { input, max, sent: None }
-    }
-
-    /// Shares this worker's largest event time if it grew.
-    fn observe(&mut self, max_seen: Option<u64>) {
-        if max_seen > self.sent {
-            let max = max_seen.expect("greater than None");
-            self.sent = Some(max);
-            self.max.set(self.max.get().max(max));
-            self.input.send(max);
-            self.input.flush();
+        Decoded::Dead(reason) => {
+            run.dead_letter(DeadLetter::message(message.topic(), message.partition(), message.offset(), reason, message.payload().unwrap_or_default()))
         }
-    }
-
-    /// The largest event time any worker has shared so far.
-    fn max(&self) -> u64 {
-        self.max.get()
     }
 }
 

@@ -1,5 +1,5 @@
 //! One worker's share of an election job: read a source into an [`ElectionFeed`], run the
-//! pipeline, deliver the results to a sink.
+//! pipeline, deliver the results to its outputs.
 //!
 //! Every worker reads its own share of every input: registries first (at time 0), then
 //! votes, flushing and stepping the dataflow every [`JobConfig::batch`] votes. A worker
@@ -11,31 +11,41 @@
 //!   partition of event time.
 //! * Kafka ([`Source::Kafka`]) is shared by partitions, and each partition has its own
 //!   watermark (see [`crate::connectors::clock`] and [`KafkaSource`]).
+//!
+//! **Outputs** ([`JobOutputs`]) are named sinks, each its own operator: the results (a
+//! results file, result topics, PostgreSQL) and the records (registries, vote ledger, dead
+//! letters). When one fails for good (or the dead-letter topic does), every worker of the
+//! job stops reading, the inputs close so the other outputs complete what was read, and
+//! each worker returns [`JobError::Output`] with the failure and its report.
+//!
+//! [`Share`]: crate::connectors::dataset::Share
 
 mod files;
 mod kafka;
+mod signals;
 
-pub use kafka::KafkaSource;
+pub use kafka::{output_topics, KafkaSource};
+pub use signals::StopRequest;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
-use super::records::{self, RecordKey, RecordRow};
+use super::records::{self, RecordKey, RecordRow, SourcePosition};
 use super::results::{ResultKey, ResultRow};
-use super::{build_with, Detectors, ElectionFeed};
+use super::{build_with, Detectors, ElectionFeed, RejectedVote};
 use crate::connectors::clock::{ClockConfig, EventClock};
-use crate::connectors::dataset::{DatasetBytes, DeadLetter};
+use crate::connectors::dataset::{DatasetBytes, DeadLetter, Vote};
 use crate::connectors::generator::Election;
 use crate::connectors::kafka::{KafkaError, Publisher};
 use crate::connectors::progress::SourceProgress;
-use crate::connectors::sink::memory::MemorySink;
-use crate::connectors::sink::{Routing, Sink, SinkExt, SinkReport};
+use crate::connectors::sink::{Output, Sink, SinkError, SinkExt, SinkReport};
+use signals::JobSignals;
 
 /// Where a job's data comes from.
 #[derive(Clone)]
@@ -50,7 +60,35 @@ pub enum Source {
     Kafka(Arc<KafkaSource>),
 }
 
-/// Why a job stopped before its end.
+/// Where a job's results and records go: named outputs, each attached as its own sink
+/// operator.
+#[derive(Default)]
+pub struct JobOutputs {
+    /// The result tables.
+    pub results: Vec<Output<ResultKey, ResultRow>>,
+    /// The record tables ([`records`]: registries, dead letters and, with
+    /// [`JobConfig::ledger`], the vote ledger); left out when empty.
+    pub records: Vec<Output<RecordKey, RecordRow>>,
+}
+
+impl JobOutputs {
+    /// The results to `sink` alone.
+    pub fn results(name: &str, sink: impl Sink<ResultKey, ResultRow> + 'static) -> Self {
+        JobOutputs { results: vec![Output::new(name, sink)], records: Vec::new() }
+    }
+}
+
+/// An output that failed for good.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("output {output:?} failed: {error}")]
+pub struct OutputFailure {
+    /// The output's name (a sink's, or the dead-letter topic).
+    pub output: String,
+    /// Its error: as the sink returned it on this worker, or as another worker told it.
+    pub error: Arc<SinkError>,
+}
+
+/// Why a job stopped before its end, or did not deliver everything.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// Reading a data set failed.
@@ -59,6 +97,15 @@ pub enum JobError {
     /// Kafka could not be read.
     #[error(transparent)]
     Kafka(#[from] KafkaError),
+    /// An output failed for good (on this worker or another): the job stopped reading, and
+    /// the report says what this worker had done.
+    #[error("{failure}")]
+    Output {
+        /// The first failure heard of.
+        failure: OutputFailure,
+        /// What this worker did.
+        report: Box<WorkerReport>,
+    },
 }
 
 /// How a job runs.
@@ -68,9 +115,7 @@ pub struct JobConfig {
     pub clock: ClockConfig,
     /// Votes a worker admits between flushes.
     pub batch: usize,
-    /// Which worker delivers which result keys.
-    pub routing: Routing,
-    /// With a records sink: include the vote ledger (every vote message with its
+    /// With record outputs: include the vote ledger (every vote message with its
     /// position and verdict), not only registries and dead letters.
     pub ledger: bool,
     /// What the pipeline detects beyond the per-vote checks.
@@ -79,7 +124,7 @@ pub struct JobConfig {
 
 impl Default for JobConfig {
     fn default() -> Self {
-        JobConfig { clock: ClockConfig::default(), batch: 20_000, routing: Routing::ByKey, ledger: true, detectors: Detectors::default() }
+        JobConfig { clock: ClockConfig::default(), batch: 20_000, ledger: true, detectors: Detectors::default() }
     }
 }
 
@@ -116,10 +161,8 @@ pub struct WorkerReport {
     pub dead_letters: BTreeMap<&'static str, u64>,
     /// The first few dead letters, as examples.
     pub dead_letter_samples: Vec<DeadLetter>,
-    /// Sink counters.
-    pub sink: SinkReport,
-    /// Records sink counters, if there is one.
-    pub records: Option<SinkReport>,
+    /// Each output's counters: the results outputs, then the records outputs.
+    pub outputs: Vec<SinkReport>,
     /// Kafka only: the next offset of every partition this worker read, as
     /// `(topic, partition, offset)`.
     pub positions: Vec<(String, i32, i64)>,
@@ -132,22 +175,18 @@ impl WorkerReport {
     }
 }
 
-/// Runs this worker's share of the job to completion, delivering the results to `sink`.
+/// Runs this worker's share of the job to completion, delivering the results to `sink`
+/// (named `"results"`).
 pub fn run_worker<S>(worker: &mut Worker, source: &Source, sink: S, config: &JobConfig, progress: &JobProgress) -> Result<WorkerReport, JobError>
 where
     S: Sink<ResultKey, ResultRow> + 'static,
 {
-    run_worker_recorded(worker, source, sink, None::<MemorySink<RecordKey, RecordRow>>, config, progress)
+    run_job(worker, source, JobOutputs::results("results", sink), config, progress)
 }
 
-/// As [`run_worker`], with the record tables ([`records`]: registries, dead letters and,
-/// with [`JobConfig::ledger`], the vote ledger) delivered to `records` if given. Records
-/// are always routed by key.
-pub fn run_worker_recorded<S, R>(worker: &mut Worker, source: &Source, sink: S, records: Option<R>, config: &JobConfig, progress: &JobProgress) -> Result<WorkerReport, JobError>
-where
-    S: Sink<ResultKey, ResultRow> + 'static,
-    R: Sink<RecordKey, RecordRow> + 'static,
-{
+/// Runs this worker's share of the job to completion, delivering results and records to
+/// `outputs` (see the module docs).
+pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config: &JobConfig, progress: &JobProgress) -> Result<WorkerReport, JobError> {
     // Kafka readers open first: the clock has one partition per vote partition read here.
     let readers = match source {
         Source::Kafka(kafka) => Some(kafka::Readers::open(kafka, worker.index(), worker.peers())?),
@@ -157,21 +196,23 @@ where
         Some(readers) => EventClock::partitioned(config.clock, 0, readers.vote_partitions()),
         None => EventClock::new(config.clock, 0),
     };
-    let (routing, detectors) = (config.routing, config.detectors);
-    let ledger = config.ledger && records.is_some();
-    let (feed, probe, sink_report, records_report) = worker.dataflow::<u64, _, _>(|scope| {
+    let detectors = config.detectors;
+    let JobOutputs { results: result_outputs, records: record_outputs } = outputs;
+    let ledger = config.ledger && !record_outputs.is_empty();
+    let (feed, probe, reports) = worker.dataflow::<u64, _, _>(|scope| {
         let (mut feed, inputs) = ElectionFeed::with_clock(scope, clock);
         feed.record_sources(ledger);
         let registries = (inputs.candidates.clone(), inputs.stations.clone(), inputs.voters.clone());
         let (sources, dead_letters) = (inputs.sources.clone(), inputs.dead_letters.clone());
         let outputs = build_with(inputs, detectors);
         let (probe, results) = outputs.results.probe();
-        let report = results.sink_into_routed("ElectionResults", routing, sink);
-        let records_report = records.map(|records_sink| {
+        let mut reports: Vec<SinkReport> = result_outputs.into_iter().map(|output| results.clone().sink_output(output)).collect();
+        if !record_outputs.is_empty() {
             let rows = records::build(registries.0, registries.1, registries.2, ledger.then_some((sources, outputs.statuses)), dead_letters);
-            rows.probe_with(&probe).sink_into("ElectionRecords", records_sink)
-        });
-        (feed, probe, report, records_report)
+            let rows = rows.probe_with(&probe);
+            reports.extend(record_outputs.into_iter().map(|output| rows.clone().sink_output(output)));
+        }
+        (feed, probe, reports)
     });
     let dead_letter_topic = match source {
         Source::Kafka(kafka) => kafka.dead_letters.clone().map(|publisher| (publisher, kafka.topics.dead_letters.clone())),
@@ -181,29 +222,49 @@ where
         index: worker.index(),
         feed,
         probe,
-        report: WorkerReport { sink: sink_report, records: records_report, ..Default::default() },
+        signals: JobSignals::new(worker),
+        report: WorkerReport { outputs: reports, ..Default::default() },
         progress,
         dead_letter_topic,
+        partitioned: readers.is_some(),
         batch: config.batch.max(1),
         pending: 0,
         lagging: 0,
         read: BTreeMap::new(),
         arrivals: (None, 0),
-        started: std::time::Instant::now(),
-        flushed: std::time::Instant::now(),
+        started: Instant::now(),
+        flushed: Instant::now(),
     };
     let mut run = match (source, readers) {
         (Source::Kafka(kafka), Some(readers)) => kafka::run(worker, run, kafka, readers)?,
         _ => files::run(worker, run, source)?,
     };
-    run.flush();
+    run.end_of_input();
     run.publish_progress();
     run.report.votes = run.feed.votes();
     run.report.late = run.feed.late();
-    let Run { feed, probe, report, .. } = run;
+    let Run { feed, probe, signals, mut report, dead_letter_topic, .. } = run;
     drop(feed);
     worker.step_while(|| !probe.done());
-    Ok(report)
+    // Everything this worker read is delivered, or its outputs have failed.
+    let mut failure = report.outputs.iter().find_map(|output| output.error().map(|error| OutputFailure { output: output.name().to_string(), error }));
+    if let Some((publisher, topic)) = &dead_letter_topic {
+        if let Err(e) = publisher.flush() {
+            failure.get_or_insert(dead_letter_failure(topic, e));
+        }
+    }
+    let failure = failure.or_else(|| {
+        signals.stop_requested().map(|StopRequest { output, error }| OutputFailure { output, error: Arc::new(SinkError::permanent(error)) })
+    });
+    drop(signals);
+    match failure {
+        Some(failure) => Err(JobError::Output { failure, report: Box::new(std::mem::take(&mut report)) }),
+        None => Ok(report),
+    }
+}
+
+fn dead_letter_failure(topic: &str, error: KafkaError) -> OutputFailure {
+    OutputFailure { output: format!("dead-letter topic {topic}"), error: Arc::new(SinkError::permanent(error)) }
 }
 
 /// A source that keeps delivering a few votes at a time flushes at least this often, so
@@ -219,9 +280,12 @@ struct Run<'a> {
     index: usize,
     feed: ElectionFeed,
     probe: ProbeHandle<u64>,
+    signals: JobSignals,
     report: WorkerReport,
     progress: &'a JobProgress,
     dead_letter_topic: Option<(Arc<Publisher>, String)>,
+    /// Whether the source has partitions (Kafka) rather than lines of a file.
+    partitioned: bool,
     batch: usize,
     /// Votes admitted since the last flush.
     pending: usize,
@@ -232,9 +296,9 @@ struct Run<'a> {
     read: BTreeMap<String, BTreeMap<i32, i64>>,
     /// Since the last flush: the earliest arrival time (ms since the epoch) and the count.
     arrivals: (Option<i64>, u64),
-    started: std::time::Instant,
+    started: Instant,
     /// When the feed was last flushed.
-    flushed: std::time::Instant,
+    flushed: Instant,
 }
 
 impl Run<'_> {
@@ -250,12 +314,34 @@ impl Run<'_> {
         if let Some((publisher, topic)) = &self.dead_letter_topic {
             let key = format!("{}/{}/{}", letter.source, letter.partition.unwrap_or(0), letter.position);
             if let Err(e) = publisher.send(topic, Some(key.as_bytes()), Some(letter.to_json().to_string().as_bytes())) {
-                tracing::error!(%e, "could not publish a dead letter");
+                let failure = dead_letter_failure(topic, e);
+                self.signals.stop(StopRequest { output: failure.output, error: failure.error.to_string() });
             }
         }
         self.feed.dead_letter(letter.clone());
         if self.report.dead_letter_samples.len() < 100 {
             self.report.dead_letter_samples.push(letter);
+        }
+    }
+
+    /// A vote read at `position` of the source's `partition`: admitted now, held, or (now
+    /// or later, with the votes held before it) a dead letter.
+    fn vote(&mut self, partition: u32, vote: Vote, position: SourcePosition) {
+        self.feed.vote_at(partition, vote, Some(position));
+        self.refused();
+    }
+
+    /// Turns the votes the feed refused into dead letters.
+    fn refused(&mut self) {
+        let refused: Vec<RejectedVote> = self.feed.refused().collect();
+        for RejectedVote { reason, vote, position } in refused {
+            let payload = serde_json::to_vec(&vote).unwrap_or_default();
+            let position = position.expect("the job gives every vote its position");
+            let letter = match self.partitioned {
+                true => DeadLetter::message(&position.topic, position.partition, position.offset, reason, &payload),
+                false => DeadLetter::new(&position.topic, position.offset.max(0) as u64, reason, &payload),
+            };
+            self.dead_letter(letter);
         }
     }
 
@@ -277,20 +363,24 @@ impl Run<'_> {
         *count += 1;
     }
 
-    /// Publishes how far this worker has read, then sends what the feed buffered.
+    /// Publishes how far this worker has read, then sends what the feed buffered. While
+    /// the feed holds votes, nothing is published: the held votes are read but not yet
+    /// admitted, so no time reflects them.
     fn flush(&mut self) {
-        let sources = &self.progress.sources;
-        let reflected_by = self.feed.reflected_by();
-        for (source, partitions) in &self.read {
-            for (partition, next) in partitions {
-                sources.publish(source, *partition, *next, reflected_by);
+        if self.feed.holding() == 0 {
+            let sources = &self.progress.sources;
+            let reflected_by = self.feed.reflected_by();
+            for (source, partitions) in &self.read {
+                for (partition, next) in partitions {
+                    sources.publish(source, *partition, *next, reflected_by);
+                }
+            }
+            if let (Some(arrived), count) = std::mem::take(&mut self.arrivals) {
+                sources.arrived(reflected_by, arrived, count);
             }
         }
-        if let (Some(arrived), count) = std::mem::take(&mut self.arrivals) {
-            sources.arrived(reflected_by, arrived, count);
-        }
         self.feed.flush();
-        self.flushed = std::time::Instant::now();
+        self.flushed = Instant::now();
     }
 
     /// Registries are loaded: let them settle at time 0 before the first vote, so the log
@@ -305,7 +395,7 @@ impl Run<'_> {
         }
     }
 
-    /// `n` more votes were admitted: every `batch` votes, or every [`FLUSH_INTERVAL`] while
+    /// `n` more votes were read: every `batch` votes, or every [`FLUSH_INTERVAL`] while
     /// votes trickle in, flush and let the dataflow catch up with the previous flush.
     fn admitted(&mut self, worker: &mut Worker, n: usize) {
         self.pending += n;
@@ -317,6 +407,8 @@ impl Run<'_> {
         let (probe, target) = (&self.probe, self.lagging);
         worker.step_while(|| probe.less_than(&target));
         self.lagging = self.feed.frontier();
+        self.tick(false);
+        self.check_outputs();
     }
 
     /// Nothing to read right now: flush what there is and let the dataflow work for at most
@@ -326,6 +418,38 @@ impl Run<'_> {
         self.publish_progress();
         self.lagging = self.feed.frontier();
         worker.step_or_park(Some(park));
+        self.tick(false);
+        self.check_outputs();
+    }
+
+    /// Lets the clock establish its center once it can (wall time passing, another
+    /// worker's center heard), and shares this worker's progress with the others.
+    fn tick(&mut self, ended: bool) {
+        self.feed.settle(Instant::now(), ended, self.signals.center_heard());
+        self.refused();
+        self.signals.center(self.feed.clock().center());
+        self.signals.max_seen(self.feed.clock().max_seen());
+    }
+
+    /// The input is over (or the job stops): every held vote is judged, the rest flushed.
+    fn end_of_input(&mut self) {
+        self.tick(true);
+        self.flush();
+    }
+
+    /// Whether the job must stop reading: an output failed, here or on another worker.
+    fn stopping(&self) -> bool {
+        self.signals.stop_requested().is_some()
+    }
+
+    /// Asks every worker to stop if one of this worker's outputs failed for good.
+    fn check_outputs(&mut self) {
+        let failed = self.report.outputs.iter().find_map(|output| output.error().map(|error| (output.name().to_string(), error)));
+        let dead_letters = self.dead_letter_topic.as_ref().and_then(|(publisher, topic)| publisher.failure().map(|e| dead_letter_failure(topic, e)));
+        let failure = failed.map(|(output, error)| OutputFailure { output, error }).or(dead_letters);
+        if let Some(failure) = failure {
+            self.signals.stop(StopRequest { output: failure.output, error: failure.error.to_string() });
+        }
     }
 
     fn publish_progress(&mut self) {
