@@ -58,6 +58,60 @@ fn bad_lines_are_counted_dead_letters_and_the_rest_is_still_exact() {
 }
 
 #[test]
+fn absurd_times_anywhere_and_a_byte_order_mark_cost_no_good_vote() {
+    // Without --election-date the job learns the plausible range from the votes. Absurd
+    // votes first in the file (one of 1970 by a real voter at their station at a real
+    // vote's time of day, which would otherwise count as that voter's earliest vote; one
+    // of 2100), in the middle and last, after a byte-order mark and malformed lines.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generated(tmp.path(), "1500", "11");
+    let mut admitted = load(&data);
+    let late = |stdout: &str| stdout.lines().last().unwrap().split(' ').find(|f| f.starts_with("late=")).unwrap().to_string();
+    let workers = ["1", "2", "3"];
+    let clean: Vec<String> = workers.iter().map(|w| late(&run(&["--input", data.to_str().unwrap(), "-w", w, "--batch", "300"]).stdout)).collect();
+    let votes_path = data.join(dataset::VOTES);
+    let original = std::fs::read_to_string(&votes_path).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    let real: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    let moved = |id: &str, time: &str| {
+        let mut vote = real.clone();
+        vote["vote_id"] = id.into();
+        vote["voting_time"] = time.into();
+        vote.to_string()
+    };
+    let time_of_day = &real["voting_time"].as_str().unwrap()[10..];
+    let absurd = [moved("x1970", &format!("1970-01-01{time_of_day}")), moved("x2100", "2100-01-01T09:00:00.000Z"), moved("xmid", "2026-06-20T09:00:00.000Z"), moved("xlast", "1999-12-31T23:00:00.000Z")];
+    let mut file = String::from("\u{feff}");
+    for line in [absurd[0].as_str(), absurd[1].as_str(), "{not json", r#"{"vote_id":"x2"}"#] {
+        file.push_str(line);
+        file.push('\n');
+    }
+    for (i, line) in lines.iter().enumerate() {
+        if i == lines.len() / 2 {
+            file.push_str(&absurd[2]);
+            file.push('\n');
+        }
+        file.push_str(line);
+        file.push('\n');
+    }
+    file.push_str(&absurd[3]);
+    file.push('\n');
+    std::fs::write(&votes_path, file).unwrap();
+    admitted.dead_letters = 6;
+    let expected = oracle(&admitted);
+
+    for (workers, clean_late) in workers.into_iter().zip(clean) {
+        let results = tmp.path().join(format!("results-{workers}.json"));
+        let Printed { stdout, stderr } = run(&["--input", data.to_str().unwrap(), "--results", results.to_str().unwrap(), "-w", workers, "--batch", "300"]);
+        let line = stdout.lines().last().unwrap();
+        assert!(line.starts_with(&format!("votes={} ", admitted.votes.len())) && line.ends_with("dead_letters=6"), "{workers} workers: {stdout}");
+        assert_eq!(late(&stdout), clean_late, "{workers} workers: the same votes are late as without the bad lines");
+        assert!(stderr.contains("absurd_timestamp=4") && stderr.contains("malformed_json=2"), "{workers} workers: {stderr}");
+        assert_results(&results, &expected);
+    }
+}
+
+#[test]
 fn two_processes_give_the_same_results_as_one() {
     // Records cross process boundaries serialised, which a single process never does.
     let tmp = tempfile::tempdir().unwrap();

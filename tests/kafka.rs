@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use ballotflow::connectors::clock::ClockConfig;
 use ballotflow::connectors::generator::Election;
-use ballotflow::connectors::kafka::{KafkaConfig, Publisher, Topics};
+use ballotflow::connectors::kafka::{ensure_topics, KafkaConfig, Publisher, TopicSpec, Topics};
+use ballotflow::connectors::sink::json::TableRow;
 use ballotflow::connectors::sink::memory::MemorySink;
-use ballotflow::pipelines::election::job::{run_worker, JobConfig, JobProgress, KafkaSource, Source, WorkerReport};
+use ballotflow::pipelines::election::job::{output_topics, run_worker, JobConfig, JobProgress, KafkaSource, Source, WorkerReport};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
 use common::published::{admitted, bad_messages, clock, election, on_mock, on_tansu, publish, PARTITIONS};
 use common::{diff, oracle, DAY};
@@ -201,4 +202,25 @@ fn the_embedded_cluster_says_when_it_dropped_messages() {
     let err = cluster.check_retained(&["votes_topic"]).unwrap_err().to_string();
     assert!(err.contains("votes_topic/0 lost its messages"), "{err}");
     cluster.check_retained(&["voters_topic"]).expect("an empty topic lost nothing");
+}
+
+#[test]
+fn output_topics_are_created_once_with_their_settings_or_named_in_an_error() {
+    let (_tansu, config) = on_tansu();
+    let topics = Topics::default();
+    let wanted = output_topics(&topics, true);
+    assert_eq!(wanted.len(), ResultRow::TABLES.len() + 1);
+    assert!(wanted.iter().filter(|t| t.name != topics.dead_letters).all(|t| t.settings == [("cleanup.policy", "compact")]));
+    // `dead_letters` exists already (on_tansu creates it); every result topic is created.
+    let created = ensure_topics(&config, &wanted, 1).expect("tansu creates topics");
+    assert_eq!(created.len(), ResultRow::TABLES.len(), "{created:?}");
+    assert!(!created.contains(&topics.dead_letters));
+    assert_eq!(ensure_topics(&config, &wanted, 1).unwrap(), Vec::<String>::new(), "nothing is created twice");
+
+    // A broker that cannot create topics (the mock broker lacks the admin API's
+    // CreateTopics; tansu creates whatever it is asked): the error names the topic.
+    let (_cluster, mock) = on_mock(1);
+    let spec = TopicSpec { name: "aggregated_votes_per_party".into(), partitions: 1, settings: vec![("cleanup.policy", "compact")] };
+    let error = ensure_topics(&mock, &[spec], 1).unwrap_err().to_string();
+    assert!(error.contains("creating output topic aggregated_votes_per_party"), "{error}");
 }

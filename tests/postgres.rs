@@ -376,3 +376,32 @@ fn an_unreachable_database_is_one_clear_error_without_the_password() {
     assert!(stderr.contains("PostgreSQL at alice@127.0.0.1:1/ballots is unreachable"), "{stderr}");
     assert!(!stderr.contains("hunter2") && !stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_table_that_refuses_rows_stops_the_job_with_the_sink_named_and_the_other_outputs_complete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generated(tmp.path(), "20000", "5");
+    let total = load(&data).votes.len();
+    let db = FreshDb::new("refused");
+    let url = db.url();
+    drop(Postgres::open(PgConfig::new(&url).unwrap(), "schema only").expect("the schema is created"));
+    let mut client = db.client();
+    client.batch_execute("ALTER TABLE ballotflow.results_votes_per_candidate ADD CONSTRAINT at_most_ten CHECK (votes <= 10)").unwrap();
+
+    let results = tmp.path().join("results.json");
+    let args = ["--input", data.to_str().unwrap(), "-w", "2", "--batch", "300", "--pg-batch-ms", "20", "--postgres", &url, "--results", results.to_str().unwrap()];
+    let out = Command::new(example()).args(args).env("RUST_LOG", "warn").output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "a refused table fails the job:\n{stdout}\n{stderr}");
+    assert!(stderr.contains("output \"PostgreSQL results\" failed") && stderr.contains("at_most_ten"), "the error names the sink and the cause:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let report = stdout.lines().find(|l| l.starts_with("votes=")).unwrap_or_else(|| panic!("the report is printed:\n{stdout}"));
+    let read: usize = report.split(' ').next().and_then(|v| v.strip_prefix("votes=")).unwrap().parse().unwrap();
+    assert!(read < total, "the job stopped early: {report} of {total} votes");
+    // The other outputs completed what was read: the results file, and the records sink
+    // of every worker committed its final frontier.
+    assert!(results.exists(), "the results file is written");
+    let open: i64 = client.query_one("SELECT count(*) FROM ballotflow.pipeline_progress WHERE sink = 'records' AND frontier IS NOT NULL", &[]).unwrap().get(0);
+    let done: i64 = client.query_one("SELECT count(*) FROM ballotflow.pipeline_progress WHERE sink = 'records' AND frontier IS NULL", &[]).unwrap().get(0);
+    assert_eq!((open, done), (0, 2), "both workers' records are complete");
+}

@@ -157,6 +157,8 @@ pub fn ensure_topics(config: &KafkaConfig, topics: &[TopicSpec], replication: i3
     }
     let options = AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT)).request_timeout(Some(REQUEST_TIMEOUT));
     let create = |specs: &[&TopicSpec], with_settings: bool| -> Result<Vec<(String, RDKafkaErrorCode)>, KafkaError> {
+        let names: Vec<&str> = specs.iter().map(|t| t.name.as_str()).collect();
+        let context = format!("creating output topic{} {}", if names.len() > 1 { "s" } else { "" }, names.join(", "));
         let new: Vec<NewTopic<'_>> = specs
             .iter()
             .map(|t| {
@@ -164,7 +166,7 @@ pub fn ensure_topics(config: &KafkaConfig, topics: &[TopicSpec], replication: i3
                 if with_settings { t.settings.iter().fold(topic, |topic, (key, value)| topic.set(key, value)) } else { topic }
             })
             .collect();
-        let results = futures_executor::block_on(admin.create_topics(&new, &options)).map_err(config.failure("creating topics"))?;
+        let results = futures_executor::block_on(admin.create_topics(&new, &options)).map_err(config.failure(context))?;
         Ok(results.into_iter().filter_map(|r| r.err()).filter(|(_, code)| *code != RDKafkaErrorCode::TopicAlreadyExists).collect())
     };
     let mut failed = create(&missing, true)?;

@@ -157,7 +157,8 @@ pub struct SinkStats {
 
 impl SinkReport {
     fn new(name: &str) -> Self {
-        SinkReport { name: name.into(), stats: Arc::default() }
+        let stats = SinkStats { frontier: Some(0), ..SinkStats::default() };
+        SinkReport { name: name.into(), stats: Arc::new(Mutex::new(stats)) }
     }
 
     /// The sink's name.
@@ -173,6 +174,12 @@ impl SinkReport {
     /// The error that stopped the sink, if any.
     pub fn error(&self) -> Option<Arc<SinkError>> {
         self.lock().error.clone()
+    }
+
+    /// Whether the sink has nothing more to do: it delivered its complete input, or failed.
+    pub fn done(&self) -> bool {
+        let stats = self.lock();
+        stats.frontier.is_none() || stats.error.is_some()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SinkStats> {
@@ -229,7 +236,7 @@ where
             Routing::Worker(index) => index as u64,
         });
         let scope = self.inner.scope();
-        let mut builder = OperatorBuilder::new(name.to_string(), scope.clone());
+        let mut builder = OperatorBuilder::new(name.to_string(), scope);
         let activator = scope.activator_for(builder.operator_info().address);
         let mut input = builder.new_input(self.inner, exchange);
         let mut delivery = Delivery::new(sink, report.clone());

@@ -471,3 +471,4 @@ pub mod example;
 pub mod pg;
 pub mod published;
 pub mod tansu;
+pub mod python;

@@ -245,8 +245,8 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
     run.report.late = run.feed.late();
     let Run { feed, probe, signals, mut report, dead_letter_topic, .. } = run;
     drop(feed);
-    worker.step_while(|| !probe.done());
-    // Everything this worker read is delivered, or its outputs have failed.
+    // Until everything this worker read is delivered, or its outputs have failed.
+    worker.step_while(|| !probe.done() || !report.outputs.iter().all(SinkReport::done));
     let mut failure = report.outputs.iter().find_map(|output| output.error().map(|error| OutputFailure { output: output.name().to_string(), error }));
     if let Some((publisher, topic)) = &dead_letter_topic {
         if let Err(e) = publisher.flush() {
