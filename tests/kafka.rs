@@ -224,3 +224,29 @@ fn output_topics_are_created_once_with_their_settings_or_named_in_an_error() {
     let error = ensure_topics(&mock, &[spec], 1).unwrap_err().to_string();
     assert!(error.contains("creating output topic aggregated_votes_per_party"), "{error}");
 }
+
+#[test]
+fn a_dead_letter_topic_that_does_not_exist_fails_the_job_by_name() {
+    // tansu creates no topic on produce: dead letters to a missing topic are lost, which
+    // must fail the job, naming the topic, rather than pass silently.
+    let (_tansu, config) = on_tansu();
+    let election = election(9);
+    let publisher = publish(&config, &election);
+    publisher.send("votes_topic", None, Some(b"{not json")).unwrap();
+    publisher.flush().unwrap();
+    let mut source = KafkaSource::new(config.clone());
+    source.topics.dead_letters = "no_such_topic".into();
+    let quick = config.clone().with_setting("message.timeout.ms=1000").unwrap();
+    source.dead_letters = Some(Arc::new(Publisher::new(&quick).unwrap()));
+    let source = Source::Kafka(Arc::new(source));
+    let config = JobConfig { clock: clock(), batch: 500, ..JobConfig::default() };
+    let results = timely::execute(timely::Config::process(2), move |worker| {
+        let sink = MemorySink::<ResultKey, ResultRow>::new(false).for_worker(worker.index());
+        run_worker(worker, &source, sink, &config, &JobProgress::default())
+    })
+    .unwrap()
+    .join();
+    let failures: Vec<String> = results.into_iter().filter_map(|r| r.unwrap().err()).map(|e| e.to_string()).collect();
+    assert!(!failures.is_empty(), "the lost dead letter fails the job");
+    assert!(failures.iter().all(|f| f.contains("output \"dead-letter topic no_such_topic\" failed")), "{failures:?}");
+}
