@@ -10,7 +10,8 @@ use std::time::Instant;
 use differential_dataflow::input::{Input, InputSession};
 use timely::dataflow::Scope;
 
-use super::model::Hours;
+use super::model::{Ballot, Hours, Id, VoterInfo, VoterVersion};
+use super::quality::Measure;
 use super::records::SourcePosition;
 use super::ElectionInputs;
 use crate::connectors::clock::{Admission, ClockConfig, EventClock, EventGate};
@@ -22,7 +23,7 @@ pub struct RejectedVote {
     /// Why.
     pub reason: DeadLetterReason,
     /// The vote, as it came.
-    pub vote: Vote,
+    pub ballot: Ballot,
     /// Where it was read, if the source said.
     pub position: Option<SourcePosition>,
 }
@@ -36,40 +37,69 @@ type VersionSession<R> = InputSession<u64, (String, (u64, Option<R>)), isize>;
 /// downstream until [`ElectionFeed::flush`], which also moves every input to the watermark.
 /// Dropping the feed closes the inputs.
 pub struct ElectionFeed {
-    gate: EventGate<(Vote, Option<SourcePosition>)>,
+    gate: EventGate<(Ballot, Option<SourcePosition>)>,
     ballots: Ballots,
     candidates: VersionSession<Candidate>,
     stations: VersionSession<PollingStation>,
-    voters: VersionSession<Voter>,
+    voters: InputSession<u64, VoterVersion, isize>,
+    voter_records: Option<VersionSession<Voter>>,
     dead_letters: InputSession<u64, DeadLetter, isize>,
 }
 
-/// Where judged votes go.
+/// Where judged votes go, and the count of records read per time.
 struct Ballots {
-    votes: InputSession<u64, Vote, isize>,
-    sources: InputSession<u64, (Vote, SourcePosition), isize>,
+    votes: InputSession<u64, Ballot, isize>,
+    sources: InputSession<u64, (Ballot, SourcePosition), isize>,
     record_sources: bool,
     admitted: u64,
     refused: Vec<RejectedVote>,
+    reads: InputSession<u64, Measure, isize>,
+    /// Records read since the last flush, per time (mostly one or two times).
+    read: Vec<(u64, isize)>,
 }
 
 impl Ballots {
     /// Applies the clock's verdict on a vote; returns its admission.
-    fn judged(&mut self, (vote, position): (Vote, Option<SourcePosition>), verdict: Result<Admission, String>) -> Option<Admission> {
+    fn judged(&mut self, (ballot, position): (Ballot, Option<SourcePosition>), verdict: Result<Admission, String>) -> Option<Admission> {
         match verdict {
             Ok(admission) => {
                 if let Some(position) = position.filter(|_| self.record_sources) {
-                    self.sources.update_at((vote.clone(), position), admission.time, 1);
+                    self.sources.update_at((ballot.clone(), position), admission.time, 1);
                 }
-                self.votes.update_at(vote, admission.time, 1);
+                self.votes.update_at(ballot, admission.time, 1);
                 self.admitted += 1;
+                self.read_at(admission.time);
                 Some(admission)
             }
             Err(reason) => {
-                self.refused.push(RejectedVote { reason: DeadLetterReason::AbsurdTimestamp(reason), vote, position });
+                self.refused.push(RejectedVote { reason: DeadLetterReason::AbsurdTimestamp(reason), ballot, position });
                 None
             }
         }
+    }
+
+    /// Sends the counts of records read.
+    fn count_reads(&mut self) {
+        for (time, n) in self.read.drain(..) {
+            self.reads.update_at(Measure::Read, time, n);
+        }
+    }
+
+    /// Counts a record read at `time`.
+    fn read_at(&mut self, time: u64) {
+        match self.read.last_mut() {
+            Some((t, n)) if *t == time => *n += 1,
+            _ => match self.read.iter_mut().find(|(t, _)| *t == time) {
+                Some((_, n)) => *n += 1,
+                None => self.read.push((time, 1)),
+            },
+        }
+    }
+}
+
+impl Drop for Ballots {
+    fn drop(&mut self) {
+        self.count_reads();
     }
 }
 
@@ -86,17 +116,22 @@ impl ElectionFeed {
         let (candidates, candidate_collection) = scope.new_collection();
         let (stations, station_collection) = scope.new_collection();
         let (voters, voter_collection) = scope.new_collection();
+        let (voter_records, voter_record_collection) = scope.new_collection();
         let (sources, source_collection) = scope.new_collection();
         let (dead_letters, dead_letter_collection) = scope.new_collection();
-        let ballots = Ballots { votes, sources, record_sources: false, admitted: 0, refused: Vec::new() };
-        let feed = ElectionFeed { gate: EventGate::new(clock), ballots, candidates, stations, voters, dead_letters };
+        let (reads, read_collection) = scope.new_collection();
+        let ballots = Ballots { votes, sources, record_sources: false, admitted: 0, refused: Vec::new(), reads, read: Vec::new() };
+        let feed = ElectionFeed { gate: EventGate::new(clock), ballots, candidates, stations, voters, voter_records: Some(voter_records), dead_letters };
         let inputs = ElectionInputs {
             votes: vote_collection,
             candidates: candidate_collection,
             stations: station_collection,
             voters: voter_collection,
+            reads: read_collection,
+            voter_records: voter_record_collection,
             sources: source_collection,
             dead_letters: dead_letter_collection,
+            statuses: false,
         };
         (feed, inputs)
     }
@@ -107,14 +142,29 @@ impl ElectionFeed {
         self.ballots.record_sources = on;
     }
 
+    /// Whether voters given with [`ElectionFeed::voter`] are also recorded in full in
+    /// [`ElectionInputs::voter_records`] (for the registry tables; on by default).
+    pub fn record_voters(&mut self, on: bool) {
+        if !on {
+            self.voter_records = None;
+        }
+    }
+
     /// The time registry changes are applied at now.
     fn now(&self) -> u64 {
         *self.ballots.votes.time()
     }
 
+    /// Counts a registry record read now.
+    fn registry_read(&mut self) -> u64 {
+        let t = self.now();
+        self.ballots.read_at(t);
+        t
+    }
+
     /// A candidate version with sequence number `seq`; returns the time it is applied at.
     pub fn candidate(&mut self, seq: u64, candidate: Candidate) -> u64 {
-        let t = self.now();
+        let t = self.registry_read();
         self.candidates.update_at((candidate.candidate_id.clone(), (seq, Some(candidate))), t, 1);
         t
     }
@@ -122,36 +172,49 @@ impl ElectionFeed {
     /// A polling-station version, or why it was rejected (unreadable opening hours).
     pub fn station(&mut self, seq: u64, station: PollingStation) -> Result<u64, DeadLetterReason> {
         Hours::of(&station).map_err(DeadLetterReason::InvalidValue)?;
-        let t = self.now();
+        let t = self.registry_read();
         self.stations.update_at((station.polling_station_id.clone(), (seq, Some(station))), t, 1);
         Ok(t)
     }
 
     /// A voter version.
     pub fn voter(&mut self, seq: u64, voter: Voter) -> u64 {
-        let t = self.now();
-        self.voters.update_at((voter.voter_id.clone(), (seq, Some(voter))), t, 1);
+        let version = VoterVersion { voter_id: voter.voter_id.as_str().into(), seq, info: Some(VoterInfo::of(&voter)) };
+        let t = self.voter_version(version);
+        if let Some(records) = &mut self.voter_records {
+            records.update_at((voter.voter_id.clone(), (seq, Some(voter))), t, 1);
+        }
+        t
+    }
+
+    /// A voter version as the pipeline needs it (without the full record: see
+    /// [`ElectionFeed::record_voters`]).
+    pub fn voter_version(&mut self, version: VoterVersion) -> u64 {
+        let t = self.registry_read();
+        self.voters.update_at(version, t, 1);
         t
     }
 
     /// Deletes a candidate (a tombstone with sequence number `seq`).
     pub fn delete_candidate(&mut self, seq: u64, id: String) -> u64 {
-        let t = self.now();
+        let t = self.registry_read();
         self.candidates.update_at((id, (seq, None)), t, 1);
         t
     }
 
     /// Deletes a polling station.
     pub fn delete_station(&mut self, seq: u64, id: String) -> u64 {
-        let t = self.now();
+        let t = self.registry_read();
         self.stations.update_at((id, (seq, None)), t, 1);
         t
     }
 
     /// Deletes a voter.
     pub fn delete_voter(&mut self, seq: u64, id: String) -> u64 {
-        let t = self.now();
-        self.voters.update_at((id, (seq, None)), t, 1);
+        let t = self.voter_version(VoterVersion { voter_id: Id::from(id.as_str()), seq, info: None });
+        if let Some(records) = &mut self.voter_records {
+            records.update_at((id, (seq, None)), t, 1);
+        }
         t
     }
 
@@ -160,20 +223,26 @@ impl ElectionFeed {
         self.vote_at(0, vote, None)
     }
 
+    /// A vote delivered by the source's `partition` at `position` (see
+    /// [`ElectionFeed::ballot_at`]).
+    pub fn vote_at(&mut self, partition: u32, vote: Vote, position: Option<SourcePosition>) -> Option<Admission> {
+        self.ballot_at(partition, Ballot::from(vote), position)
+    }
+
     /// A vote delivered by the source's `partition` at `position` (recorded if the feed
     /// records sources). Returns where it was admitted if it was admitted now; a vote held
     /// while the clock establishes its center is admitted later, and a refused one comes
     /// back through [`ElectionFeed::refused`].
-    pub fn vote_at(&mut self, partition: u32, vote: Vote, position: Option<SourcePosition>) -> Option<Admission> {
+    pub fn ballot_at(&mut self, partition: u32, ballot: Ballot, position: Option<SourcePosition>) -> Option<Admission> {
         let (ballots, mut last) = (&mut self.ballots, None);
-        let time = vote.voting_time;
-        self.gate.offer(partition, time, (vote, position), |item, verdict| last = Some(ballots.judged(item, verdict)));
+        let time = ballot.voting_time;
+        self.gate.offer(partition, time, (ballot, position), |item, verdict| last = Some(ballots.judged(item, verdict)));
         last.flatten()
     }
 
-    /// Lets the clock establish its center if it is ready (see
-    /// [`EventClock::settle`]: `ended` when the input is over,
-    /// `adoptable` another worker's center), and judges the votes it held.
+    /// Lets the clock establish its center if it is ready (see [`EventClock::settle`]:
+    /// `ended` when the input is over, `adoptable` another worker's center), and judges the
+    /// votes it held.
     pub fn settle(&mut self, now: Instant, ended: bool, adoptable: Option<i64>) {
         let ballots = &mut self.ballots;
         self.gate.settle(now, ended, adoptable, |item, verdict| {
@@ -214,21 +283,30 @@ impl ElectionFeed {
 
     /// Moves every input to the watermark and sends what was buffered.
     pub fn flush(&mut self) {
+        self.ballots.count_reads();
         let frontier = self.frontier();
         if frontier > self.now() {
             self.ballots.votes.advance_to(frontier);
+            self.ballots.sources.advance_to(frontier);
+            self.ballots.reads.advance_to(frontier);
             self.candidates.advance_to(frontier);
             self.stations.advance_to(frontier);
             self.voters.advance_to(frontier);
+            if let Some(records) = &mut self.voter_records {
+                records.advance_to(frontier);
+            }
             self.dead_letters.advance_to(frontier);
-            self.ballots.sources.advance_to(frontier);
         }
         self.ballots.votes.flush();
+        self.ballots.sources.flush();
+        self.ballots.reads.flush();
         self.candidates.flush();
         self.stations.flush();
         self.voters.flush();
+        if let Some(records) = &mut self.voter_records {
+            records.flush();
+        }
         self.dead_letters.flush();
-        self.ballots.sources.flush();
     }
 
     /// The time before which everything admitted so far is admitted: past the frontier and

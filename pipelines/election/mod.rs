@@ -45,71 +45,56 @@ pub mod model;
 pub mod quality;
 pub mod records;
 pub mod results;
+pub mod verdicts;
 
 pub use feed::{ElectionFeed, RejectedVote};
 
+use differential_dataflow::operators::CountTotal;
 use differential_dataflow::VecCollection;
-use serde::{Deserialize, Serialize};
 
-use crate::connectors::dataset::{Candidate, PollingStation, Vote, Voter};
+use crate::connectors::dataset::{Candidate, DeadLetter, PollingStation, Voter};
 use crate::operators::prelude::*;
 use crate::operators::rate::RateModel;
-use crate::operators::window::window_start;
 use detect::StationProfile;
-use model::{AnomalyKind, Ballot, CandidateInfo, Hours, Text, VoteStatus, VoterInfo, AGE_GROUPS};
+use model::{Ballot, CandidateInfo, Text, VoterVersion, AGE_GROUPS};
 use quality::{Measure, QualityRules};
 use results::*;
+use verdicts::{Fact, Tally, VerdictConfig};
 
-/// A registry as versions: `(id, (seq, Some(record) | None for a deletion))`.
+/// A registry as versions: `(id, (seq, Option<record>))`, latest `seq` wins.
 pub type Versions<'scope, R> = VecCollection<'scope, u64, (String, (u64, Option<R>))>;
 
 /// The pipeline's inputs.
 pub struct ElectionInputs<'scope> {
     /// Every vote message.
-    pub votes: VecCollection<'scope, u64, Vote>,
+    pub votes: VecCollection<'scope, u64, Ballot>,
     /// Candidate registry versions.
     pub candidates: Versions<'scope, Candidate>,
     /// Polling-station registry versions.
     pub stations: Versions<'scope, PollingStation>,
-    /// Voter registry versions.
-    pub voters: Versions<'scope, Voter>,
+    /// Voter registry versions, as the pipeline needs them. Only ever added to.
+    pub voters: VecCollection<'scope, u64, VoterVersion>,
+    /// Records read (votes admitted, registry versions) and dead letters, as
+    /// [`Measure::Read`] and [`Measure::DeadLetter`] with their counts as multiplicities.
+    pub reads: VecCollection<'scope, u64, Measure>,
+    /// The voter registry's versions in full, if the feed records them (for [`records`]).
+    pub voter_records: Versions<'scope, Voter>,
     /// Every vote message with where it was read, if the feed records them (for the vote
     /// ledger, [`records`]); the pipeline's results do not use it.
     pub sources: records::Sources<'scope>,
     /// Every dead letter of the job's readers (for [`records`]).
-    pub dead_letters: VecCollection<'scope, u64, crate::connectors::dataset::DeadLetter>,
+    pub dead_letters: VecCollection<'scope, u64, DeadLetter>,
+    /// Whether [`ElectionOutputs::statuses`] is wanted (for the vote ledger).
+    pub statuses: bool,
 }
 
 /// The pipeline's outputs.
 pub struct ElectionOutputs<'scope> {
     /// Every result table, keyed by primary key.
     pub results: VecCollection<'scope, u64, (ResultKey, ResultRow)>,
-    /// Every distinct vote with its current verdict.
+    /// Every distinct vote with its current verdict, if [`ElectionInputs::statuses`] asked
+    /// for it (empty otherwise).
     pub statuses: records::Statuses<'scope>,
-}
-
-/// A vote with what the checks learned about it (the voter only if it was counted).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-struct Checked {
-    ballot: Ballot,
-    candidate: Option<CandidateInfo>,
-    voter: Option<VoterInfo>,
-}
-
-/// One count a counted vote contributes to, per result table.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-enum Tally {
-    Candidate(Text),
-    Party(Text),
-    Region(Text),
-    City(Text, Text),
-    AgeGroup(u8),
-    Gender(Text),
-    EducationParty(Text, Text),
-    Hour(i64),
-    Station(Text),
-    /// A station's rate window (only with the rate-spike detector).
-    Window(Text, i64),
 }
 
 /// What the pipeline finds beyond the per-vote checks ([`detect`], [`quality`]); everything
@@ -135,57 +120,6 @@ impl Default for Detectors {
     }
 }
 
-/// Width of the turnout-by-hour windows.
-const HOUR_MS: i64 = 3_600_000;
-
-impl Tally {
-    /// The tallies of a counted vote; with `window_ms`, its station's rate window too.
-    fn of(c: Checked, window_ms: Option<i64>) -> impl Iterator<Item = Tally> {
-        let (Some(candidate), Some(voter)) = (c.candidate, c.voter) else { unreachable!("counted votes passed every check") };
-        let b = c.ballot;
-        [
-            Tally::Candidate(b.candidate_id),
-            Tally::Party(candidate.party.clone()),
-            Tally::Region(voter.region.clone()),
-            Tally::City(voter.region, voter.city),
-            Tally::AgeGroup(voter.age_group),
-            Tally::Gender(voter.gender),
-            Tally::EducationParty(voter.education, candidate.party),
-            Tally::Hour(window_start(b.voting_time, HOUR_MS)),
-            Tally::Station(b.polling_station_id.clone()),
-        ]
-        .into_iter()
-        .chain(window_ms.map(|width| Tally::Window(b.polling_station_id, window_start(b.voting_time, width))))
-    }
-}
-
-/// The per-vote checks before de-duplication, in order. `hours` are those of the ballot's
-/// station, if it is registered.
-fn first_failure(ballot: &Ballot, candidate: Option<&CandidateInfo>, hours: Option<Hours>, voter: Option<&VoterInfo>) -> Option<AnomalyKind> {
-    let Some(voter) = voter else { return Some(AnomalyKind::UnregisteredVoter) };
-    if candidate.is_none() {
-        return Some(AnomalyKind::UnknownCandidate);
-    }
-    let Some(hours) = hours.filter(|_| voter.station_id == ballot.polling_station_id) else {
-        return Some(AnomalyKind::StationMismatch);
-    };
-    if !hours.contains(ballot.voting_time) {
-        return Some(AnomalyKind::OutsideHours);
-    }
-    None
-}
-
-fn anomaly(b: &Ballot, kind: AnomalyKind) -> ResultRow {
-    ResultRow::Anomaly(Anomaly {
-        vote_id: Some(b.vote_id.to_string()),
-        voter_id: Some(b.voter_id.to_string()),
-        polling_station_id: Some(b.polling_station_id.to_string()),
-        voting_time: Some(b.voting_time),
-        candidate_id: Some(b.candidate_id.to_string()),
-        ..Anomaly::of(kind)
-    })
-}
-
 /// Builds the election dataflow with every detector, in the inputs' scope.
 pub fn build<'scope>(inputs: ElectionInputs<'scope>) -> ElectionOutputs<'scope> {
     build_with(inputs, Detectors::default())
@@ -193,19 +127,6 @@ pub fn build<'scope>(inputs: ElectionInputs<'scope>) -> ElectionOutputs<'scope> 
 
 /// Builds the election dataflow with the given detectors, in the inputs' scope.
 pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) -> ElectionOutputs<'scope> {
-    // Every record read and every dead letter, for the data-quality rules.
-    let reads = detectors.data_quality.map(|_| {
-        differential_dataflow::collection::concatenate(
-            inputs.votes.scope(),
-            [
-                inputs.votes.clone().map(|_| Measure::Read),
-                inputs.candidates.clone().map(|_| Measure::Read),
-                inputs.stations.clone().map(|_| Measure::Read),
-                inputs.voters.clone().map(|_| Measure::Read),
-                inputs.dead_letters.clone().map(|_| Measure::DeadLetter),
-            ],
-        )
-    });
     let candidates = inputs
         .candidates
         .latest_by_key_named("Candidates")
@@ -213,59 +134,20 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
     // The feed rejects stations with unreadable hours, so every station here has a profile.
     let profiles = inputs.stations.latest_by_key_named("Stations").flat_map(|(id, s)| StationProfile::of(&s).map(|p| (Text::from(id), p)));
     let station_hours = profiles.clone().map(|(id, p)| (id, p.hours));
-    // Only what the checks and results need of a voter travels on.
-    let voters = inputs
-        .voters
-        .map(|(id, (seq, voter))| (Text::from(id), (seq, voter.map(VoterInfo::of))))
-        .latest_by_key_named("Voters");
 
-    // What a ballot needs from the small registries, per distinct (candidate, station) pair
-    // the ballots name: a few thousand rows at most, copied to every worker, so ballots are
-    // looked up where they are read and never exchanged by candidate or station.
-    let ballots = inputs.votes.map(Ballot::from);
-    let lookups = ballots
-        .clone()
-        .map(|b| (b.candidate_id.clone(), b.polling_station_id.clone()))
-        .consolidate_stream()
-        .distinct()
-        .enrich(candidates.clone())
-        .map(|(c, (s, candidate))| (s, (c, candidate)))
-        .enrich(station_hours)
-        .map(|(s, ((c, candidate), hours))| ((c, s), (candidate, hours)));
-
-    // Per voter, in one arrangement: the voter's record, the checks, and first-vote-wins
-    // (ballots order by (voting_time, vote_id, ..), so the first valid one is the earliest).
-    let verdicts = ballots
-        .map(|b| ((b.candidate_id.clone(), b.polling_station_id.clone()), b))
-        .join_replicated(lookups)
-        .map(|(_, (b, (candidate, hours)))| (b.voter_id.clone(), (b, candidate, hours)))
-        .group_with("Verdicts", voters.clone(), |_voter, info, ballots, output| {
-            let mut counted = false;
-            for ((ballot, candidate, hours), _) in ballots {
-                let status = match first_failure(ballot, candidate.as_ref(), *hours, info) {
-                    Some(kind) => VoteStatus::Rejected(kind),
-                    None if !counted => {
-                        counted = true;
-                        VoteStatus::Counted
-                    }
-                    None => VoteStatus::Rejected(AnomalyKind::DuplicateVote),
-                };
-                let voter = info.filter(|_| status == VoteStatus::Counted).cloned();
-                let checked = Checked { ballot: ballot.clone(), candidate: candidate.clone(), voter };
-                output.push(((checked, status), 1));
-            }
-        })
-        .map(|(_, verdict)| verdict);
-    let statuses = verdicts.clone().map(|(c, status)| (c.ballot, status));
-    let (counted, rejected) = verdicts.classify(|(_, status)| match status {
-        VoteStatus::Counted => None,
-        VoteStatus::Rejected(kind) => Some(*kind),
+    let config = VerdictConfig { window_ms: detectors.rate_spike.map(|model| model.width_ms), statuses: inputs.statuses };
+    let verdicts = verdicts::verdicts(inputs.votes, inputs.voters, candidates.clone(), station_hours, config);
+    // Tallies and registered voters per region, as counts.
+    let counts = verdicts.facts.clone().filter(|fact| !matches!(fact, Fact::Measure(_))).count_total();
+    let tallies = counts.clone().flat_map(|(fact, n)| match fact {
+        Fact::Tally(tally) => Some((tally, n)),
+        _ => None,
     });
-    let anomalies = rejected.map(|((c, _), kind)| anomaly(&c.ballot, kind).keyed());
-
-    let window_ms = detectors.rate_spike.map(|model| model.width_ms);
-    let tallies = counted.flat_map(move |(c, _)| Tally::of(c, window_ms)).count_by(Tally::clone);
-    let mut results = results(tallies.clone(), candidates, voters.clone()).concat(anomalies);
+    let registered = counts.flat_map(|(fact, n)| match fact {
+        Fact::Registered(region) => Some((region, n)),
+        _ => None,
+    });
+    let mut results = results(tallies.clone(), candidates, registered).concat(verdicts.anomalies);
     if let Some(model) = detectors.rate_spike {
         let window_counts = tallies.clone().flat_map(|(t, n)| match t {
             Tally::Window(station, start) => Some(((start, station), n)),
@@ -280,19 +162,22 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
         });
         results = results.concat(detect::over_turnout(station_counts, profiles).map(ResultRow::keyed));
     }
-    if let (Some(rules), Some(reads)) = (detectors.data_quality, reads) {
+    if let Some(rules) = detectors.data_quality {
         let measures = differential_dataflow::collection::concatenate(
-            reads.scope(),
+            inputs.reads.scope(),
             [
-                reads,
-                statuses.clone().flat_map(|(_, status)| Measure::of_status(&status)),
-                voters.map(|_| Measure::RegisteredVoter),
+                inputs.reads,
+                inputs.dead_letters.map(|_| Measure::DeadLetter),
+                verdicts.facts.flat_map(|fact| match fact {
+                    Fact::Measure(measure) => Some(measure),
+                    _ => None,
+                }),
                 results.clone().explode(|(_, row)| Measure::of_result(&row)),
             ],
         );
         results = results.concat(quality::checks(measures, rules));
     }
-    ElectionOutputs { results, statuses }
+    ElectionOutputs { results, statuses: verdicts.statuses }
 }
 
 fn votes_or_zero(count: Option<isize>) -> i64 {
@@ -303,11 +188,11 @@ fn text(t: Text) -> String {
     t.to_string()
 }
 
-/// The result tables, from the counts of every tally.
+/// The result tables, from the counts of every tally and the registered voters per region.
 fn results<'scope>(
     tallies: VecCollection<'scope, u64, (Tally, isize)>,
     candidates: VecCollection<'scope, u64, (Text, CandidateInfo)>,
-    voters: VecCollection<'scope, u64, (Text, VoterInfo)>,
+    registered: VecCollection<'scope, u64, (Text, isize)>,
 ) -> VecCollection<'scope, u64, (ResultKey, ResultRow)> {
     let per_candidate = candidates
         .clone()
@@ -332,8 +217,7 @@ fn results<'scope>(
             _ => None,
         }))
         .map(|(party, ((), n))| ResultRow::VotesPerParty(VotesPerParty { party_affiliation: text(party), votes: votes_or_zero(n) }));
-    let per_region = voters
-        .count_by(|(_, v)| v.region.clone())
+    let per_region = registered
         .enrich(tallies.clone().flat_map(|(t, n)| match t {
             Tally::Region(region) => Some((region, n)),
             _ => None,

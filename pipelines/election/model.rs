@@ -1,8 +1,9 @@
 //! The compact facts the election pipeline carries between operators.
 //!
-//! Records are copied whenever a collection feeds several operators and whenever an
-//! arrangement merges, so the facts here hold text as [`Text`] (`Arc<str>`): a copy is a
-//! reference-count increment, not an allocation.
+//! Per-vote and per-voter records ([`Ballot`], [`VoterVersion`]) hold their text as [`Id`]:
+//! inline up to 24 bytes, so ids, regions and cities are copied without an allocation or a
+//! shared reference count (workers on other cores never touch the same counter). Results,
+//! which are few, hold text as [`Text`] (`Arc<str>`).
 
 use std::sync::Arc;
 
@@ -13,19 +14,23 @@ use crate::connectors::dataset::{PollingStation, Vote, Voter, VotingMethod};
 /// Shared, immutable text.
 pub type Text = Arc<str>;
 
-/// A vote message inside the pipeline (a [`Vote`] with shared text).
+/// Short text held inline (up to 24 bytes; longer text on the heap), compared and hashed as
+/// the text itself.
+pub type Id = compact_str::CompactString;
+
+/// A vote message inside the pipeline (a [`Vote`] with inline text).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Ballot {
     /// Event time, ms since the epoch (first, so ballots order by time).
     pub voting_time: i64,
     /// Message id.
-    pub vote_id: Text,
+    pub vote_id: Id,
     /// Who.
-    pub voter_id: Text,
+    pub voter_id: Id,
     /// For whom.
-    pub candidate_id: Text,
+    pub candidate_id: Id,
     /// Where.
-    pub polling_station_id: Text,
+    pub polling_station_id: Id,
     /// How.
     pub voting_method: VotingMethod,
 }
@@ -121,31 +126,43 @@ pub struct CandidateInfo {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct VoterInfo {
     /// Assigned station.
-    pub station_id: Text,
+    pub station_id: Id,
     /// `address.state`.
-    pub region: Text,
+    pub region: Id,
     /// `address.city`.
-    pub city: Text,
+    pub city: Id,
     /// From `registered_age`, an index into [`AGE_GROUPS`].
     pub age_group: u8,
     /// Gender.
-    pub gender: Text,
+    pub gender: Id,
     /// Education level.
-    pub education: Text,
+    pub education: Id,
 }
 
 impl VoterInfo {
     /// The voter's facts.
-    pub fn of(voter: Voter) -> Self {
+    pub fn of(voter: &Voter) -> Self {
         VoterInfo {
-            station_id: voter.polling_station_id.into(),
-            region: voter.address.state.into(),
-            city: voter.address.city.into(),
+            station_id: voter.polling_station_id.as_str().into(),
+            region: voter.address.state.as_str().into(),
+            city: voter.address.city.as_str().into(),
             age_group: age_band(voter.registered_age),
-            gender: voter.gender.into(),
-            education: voter.education_level.into(),
+            gender: voter.gender.as_str().into(),
+            education: voter.education_level.as_str().into(),
         }
     }
+}
+
+/// A version of a voter's registry record, as the pipeline needs it: the voter, the
+/// version's sequence number (the highest wins) and the facts, or `None` for a deletion.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct VoterVersion {
+    /// The voter.
+    pub voter_id: Id,
+    /// The version's position in its source; the highest is the current version.
+    pub seq: u64,
+    /// The facts, or `None` if the voter was deleted.
+    pub info: Option<VoterInfo>,
 }
 
 /// Why a vote is not counted. Checked in this order; a vote gets the first that applies.

@@ -166,7 +166,7 @@ impl TableKey for RecordKey {
 }
 
 /// Every vote message with where it was read.
-pub type Sources<'scope> = VecCollection<'scope, u64, (Vote, SourcePosition)>;
+pub type Sources<'scope> = VecCollection<'scope, u64, (Ballot, SourcePosition)>;
 /// Every distinct vote with its verdict.
 pub type Statuses<'scope> = VecCollection<'scope, u64, (Ballot, VoteStatus)>;
 
@@ -188,7 +188,6 @@ pub fn build<'scope>(
     if let Some((sources, statuses)) = ledger {
         let ledger = sources
             .distinct()
-            .map(|(vote, position)| (Ballot::from(vote), position))
             .join(statuses)
             .map(|(ballot, (position, status))| RecordRow::Vote(position, ballot, status));
         rows = rows.concat(ledger);

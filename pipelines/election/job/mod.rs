@@ -200,9 +200,11 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
     let JobOutputs { results: result_outputs, records: record_outputs } = outputs;
     let ledger = config.ledger && !record_outputs.is_empty();
     let (feed, probe, reports) = worker.dataflow::<u64, _, _>(|scope| {
-        let (mut feed, inputs) = ElectionFeed::with_clock(scope, clock);
+        let (mut feed, mut inputs) = ElectionFeed::with_clock(scope, clock);
         feed.record_sources(ledger);
-        let registries = (inputs.candidates.clone(), inputs.stations.clone(), inputs.voters.clone());
+        feed.record_voters(!record_outputs.is_empty());
+        inputs.statuses = ledger;
+        let registries = (inputs.candidates.clone(), inputs.stations.clone(), inputs.voter_records.clone());
         let (sources, dead_letters) = (inputs.sources.clone(), inputs.dead_letters.clone());
         let outputs = build_with(inputs, detectors);
         let (probe, results) = outputs.results.probe();
@@ -334,8 +336,8 @@ impl Run<'_> {
     /// Turns the votes the feed refused into dead letters.
     fn refused(&mut self) {
         let refused: Vec<RejectedVote> = self.feed.refused().collect();
-        for RejectedVote { reason, vote, position } in refused {
-            let payload = serde_json::to_vec(&vote).unwrap_or_default();
+        for RejectedVote { reason, ballot, position } in refused {
+            let payload = serde_json::to_vec(&Vote::from(&ballot)).unwrap_or_default();
             let position = position.expect("the job gives every vote its position");
             let letter = match self.partitioned {
                 true => DeadLetter::message(&position.topic, position.partition, position.offset, reason, &payload),

@@ -1,0 +1,654 @@
+//! [`verdicts`]: every vote's verdict, judged per voter in one frontier-aware operator, and
+//! what the verdicts add up to.
+//!
+//! In: the ballots and the voter registry's versions, both exchanged by voter, and the small
+//! registries (candidates, station opening hours), copied to every worker. Out:
+//!
+//! * **facts**, a collection whose multiplicities are counts: per counted vote its
+//!   [`Tally`]s (candidate, party, region, …), per registered voter its region
+//!   ([`Fact::Registered`]), and the [`Measure`]s of the data-quality rules. A worker adds
+//!   up each time's facts before they leave it, so a closed minute of votes becomes a few
+//!   hundred updates, not ten per vote;
+//! * **anomalies**: a row per rejected vote;
+//! * **statuses** (only if asked for, for the vote ledger): every distinct vote with its
+//!   verdict.
+//!
+//! The verdicts are those of [`super`]'s tally semantics: a vote's first failing check in
+//! order, and among a voter's votes that pass every check the earliest by `(voting_time,
+//! vote_id, …)` is counted and the others are duplicates.
+//!
+//! **Why an operator of its own.** Timely time here is totally ordered, the voter registry
+//! and the votes only grow (versions and messages are never retracted) and the per-voter
+//! judgement needs only the voter's current record and votes. So the state is a hash map
+//! from voter to record and votes, updated in place time by time, with nothing like an
+//! arrangement's history to merge; and a voter's outputs are corrected by comparing what
+//! they were with what they are after the time's updates, as differential's own
+//! `count_total` does for counts. Registry versions follow `latest_by_key`: the highest
+//! sequence number wins, whatever time it arrives at. Text is interned per worker (ids to
+//! small integers), so the state holds four bytes where a record holds a string, and text is
+//! rendered only for what leaves the operator. A change to a candidate or a station
+//! re-judges every voter with votes (rare: registries are mostly loaded before the votes).
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+
+use differential_dataflow::consolidation::consolidate;
+use differential_dataflow::{AsCollection, Hashable, VecCollection};
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::operators::CapabilitySet;
+
+use super::model::{AnomalyKind, Ballot, CandidateInfo, Hours, Id, Text, VoteStatus, VoterInfo, VoterVersion};
+use super::quality::Measure;
+use super::records::Statuses;
+use super::results::{Anomaly, ResultKey, ResultRow};
+use crate::connectors::dataset::VotingMethod;
+use crate::operators::window::window_start;
+
+type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// Width of the turnout-by-hour windows.
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// One count a counted vote contributes to, per result table.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Tally {
+    /// `results_votes_per_candidate`
+    Candidate(Text),
+    /// `results_votes_per_party`
+    Party(Text),
+    /// `results_turnout_by_region`
+    Region(Text),
+    /// `results_turnout_by_city`
+    City(Text, Text),
+    /// `results_turnout_by_age_group`, an index into [`super::model::AGE_GROUPS`]
+    AgeGroup(u8),
+    /// `results_turnout_by_gender`
+    Gender(Text),
+    /// `results_votes_by_education_party`: education level, party
+    EducationParty(Text, Text),
+    /// `results_turnout_by_hour`: the hour's start
+    Hour(i64),
+    /// A polling station (top stations, over-turnout)
+    Station(Text),
+    /// A station's rate window (only with the rate-spike detector)
+    Window(Text, i64),
+}
+
+/// What the verdicts add up to; a fact's multiplicity is its count.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Fact {
+    /// A counted vote's contribution to a result.
+    Tally(Tally),
+    /// A registered voter of this region (`address.state`).
+    Registered(Text),
+    /// A data-quality measure.
+    Measure(Measure),
+}
+
+/// What [`verdicts`] produces.
+pub struct Verdicts<'scope> {
+    /// Counts as multiplicities (see the module docs).
+    pub facts: VecCollection<'scope, u64, Fact>,
+    /// A row per rejected vote.
+    pub anomalies: VecCollection<'scope, u64, (ResultKey, ResultRow)>,
+    /// Every distinct vote with its verdict; empty unless asked for.
+    pub statuses: Statuses<'scope>,
+}
+
+/// How [`verdicts`] runs.
+#[derive(Clone, Copy, Debug)]
+pub struct VerdictConfig {
+    /// With a rate-spike detector: the width of its windows (each counted vote then also
+    /// tallies its station's window).
+    pub window_ms: Option<i64>,
+    /// Whether to produce [`Verdicts::statuses`].
+    pub statuses: bool,
+}
+
+/// Judges every ballot (see the module docs).
+pub fn verdicts<'scope>(
+    ballots: VecCollection<'scope, u64, Ballot>,
+    voters: VecCollection<'scope, u64, VoterVersion>,
+    candidates: VecCollection<'scope, u64, (Text, CandidateInfo)>,
+    hours: VecCollection<'scope, u64, (Text, Hours)>,
+    config: VerdictConfig,
+) -> Verdicts<'scope> {
+    let scope = ballots.scope();
+    let mut builder = OperatorBuilder::new("Verdicts".to_string(), scope);
+    let by_voter = |b: &(Ballot, u64, isize)| b.0.voter_id.hashed().into();
+    let mut ballots_in = builder.new_input(ballots.inner, Exchange::new(by_voter));
+    let mut voters_in = builder.new_input(voters.inner, Exchange::new(|v: &(VoterVersion, u64, isize)| v.0.voter_id.hashed().into()));
+    let mut candidates_in = builder.new_input(candidates.inner.broadcast(), Pipeline);
+    let mut hours_in = builder.new_input(hours.inner.broadcast(), Pipeline);
+    let (facts_out, facts) = builder.new_output::<Vec<(Fact, u64, isize)>>();
+    let (anomalies_out, anomalies) = builder.new_output::<Vec<((ResultKey, ResultRow), u64, isize)>>();
+    let (statuses_out, statuses) = builder.new_output::<Vec<((Ballot, VoteStatus), u64, isize)>>();
+    let (mut facts_out, mut anomalies_out, mut statuses_out) = (OutputBuilder::from(facts_out), OutputBuilder::from(anomalies_out), OutputBuilder::from(statuses_out));
+
+    builder.build(move |_capabilities| {
+        let mut caps: [CapabilitySet<u64>; 3] = Default::default();
+        let mut pending: BTreeMap<u64, Batch> = BTreeMap::new();
+        let mut state = State::new(config);
+        move |frontiers| {
+            ballots_in.for_each(|cap, data| {
+                hold(&mut caps, &cap);
+                for (ballot, time, diff) in data.drain(..) {
+                    pending.entry(time).or_default().ballots.push((ballot, diff));
+                }
+            });
+            voters_in.for_each(|cap, data| {
+                hold(&mut caps, &cap);
+                for (version, time, diff) in data.drain(..) {
+                    pending.entry(time).or_default().versions.push((version, diff));
+                }
+            });
+            candidates_in.for_each(|cap, data| {
+                hold(&mut caps, &cap);
+                for (candidate, time, diff) in data.drain(..) {
+                    pending.entry(time).or_default().candidates.push((candidate, diff));
+                }
+            });
+            hours_in.for_each(|cap, data| {
+                hold(&mut caps, &cap);
+                for (station, time, diff) in data.drain(..) {
+                    pending.entry(time).or_default().hours.push((station, diff));
+                }
+            });
+            // Every time no input can still deliver to is complete.
+            let open = |time: &u64| frontiers.iter().any(|f| f.frontier().less_equal(time));
+            let mut out = Out::default();
+            while let Some(entry) = pending.first_entry() {
+                if open(entry.key()) {
+                    break;
+                }
+                let (time, batch) = entry.remove_entry();
+                state.judge(batch, &mut out);
+                let mut facts = facts_out.activate();
+                let mut session = facts.session(&caps[0]);
+                for (fact, diff) in state.tables.render_facts(&mut out.facts) {
+                    session.give((fact, time, diff));
+                }
+                drop(session);
+                drop(facts);
+                if !out.anomalies.is_empty() {
+                    anomalies_out.activate().session(&caps[1]).give_iterator(out.anomalies.drain(..).map(|(row, diff)| (row, time, diff)));
+                }
+                if !out.statuses.is_empty() {
+                    statuses_out.activate().session(&caps[2]).give_iterator(out.statuses.drain(..).map(|(status, diff)| (status, time, diff)));
+                }
+            }
+            // Capabilities are needed for the pending times only: later updates bring their own.
+            let least = pending.keys().next().copied();
+            for set in caps.iter_mut().filter(|set| !set.is_empty()) {
+                set.downgrade(least.iter());
+            }
+        }
+    });
+    Verdicts { facts: facts.as_collection(), anomalies: anomalies.as_collection(), statuses: statuses.as_collection() }
+}
+
+/// Keeps a capability for every output at the message's times.
+fn hold(caps: &mut [CapabilitySet<u64>; 3], cap: &timely::dataflow::operators::InputCapability<u64>) {
+    for (port, set) in caps.iter_mut().enumerate() {
+        for capability in cap.retain_stamp(port).iter() {
+            set.insert(capability.clone());
+        }
+    }
+}
+
+/// The updates of one time.
+#[derive(Default)]
+struct Batch {
+    ballots: Vec<(Ballot, isize)>,
+    versions: Vec<(VoterVersion, isize)>,
+    candidates: Vec<((Text, CandidateInfo), isize)>,
+    hours: Vec<((Text, Hours), isize)>,
+}
+
+/// What one time produced, before rendering.
+#[derive(Default)]
+struct Out {
+    facts: Map<Coded, isize>,
+    anomalies: Vec<((ResultKey, ResultRow), isize)>,
+    statuses: Vec<((Ballot, VoteStatus), isize)>,
+}
+
+/// Text interned per worker: an index per distinct text, and the text back.
+struct Interner {
+    index: Map<Id, u32>,
+    texts: Vec<Text>,
+}
+
+impl Interner {
+    fn new() -> Self {
+        Interner { index: Map::default(), texts: Vec::new() }
+    }
+
+    fn intern(&mut self, text: &str) -> u32 {
+        if let Some(index) = self.index.get(text) {
+            return *index;
+        }
+        let index = self.texts.len() as u32;
+        self.texts.push(text.into());
+        self.index.insert(text.into(), index);
+        index
+    }
+
+    fn text(&self, index: u32) -> &Text {
+        &self.texts[index as usize]
+    }
+}
+
+/// A voter's facts as indexes into the worker's tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Profile {
+    region: u32,
+    city: u32,
+    gender: u32,
+    education: u32,
+    age_group: u8,
+}
+
+/// A voter's current record: assigned station and profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Record {
+    station: u32,
+    profile: u32,
+}
+
+/// A distinct ballot of a voter, with how many copies are live and the verdict last given.
+#[derive(Clone, Debug)]
+struct Stored {
+    time: i64,
+    vote_id: Id,
+    candidate: u32,
+    station: u32,
+    method: VotingMethod,
+    copies: i32,
+    status: Option<VoteStatus>,
+}
+
+/// A voter's state.
+#[derive(Default)]
+struct Voter {
+    /// The highest-numbered version: its sequence number and record (`None`: deleted).
+    version: Option<(u64, Option<Record>)>,
+    /// Distinct ballots in ballot order.
+    ballots: SmallVec<[Stored; 1]>,
+}
+
+impl Voter {
+    fn record(&self) -> Option<Record> {
+        self.version.and_then(|(_, record)| record)
+    }
+}
+
+/// What a counted vote tallies, as indexes (see [`Tally::of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Basis {
+    candidate: u32,
+    party: u32,
+    profile: u32,
+    station: u32,
+    time: i64,
+}
+
+/// A fact as indexes into the worker's tables; rendered once per time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Coded {
+    Candidate(u32),
+    Party(u32),
+    Region(u32),
+    City(u32, u32),
+    AgeGroup(u8),
+    Gender(u32),
+    EducationParty(u32, u32),
+    Hour(i64),
+    Station(u32),
+    Window(u32, i64),
+    Registered(u32),
+    Measure(CodedMeasure),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum CodedMeasure {
+    Vote,
+    Counted,
+    UnknownReference,
+    RegisteredVoter,
+}
+
+/// A voter's outputs that are compared before and after a time's updates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Snapshot {
+    region: Option<u32>,
+    counted: Option<Basis>,
+}
+
+/// One worker's state (see the module docs).
+struct State {
+    voters: Map<Id, Voter>,
+    tables: Tables,
+}
+
+/// Everything but the voters: the interned text and the small registries.
+struct Tables {
+    config: VerdictConfig,
+    /// Candidate ids; `candidate_info[i]` is candidate `i`'s record and party, if registered.
+    candidates: Interner,
+    candidate_info: Vec<Option<(CandidateInfo, u32)>>,
+    /// Station ids; `station_hours[i]` is station `i`'s hours, if registered.
+    stations: Interner,
+    station_hours: Vec<Option<Hours>>,
+    /// Regions, cities, genders, education levels and parties.
+    words: Interner,
+    profiles: Map<Profile, u32>,
+    profile_list: Vec<Profile>,
+}
+
+impl State {
+    fn new(config: VerdictConfig) -> Self {
+        let tables = Tables {
+            config,
+            candidates: Interner::new(),
+            candidate_info: Vec::new(),
+            stations: Interner::new(),
+            station_hours: Vec::new(),
+            words: Interner::new(),
+            profiles: Map::default(),
+            profile_list: Vec::new(),
+        };
+        State { voters: Map::default(), tables }
+    }
+
+    /// Applies the updates of a time and records the changes of every output in `out`.
+    fn judge(&mut self, mut batch: Batch, out: &mut Out) {
+        let State { voters, tables } = self;
+        // A changed candidate or station can change any verdict: take every voter's
+        // outputs under the old registries first.
+        let mut before: Map<Id, Snapshot> = Map::default();
+        if !batch.candidates.is_empty() || !batch.hours.is_empty() {
+            for (id, voter) in voters.iter().filter(|(_, v)| !v.ballots.is_empty()) {
+                before.insert(id.clone(), tables.snapshot(voter));
+            }
+            tables.registries(&mut batch.candidates, &mut batch.hours);
+        }
+
+        // Each touched voter once: its updates grouped by sorting.
+        batch.ballots.sort_unstable_by(|a, b| a.0.voter_id.cmp(&b.0.voter_id));
+        batch.versions.sort_unstable_by(|a, b| a.0.voter_id.cmp(&b.0.voter_id));
+        let (mut ballots, mut versions) = (batch.ballots.into_iter().peekable(), batch.versions.into_iter().peekable());
+        loop {
+            let key = match (ballots.peek(), versions.peek()) {
+                (Some((b, _)), Some((v, _))) => std::cmp::min(&b.voter_id, &v.voter_id).clone(),
+                (Some((b, _)), None) => b.voter_id.clone(),
+                (None, Some((v, _))) => v.voter_id.clone(),
+                (None, None) => break,
+            };
+            let old = before.remove(&key);
+            let voter = voters.entry(key.clone()).or_default();
+            let old = old.unwrap_or_else(|| tables.snapshot(voter));
+            while let Some((version, diff)) = versions.next_if(|(v, _)| v.voter_id == key) {
+                assert!(diff > 0, "voter versions are only added; {version:?} changed by {diff}");
+                let record = version.info.as_ref().map(|info| tables.record(info));
+                match voter.version {
+                    Some((seq, current)) if seq == version.seq => {
+                        assert!(current == record, "two versions of voter {key:?} share sequence number {seq}")
+                    }
+                    Some((seq, _)) if seq > version.seq => {}
+                    _ => voter.version = Some((version.seq, record)),
+                }
+            }
+            while let Some((ballot, diff)) = ballots.next_if(|(b, _)| b.voter_id == key) {
+                tables.add_ballot(voter, &ballot, diff);
+            }
+            tables.settle(&key, voter, old, out);
+            if voter.version.is_none() && voter.ballots.is_empty() {
+                voters.remove(&key);
+            }
+        }
+        // Voters re-judged only because a candidate or a station changed.
+        for (key, old) in before {
+            let voter = voters.get_mut(&key).expect("snapshots are of existing voters");
+            tables.settle(&key, voter, old, out);
+        }
+    }
+}
+
+impl Tables {
+    fn candidate(&mut self, id: &str) -> u32 {
+        let index = self.candidates.intern(id);
+        if index as usize == self.candidate_info.len() {
+            self.candidate_info.push(None);
+        }
+        index
+    }
+
+    fn station(&mut self, id: &str) -> u32 {
+        let index = self.stations.intern(id);
+        if index as usize == self.station_hours.len() {
+            self.station_hours.push(None);
+        }
+        index
+    }
+
+    /// A voter's record as indexes.
+    fn record(&mut self, info: &VoterInfo) -> Record {
+        let profile = Profile {
+            region: self.words.intern(&info.region),
+            city: self.words.intern(&info.city),
+            gender: self.words.intern(&info.gender),
+            education: self.words.intern(&info.education),
+            age_group: info.age_group,
+        };
+        let next = self.profile_list.len() as u32;
+        let index = *self.profiles.entry(profile).or_insert(next);
+        if index == next {
+            self.profile_list.push(profile);
+        }
+        Record { station: self.station(&info.station_id), profile: index }
+    }
+
+    /// Applies a time's changes to the candidates and the stations' hours.
+    fn registries(&mut self, candidates: &mut Vec<((Text, CandidateInfo), isize)>, hours: &mut Vec<((Text, Hours), isize)>) {
+        consolidate(candidates);
+        consolidate(hours);
+        // Retractions first: a replaced record is a retraction and an insertion.
+        candidates.sort_by_key(|(_, diff)| *diff > 0);
+        hours.sort_by_key(|(_, diff)| *diff > 0);
+        for ((id, info), diff) in candidates.iter() {
+            let index = self.candidate(id) as usize;
+            self.candidate_info[index] = (*diff > 0).then(|| (info.clone(), self.words.intern(&info.party)));
+        }
+        for ((id, hours), diff) in hours.iter() {
+            let index = self.station(id) as usize;
+            self.station_hours[index] = (*diff > 0).then_some(*hours);
+        }
+    }
+
+    /// Adds `diff` copies of `ballot` to the voter's ballots, in ballot order.
+    fn add_ballot(&mut self, voter: &mut Voter, ballot: &Ballot, diff: isize) {
+        let (candidate, station) = (self.candidate(&ballot.candidate_id), self.station(&ballot.polling_station_id));
+        let same = |s: &Stored| {
+            s.time == ballot.voting_time && s.vote_id == ballot.vote_id && s.candidate == candidate && s.station == station && s.method == ballot.voting_method
+        };
+        if let Some(stored) = voter.ballots.iter_mut().find(|s| same(s)) {
+            stored.copies += diff as i32;
+            return;
+        }
+        // Ballot order: time, vote id, then (the voter being the same) candidate, station
+        // and method by their text.
+        let at = voter.ballots.partition_point(|s| {
+            let order = (s.time, &s.vote_id).cmp(&(ballot.voting_time, &ballot.vote_id)).then_with(|| {
+                let (c, st) = (self.candidates.text(s.candidate), self.stations.text(s.station));
+                (&**c, &**st, s.method).cmp(&(&*ballot.candidate_id, &*ballot.polling_station_id, ballot.voting_method))
+            });
+            order == std::cmp::Ordering::Less
+        });
+        let stored = Stored { time: ballot.voting_time, vote_id: ballot.vote_id.clone(), candidate, station, method: ballot.voting_method, copies: diff as i32, status: None };
+        voter.ballots.insert(at, stored);
+    }
+
+    /// The voter's region and counted vote, as its outputs stand.
+    fn snapshot(&self, voter: &Voter) -> Snapshot {
+        let record = voter.record();
+        let counted = voter.ballots.iter().find(|s| s.status == Some(VoteStatus::Counted)).and_then(|s| {
+            let (_, party) = self.candidate_info[s.candidate as usize].as_ref()?;
+            Some(Basis { candidate: s.candidate, party: *party, profile: record?.profile, station: s.station, time: s.time })
+        });
+        Snapshot { region: record.map(|r| self.profile_list[r.profile as usize].region), counted }
+    }
+
+    /// The first check a ballot fails, before de-duplication.
+    fn first_failure(&self, record: Option<Record>, s: &Stored) -> Option<AnomalyKind> {
+        let Some(record) = record else { return Some(AnomalyKind::UnregisteredVoter) };
+        if self.candidate_info[s.candidate as usize].is_none() {
+            return Some(AnomalyKind::UnknownCandidate);
+        }
+        let Some(hours) = self.station_hours[s.station as usize].filter(|_| record.station == s.station) else {
+            return Some(AnomalyKind::StationMismatch);
+        };
+        if !hours.contains(s.time) {
+            return Some(AnomalyKind::OutsideHours);
+        }
+        None
+    }
+
+    /// Judges the voter's ballots again and records every output that changed since `old`.
+    fn settle(&self, key: &Id, voter: &mut Voter, old: Snapshot, out: &mut Out) {
+        let record = voter.record();
+        let mut counted = false;
+        for stored in voter.ballots.iter_mut() {
+            let status = (stored.copies > 0).then(|| match self.first_failure(record, stored) {
+                Some(kind) => VoteStatus::Rejected(kind),
+                None if !counted => {
+                    counted = true;
+                    VoteStatus::Counted
+                }
+                None => VoteStatus::Rejected(AnomalyKind::DuplicateVote),
+            });
+            if status != stored.status {
+                for (status, diff) in [(stored.status, -1), (status, 1)] {
+                    if let Some(status) = status {
+                        self.status_changed(key, stored, status, diff, out);
+                    }
+                }
+                stored.status = status;
+            }
+        }
+        voter.ballots.retain(|s| s.copies > 0);
+        let new = self.snapshot(voter);
+        if new.region != old.region {
+            for (region, diff) in [(old.region, -1), (new.region, 1)] {
+                if let Some(region) = region {
+                    *out.facts.entry(Coded::Registered(region)).or_default() += diff;
+                    *out.facts.entry(Coded::Measure(CodedMeasure::RegisteredVoter)).or_default() += diff;
+                }
+            }
+        }
+        if new.counted != old.counted {
+            for (basis, diff) in [(old.counted, -1), (new.counted, 1)] {
+                if let Some(basis) = basis {
+                    self.tally(basis, diff, out);
+                }
+            }
+        }
+    }
+
+    /// Records a ballot's verdict coming (`diff` 1) or going (-1): its measures, its
+    /// anomaly row and its status.
+    fn status_changed(&self, key: &Id, stored: &Stored, status: VoteStatus, diff: isize, out: &mut Out) {
+        let mut measure = |m: CodedMeasure| *out.facts.entry(Coded::Measure(m)).or_default() += diff;
+        measure(CodedMeasure::Vote);
+        match status {
+            VoteStatus::Counted => measure(CodedMeasure::Counted),
+            VoteStatus::Rejected(AnomalyKind::UnregisteredVoter | AnomalyKind::UnknownCandidate) => measure(CodedMeasure::UnknownReference),
+            VoteStatus::Rejected(_) => {}
+        }
+        let rejected = match status {
+            VoteStatus::Rejected(kind) => Some(kind),
+            VoteStatus::Counted => None,
+        };
+        if rejected.is_none() && !self.config.statuses {
+            return;
+        }
+        let ballot = Ballot {
+            voting_time: stored.time,
+            vote_id: stored.vote_id.clone(),
+            voter_id: key.clone(),
+            candidate_id: (**self.candidates.text(stored.candidate)).into(),
+            polling_station_id: (**self.stations.text(stored.station)).into(),
+            voting_method: stored.method,
+        };
+        if let Some(kind) = rejected {
+            out.anomalies.push((anomaly(&ballot, kind).keyed(), diff));
+        }
+        if self.config.statuses {
+            out.statuses.push(((ballot, status), diff));
+        }
+    }
+
+    /// Records the tallies of a counted vote coming or going.
+    fn tally(&self, b: Basis, diff: isize, out: &mut Out) {
+        let p = self.profile_list[b.profile as usize];
+        let window = self.config.window_ms.map(|width| Coded::Window(b.station, window_start(b.time, width)));
+        let codes = [
+            Coded::Candidate(b.candidate),
+            Coded::Party(b.party),
+            Coded::Region(p.region),
+            Coded::City(p.region, p.city),
+            Coded::AgeGroup(p.age_group),
+            Coded::Gender(p.gender),
+            Coded::EducationParty(p.education, b.party),
+            Coded::Hour(window_start(b.time, HOUR_MS)),
+            Coded::Station(b.station),
+        ];
+        for code in codes.into_iter().chain(window) {
+            *out.facts.entry(code).or_default() += diff;
+        }
+    }
+
+    /// The facts of a time with their text, without those that cancelled out.
+    fn render_facts<'a>(&'a self, facts: &'a mut Map<Coded, isize>) -> impl Iterator<Item = (Fact, isize)> + 'a {
+        let word = |i: u32| self.words.text(i).clone();
+        facts.drain().filter(|(_, diff)| *diff != 0).map(move |(code, diff)| {
+            let fact = match code {
+                Coded::Candidate(c) => Fact::Tally(Tally::Candidate(self.candidates.text(c).clone())),
+                Coded::Party(p) => Fact::Tally(Tally::Party(word(p))),
+                Coded::Region(r) => Fact::Tally(Tally::Region(word(r))),
+                Coded::City(r, c) => Fact::Tally(Tally::City(word(r), word(c))),
+                Coded::AgeGroup(a) => Fact::Tally(Tally::AgeGroup(a)),
+                Coded::Gender(g) => Fact::Tally(Tally::Gender(word(g))),
+                Coded::EducationParty(e, p) => Fact::Tally(Tally::EducationParty(word(e), word(p))),
+                Coded::Hour(h) => Fact::Tally(Tally::Hour(h)),
+                Coded::Station(s) => Fact::Tally(Tally::Station(self.stations.text(s).clone())),
+                Coded::Window(s, w) => Fact::Tally(Tally::Window(self.stations.text(s).clone(), w)),
+                Coded::Registered(r) => Fact::Registered(word(r)),
+                Coded::Measure(m) => Fact::Measure(match m {
+                    CodedMeasure::Vote => Measure::Vote,
+                    CodedMeasure::Counted => Measure::Counted,
+                    CodedMeasure::UnknownReference => Measure::UnknownReference,
+                    CodedMeasure::RegisteredVoter => Measure::RegisteredVoter,
+                }),
+            };
+            (fact, diff)
+        })
+    }
+}
+
+/// The anomaly row of a rejected ballot.
+pub fn anomaly(b: &Ballot, kind: AnomalyKind) -> ResultRow {
+    ResultRow::Anomaly(Anomaly {
+        vote_id: Some(b.vote_id.to_string()),
+        voter_id: Some(b.voter_id.to_string()),
+        polling_station_id: Some(b.polling_station_id.to_string()),
+        voting_time: Some(b.voting_time),
+        candidate_id: Some(b.candidate_id.to_string()),
+        ..Anomaly::of(kind)
+    })
+}
