@@ -235,13 +235,15 @@ fn files(voters: &str, seed: &str) -> Files {
     admitted.dead_letters = 2; // the bad lines below
     let rows = oracle(&admitted);
     let mut votes = Vec::new();
-    let lines = read_jsonl::<Vote, _, _>(&data.join(dataset::VOTES), Share::all(), |seq, v| {
-        votes.push((SourcePosition { topic: dataset::VOTES.into(), partition: 0, offset: seq as i64 }, v));
+    read_jsonl::<Vote, _, _>(&data.join(dataset::VOTES), Share::all(), |at, v| {
+        votes.push((SourcePosition { topic: dataset::VOTES.into(), partition: 0, offset: at as i64 }, v));
     }, |d| panic!("{d:?}"))
     .unwrap();
+    // Positions in a file are byte offsets.
+    let end = std::fs::metadata(data.join(dataset::VOTES)).unwrap().len() as i64;
     let mut file = std::fs::OpenOptions::new().append(true).open(data.join(dataset::VOTES)).unwrap();
     std::io::Write::write_all(&mut file, b"{not json\n\xff\xfe\n").unwrap();
-    let dead_letters = vec![(lines as i64, "malformed_json".to_string()), (lines as i64 + 1, "not_utf8".to_string())];
+    let dead_letters = vec![(end, "malformed_json".to_string()), (end + 10, "not_utf8".to_string())];
     Files { data, results: expected_results(&rows), records: expected_records(&admitted, &votes, &rows, true), dead_letters, _tmp: tmp }
 }
 

@@ -1,15 +1,21 @@
 //! JSON Lines data sets: a directory with `candidates.jsonl`, `polling_stations.jsonl`,
 //! `voters.jsonl`, `votes.jsonl` and, for generated sets, `injected_anomalies.jsonl`.
 //!
-//! Reading streams line by line (files may hold millions of lines) and never fails on a bad
-//! line: each one becomes a counted [`DeadLetter`] with its reason. Each timely worker reads
-//! its own share of lines ([`Share`]), and every line keeps its position in the file as a
-//! sequence number, which is what "later record wins" means for registry upserts.
+//! Reading streams chunk by chunk (files may hold millions of lines) and never fails on a
+//! bad line: each one becomes a counted [`DeadLetter`] with its reason. Each timely worker
+//! reads its own chunks of a file ([`Share`], [`lines`]), and every line keeps its position
+//! in the file, the byte offset of its start, as a sequence number: that is what "later
+//! record wins" means for registry upserts. [`fast`] parses the fields the pipeline needs
+//! without allocating; the full parse ([`parse_line`]) stays on the error path, so a bad
+//! line gets the same reason either way.
 
+pub mod fast;
+pub mod lines;
 mod reader;
 mod records;
 
-pub use reader::{parse_line, read_jsonl, read_jsonl_from, DeadLetter, DeadLetterReason, Share, MAX_LINE_BYTES, MAX_PAYLOAD_KEPT, UTF8_BOM};
+pub use lines::{ReadAt, Share};
+pub use reader::{parse_line, read_jsonl, read_jsonl_from, without_bom, DeadLetter, DeadLetterReason, MAX_LINE_BYTES, MAX_PAYLOAD_KEPT, UTF8_BOM};
 pub use records::*;
 
 use std::io::{BufWriter, Write};

@@ -3,8 +3,9 @@
 use std::fmt;
 use std::fs::File;
 use std::ops::ControlFlow;
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+
+use super::lines::{for_each_line, Line, ReadAt, Share};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -15,34 +16,6 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 pub const MAX_PAYLOAD_KEPT: usize = 1024;
 /// The UTF-8 byte-order mark some tools write at the start of a file.
 pub const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
-
-/// Which lines of a file one worker reads: lines are grouped in blocks of `block` lines and
-/// block `b` belongs to worker `b % peers`, so workers move through a file side by side.
-#[derive(Clone, Copy, Debug)]
-pub struct Share {
-    /// This worker's index.
-    pub index: usize,
-    /// Number of workers sharing the file.
-    pub peers: usize,
-    /// Lines per block.
-    pub block: u64,
-}
-
-impl Share {
-    /// The whole file (one reader).
-    pub fn all() -> Self {
-        Share { index: 0, peers: 1, block: 1 }
-    }
-    /// Worker `index` of `peers`, in blocks of 1024 lines.
-    pub fn of(index: usize, peers: usize) -> Self {
-        assert!(index < peers, "worker index {index} out of range for {peers} workers");
-        Share { index, peers, block: 1024 }
-    }
-    /// Does this share include the item at position `seq`?
-    pub fn owns(&self, seq: u64) -> bool {
-        (seq / self.block) % self.peers as u64 == self.index as u64
-    }
-}
 
 /// Why a record was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -128,87 +101,55 @@ impl DeadLetter {
 
 /// Streams the JSON Lines file at `path`, parsing the lines `share` owns.
 ///
-/// Each parsed record goes to `on_record(line_number, record)`; each bad line to
-/// `on_dead_letter`. Blank lines are skipped, and so is a UTF-8 byte-order mark at the
-/// start of the file. Returns the number of lines in the file. Only I/O errors (a missing
-/// file, a failing disk) are errors.
-pub fn read_jsonl<T, R, D>(path: &Path, share: Share, mut on_record: R, on_dead_letter: D) -> std::io::Result<u64>
+/// Each parsed record goes to `on_record(offset, record)` (the byte offset of its line);
+/// each bad line to `on_dead_letter`. Blank lines are skipped, and so is a UTF-8
+/// byte-order mark at the start of the file. Only I/O errors (a missing file, a failing
+/// disk) are errors.
+pub fn read_jsonl<T, R, D>(path: &Path, share: Share, mut on_record: R, on_dead_letter: D) -> std::io::Result<()>
 where
     T: DeserializeOwned,
     R: FnMut(u64, T),
     D: FnMut(DeadLetter),
 {
     let source = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+    let file = File::open(path)?;
     let on_record = |seq, record| {
         on_record(seq, record);
         ControlFlow::Continue(())
     };
-    read_jsonl_from(reader, &source, share, on_record, on_dead_letter)
+    read_jsonl_from(&file, &source, share, on_record, on_dead_letter)
 }
 
-/// As [`read_jsonl`], from any buffered reader; `source` names it in dead letters. Reading
-/// stops early when `on_record` breaks; the count is then of the lines read.
-pub fn read_jsonl_from<T, B, R, D>(mut reader: B, source: &str, share: Share, mut on_record: R, mut on_dead_letter: D) -> std::io::Result<u64>
+/// As [`read_jsonl`], from a file or bytes in memory; `source` names it in dead letters.
+/// Reading stops early when `on_record` breaks.
+pub fn read_jsonl_from<T, B, R, D>(bytes: &B, source: &str, share: Share, mut on_record: R, mut on_dead_letter: D) -> std::io::Result<()>
 where
     T: DeserializeOwned,
-    B: BufRead,
+    B: ReadAt + ?Sized,
     R: FnMut(u64, T) -> ControlFlow<()>,
     D: FnMut(DeadLetter),
 {
-    let mut line = Vec::with_capacity(4096);
-    let mut seq = 0u64;
-    loop {
-        line.clear();
-        let read = (&mut reader).take(MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut line)?;
-        if read == 0 {
-            return Ok(seq);
+    for_each_line(bytes, share, |offset, line| match line {
+        Line::Oversized(n, head) => {
+            on_dead_letter(DeadLetter::new(source, offset, DeadLetterReason::Oversized(n), head));
+            ControlFlow::Continue(())
         }
-        if seq == 0 && line.starts_with(UTF8_BOM) {
-            line.drain(..UTF8_BOM.len());
-        }
-        let mut oversized = None;
-        if line.len() > MAX_LINE_BYTES && line.last() != Some(&b'\n') {
-            // Skip the rest of the line without holding it in memory.
-            let mut skipped = line.len();
-            loop {
-                let buf = reader.fill_buf()?;
-                if buf.is_empty() {
-                    break;
-                }
-                match buf.iter().position(|b| *b == b'\n') {
-                    Some(i) => {
-                        skipped += i;
-                        reader.consume(i + 1);
-                        break;
-                    }
-                    None => {
-                        let n = buf.len();
-                        skipped += n;
-                        reader.consume(n);
-                    }
-                }
+        Line::Text(text) => match parse_line::<T>(without_bom(offset, text)) {
+            Ok(Some(record)) => on_record(offset, record),
+            Ok(None) => ControlFlow::Continue(()),
+            Err(reason) => {
+                on_dead_letter(DeadLetter::new(source, offset, reason, text));
+                ControlFlow::Continue(())
             }
-            oversized = Some(skipped);
-        }
-        let position = seq;
-        seq += 1;
-        if !share.owns(position) {
-            continue;
-        }
-        if let Some(bytes) = oversized {
-            on_dead_letter(DeadLetter::new(source, position, DeadLetterReason::Oversized(bytes), &line));
-            continue;
-        }
-        match parse_line::<T>(&line) {
-            Ok(Some(record)) => {
-                if on_record(position, record).is_break() {
-                    return Ok(seq);
-                }
-            }
-            Ok(None) => {}
-            Err(reason) => on_dead_letter(DeadLetter::new(source, position, reason, &line)),
-        }
+        },
+    })
+}
+
+/// A line without the byte-order mark a file may start with.
+pub fn without_bom(offset: u64, line: &[u8]) -> &[u8] {
+    match offset {
+        0 => line.strip_prefix(UTF8_BOM).unwrap_or(line),
+        _ => line,
     }
 }
 
@@ -230,6 +171,7 @@ mod tests {
     use super::*;
     use crate::connectors::dataset::Vote;
     use std::io::Write;
+    use std::ops::ControlFlow;
 
     #[test]
     fn bad_lines_become_dead_letters_and_good_lines_survive() {
@@ -248,11 +190,13 @@ mod tests {
 
         let mut votes = Vec::new();
         let mut dead = Vec::new();
-        let lines = read_jsonl::<Vote, _, _>(&path, Share::all(), |seq, v| votes.push((seq, v.vote_id)), |d| dead.push(d)).unwrap();
-        assert_eq!(lines, 7);
-        assert_eq!(votes, vec![(0, "v1".to_string()), (6, "v3".to_string())]);
+        read_jsonl::<Vote, _, _>(&path, Share::all(), |at, v| votes.push((at, v.vote_id)), |d| dead.push(d)).unwrap();
+        // Positions are byte offsets of the lines' starts.
+        let lengths = [good.len() + 1, 10, 1, 3, 17, MAX_LINE_BYTES + 11];
+        let at: Vec<u64> = lengths.iter().scan(0, |sum, n| Some(std::mem::replace(sum, *sum + *n as u64))).chain([lengths.iter().sum::<usize>() as u64]).collect();
+        assert_eq!(votes, vec![(0, "v1".to_string()), (at[6], "v3".to_string())]);
         let kinds: Vec<_> = dead.iter().map(|d| (d.position, d.reason.kind())).collect();
-        assert_eq!(kinds, vec![(1, "malformed_json"), (3, "not_utf8"), (4, "malformed_json"), (5, "oversized")]);
+        assert_eq!(kinds, vec![(at[1], "malformed_json"), (at[3], "not_utf8"), (at[4], "malformed_json"), (at[5], "oversized")]);
         assert!(dead[3].payload.len() <= MAX_PAYLOAD_KEPT);
     }
 
@@ -271,9 +215,9 @@ mod tests {
     }
 
     #[test]
-    fn shares_partition_the_lines() {
-        let shares: Vec<_> = (0..3).map(|i| Share { index: i, peers: 3, block: 2 }).collect();
-        for seq in 0..100 {
+    fn shares_partition_the_items() {
+        let shares: Vec<_> = (0..3).map(|i| Share::of(i, 3)).collect();
+        for seq in 0..10_000 {
             assert_eq!(shares.iter().filter(|s| s.owns(seq)).count(), 1);
         }
     }

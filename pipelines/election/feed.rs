@@ -150,6 +150,11 @@ impl ElectionFeed {
         }
     }
 
+    /// Whether full voter records are wanted (see [`ElectionFeed::record_voters`]).
+    pub fn records_voters(&self) -> bool {
+        self.voter_records.is_some()
+    }
+
     /// The time registry changes are applied at now.
     fn now(&self) -> u64 {
         *self.ballots.votes.time()

@@ -1,101 +1,166 @@
-//! Data sets from files, memory or the generator: each worker reads its [`Share`] of lines.
+//! Data sets from files, memory or the generator: each worker reads its [`Share`]: its
+//! chunks of each file (see [`crate::connectors::dataset::lines`]), or its blocks of a
+//! generated election's records.
+//!
+//! Votes, and voters unless their full records are wanted, are parsed as borrowed views
+//! ([`crate::connectors::dataset::fast`]) straight into the pipeline's compact records.
 
-use std::cell::RefCell;
-use std::io::BufRead;
 use std::ops::ControlFlow;
 
 use timely::worker::Worker;
 
 use super::{JobError, Run, Source};
-use crate::connectors::dataset::{self, read_jsonl_from, DeadLetter, Share};
-use crate::pipelines::election::model::Text;
+use crate::connectors::dataset::fast::{parse_view, VoteRef, VoterRef};
+use crate::connectors::dataset::lines::{for_each_line, Line};
+use crate::connectors::dataset::{self, parse_line, without_bom, Candidate, DeadLetter, DeadLetterReason, PollingStation, Share, Vote, Voter};
+use crate::pipelines::election::model::{age_band, Ballot, Text, VoterInfo, VoterVersion};
 use crate::pipelines::election::records::SourcePosition;
 
 /// Reads this worker's share of `source` into the job.
-pub(super) fn run<'a>(worker: &mut Worker, run: Run<'a>, source: &Source) -> Result<Run<'a>, JobError> {
+pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &Source) -> Result<Run<'a>, JobError> {
     let share = Share::of(worker.index(), worker.peers());
-    // Both the record and the dead-letter callbacks of a reader use the run.
-    let run = RefCell::new(run);
-    let reject = |letter: DeadLetter| run.borrow_mut().dead_letter(letter);
 
     // Registries, at time 0.
-    match source {
-        Source::Generated(election) => {
-            let mut run = run.borrow_mut();
-            for (seq, c) in election.candidates.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
-                run.feed.candidate(seq as u64, c.clone());
-            }
-            for (seq, s) in election.stations.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
-                if let Err(reason) = run.feed.station(seq as u64, s.clone()) {
-                    run.dead_letter(DeadLetter::new(dataset::POLLING_STATIONS, seq as u64, reason, s.polling_station_id.as_bytes()));
-                }
-            }
-            for (seq, v) in election.voters.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
-                run.feed.voter(seq as u64, v.clone());
+    if let Source::Generated(election) = source {
+        for (seq, c) in election.candidates.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
+            run.feed.candidate(seq as u64, c.clone());
+        }
+        for (seq, s) in election.stations.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
+            if let Err(reason) = run.feed.station(seq as u64, s.clone()) {
+                run.dead_letter(DeadLetter::new(dataset::POLLING_STATIONS, seq as u64, reason, s.polling_station_id.as_bytes()));
             }
         }
-        _ => {
-            read(source, dataset::CANDIDATES, share, |seq, c| {
-                run.borrow_mut().feed.candidate(seq, c);
-                ControlFlow::Continue(())
-            }, reject)?;
-            read(source, dataset::POLLING_STATIONS, share, |seq, s: dataset::PollingStation| {
-                let payload = serde_json::to_vec(&s).unwrap_or_default();
-                let mut run = run.borrow_mut();
-                if let Err(reason) = run.feed.station(seq, s) {
-                    run.dead_letter(DeadLetter::new(dataset::POLLING_STATIONS, seq, reason, &payload));
+        for (seq, v) in election.voters.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
+            run.feed.voter(seq as u64, v.clone());
+        }
+    } else {
+        records(source, dataset::CANDIDATES, share, &mut run, parse_line::<Candidate>, |run, at, c| {
+            run.feed.candidate(at, c);
+        })?;
+        records(source, dataset::POLLING_STATIONS, share, &mut run, parse_line::<PollingStation>, |run, at, s| {
+            let payload = serde_json::to_vec(&s).unwrap_or_default();
+            if let Err(reason) = run.feed.station(at, s) {
+                run.dead_letter(DeadLetter::new(dataset::POLLING_STATIONS, at, reason, &payload));
+            }
+        })?;
+        if run.feed.records_voters() {
+            records(source, dataset::VOTERS, share, &mut run, parse_line::<Voter>, |run, at, v| {
+                run.feed.voter(at, v);
+            })?;
+        } else {
+            lines(source, dataset::VOTERS, share, &mut run, |run, at, line| {
+                match parse_view::<VoterRef, Voter>(line) {
+                    Ok(Some(v)) => {
+                        run.feed.voter_version(version(at, &v));
+                    }
+                    Ok(None) => {}
+                    Err(reason) => run.dead_letter(DeadLetter::new(dataset::VOTERS, at, reason, line)),
                 }
                 ControlFlow::Continue(())
-            }, reject)?;
-            read(source, dataset::VOTERS, share, |seq, v| {
-                run.borrow_mut().feed.voter(seq, v);
-                ControlFlow::Continue(())
-            }, reject)?;
+            })?;
         }
     }
-    run.borrow_mut().registries_loaded(worker);
+    run.registries_loaded(worker);
 
     // Votes, in delivery order, with backpressure, until the input ends or the job stops.
-    // The ledger position is the line (or index) in the one votes file; the read position
-    // is per share.
+    // The ledger position is the line's offset (or the index) in the one votes file; the
+    // read position is per share.
     let file: Text = dataset::VOTES.into();
-    let mut vote = |seq: u64, vote| {
-        let mut run = run.borrow_mut();
-        let position = SourcePosition { topic: file.clone(), partition: 0, offset: seq as i64 };
-        run.vote(0, vote, position);
-        run.read(dataset::VOTES, share.index as i32, seq as i64 + 1, None);
+    let mut vote = |run: &mut Run<'_>, at: u64, ballot: Ballot| {
+        let position = SourcePosition { topic: file.clone(), partition: 0, offset: at as i64 };
+        run.vote(0, ballot, position);
+        run.read(dataset::VOTES, share.index as i32, at as i64 + 1, None);
         run.admitted(worker, 1);
         if run.stopping() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     };
     match source {
         Source::Generated(election) => {
             for (seq, v) in election.votes.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
-                if vote(seq as u64, v.clone()).is_break() {
+                if vote(&mut run, seq as u64, Ballot::from(v.clone())).is_break() {
                     break;
                 }
             }
         }
-        _ => {
-            read(source, dataset::VOTES, share, vote, reject)?;
-        }
+        _ => lines(source, dataset::VOTES, share, &mut run, |run, at, line| match parse_view::<VoteRef, Vote>(line) {
+            Ok(Some(v)) => vote(run, at, ballot(&v)),
+            Ok(None) => ControlFlow::Continue(()),
+            Err(reason) => {
+                run.dead_letter(DeadLetter::new(dataset::VOTES, at, reason, line));
+                ControlFlow::Continue(())
+            }
+        })?,
     }
-    Ok(run.into_inner())
+    Ok(run)
 }
 
-fn read<T, R, D>(source: &Source, file: &str, share: Share, on_record: R, on_dead_letter: D) -> std::io::Result<u64>
-where
-    T: serde::de::DeserializeOwned,
-    R: FnMut(u64, T) -> ControlFlow<()>,
-    D: FnMut(DeadLetter),
-{
-    let reader: Box<dyn BufRead + '_> = match source {
+/// The pipeline's ballot of a parsed vote line.
+fn ballot(v: &VoteRef<'_>) -> Ballot {
+    Ballot {
+        voting_time: v.voting_time,
+        vote_id: v.vote_id.as_ref().into(),
+        voter_id: v.voter_id.as_ref().into(),
+        candidate_id: v.candidate_id.as_ref().into(),
+        polling_station_id: v.polling_station_id.as_ref().into(),
+        voting_method: v.voting_method,
+    }
+}
+
+/// The pipeline's version of a parsed voter line at offset `at`.
+fn version(at: u64, v: &VoterRef<'_>) -> VoterVersion {
+    let info = VoterInfo {
+        station_id: v.polling_station_id.as_ref().into(),
+        region: v.address.state.as_ref().into(),
+        city: v.address.city.as_ref().into(),
+        age_group: age_band(v.registered_age),
+        gender: v.gender.as_ref().into(),
+        education: v.education_level.as_ref().into(),
+    };
+    VoterVersion { voter_id: v.voter_id.as_ref().into(), seq: at, info: Some(info) }
+}
+
+/// Parses every line of this worker's share of `file` with `parse` and hands the records to
+/// `on_record`; bad lines become dead letters.
+fn records<'r, T>(
+    source: &Source,
+    file: &str,
+    share: Share,
+    run: &mut Run<'r>,
+    parse: impl Fn(&[u8]) -> Result<Option<T>, DeadLetterReason>,
+    mut on_record: impl FnMut(&mut Run<'r>, u64, T),
+) -> std::io::Result<()> {
+    lines(source, file, share, run, |run, at, line| {
+        match parse(line) {
+            Ok(Some(record)) => on_record(run, at, record),
+            Ok(None) => {}
+            Err(reason) => run.dead_letter(DeadLetter::new(file, at, reason, line)),
+        }
+        ControlFlow::Continue(())
+    })
+}
+
+/// Hands every line of this worker's share of `file` (without a leading byte-order mark)
+/// to `on_line` until it breaks; oversized lines become dead letters.
+fn lines<'r>(
+    source: &Source,
+    file: &str,
+    share: Share,
+    run: &mut Run<'r>,
+    mut on_line: impl FnMut(&mut Run<'r>, u64, &[u8]) -> ControlFlow<()>,
+) -> std::io::Result<()> {
+    let mut each = |at: u64, line: Line<'_>| match line {
+        Line::Text(text) => on_line(run, at, without_bom(at, text)),
+        Line::Oversized(n, head) => {
+            run.dead_letter(DeadLetter::new(file, at, DeadLetterReason::Oversized(n), head));
+            ControlFlow::Continue(())
+        }
+    };
+    match source {
         Source::Directory(dir) => {
             let path = dir.join(file);
-            let f = std::fs::File::open(&path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-            Box::new(std::io::BufReader::with_capacity(1 << 20, f))
+            let opened = std::fs::File::open(&path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            for_each_line(&opened, share, &mut each)
         }
-        Source::Bytes(bytes) => Box::new(bytes.file(file)),
+        Source::Bytes(bytes) => for_each_line(bytes.file(file), share, &mut each),
         Source::Generated(_) | Source::Kafka(_) => unreachable!("only data-set files are read line by line"),
-    };
-    read_jsonl_from(reader, file, share, on_record, on_dead_letter)
+    }
 }

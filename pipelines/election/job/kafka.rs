@@ -20,9 +20,9 @@ use rdkafka::Message;
 use timely::worker::Worker;
 
 use super::{JobError, Run};
-use crate::pipelines::election::model::Text;
+use crate::pipelines::election::model::{Ballot, Text};
 use crate::pipelines::election::records::SourcePosition;
-use crate::connectors::dataset::{self, DeadLetter};
+use crate::connectors::dataset::{self, DeadLetter, Vote};
 use crate::connectors::kafka::{decode, Decoded, KafkaConfig, KafkaError, Polled, Publisher, StartPosition, TopicReader, TopicSpec, Topics};
 use crate::connectors::sink::json::TableRow;
 use crate::pipelines::election::results::{kafka_topic, ResultRow};
@@ -198,8 +198,8 @@ fn registry(run: &mut Run<'_>, file: &str, message: &BorrowedMessage<'_>) {
 fn vote(run: &mut Run<'_>, topic: &Text, message: &BorrowedMessage<'_>) {
     run.read(topic, message.partition(), message.offset() + 1, message.timestamp().to_millis());
     let position = SourcePosition { topic: topic.clone(), partition: message.partition(), offset: message.offset() };
-    match decode(message.key(), message.payload(), false) {
-        Decoded::Record(vote) => run.vote(message.partition() as u32, vote, position),
+    match decode::<Vote>(message.key(), message.payload(), false) {
+        Decoded::Record(vote) => run.vote(message.partition() as u32, Ballot::from(vote), position),
         Decoded::Tombstone(_) => unreachable!("votes have no tombstones"),
         Decoded::Dead(reason) => {
             run.dead_letter(DeadLetter::message(message.topic(), message.partition(), message.offset(), reason, message.payload().unwrap_or_default()))

@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
+use super::model::Ballot;
 use super::records::{self, RecordKey, RecordRow, SourcePosition};
 use super::results::{ResultKey, ResultRow};
 use super::{build_with, Detectors, ElectionFeed, RejectedVote};
@@ -328,8 +329,8 @@ impl Run<'_> {
 
     /// A vote read at `position` of the source's `partition`: admitted now, held, or (now
     /// or later, with the votes held before it) a dead letter.
-    fn vote(&mut self, partition: u32, vote: Vote, position: SourcePosition) {
-        self.feed.vote_at(partition, vote, Some(position));
+    fn vote(&mut self, partition: u32, ballot: Ballot, position: SourcePosition) {
+        self.feed.ballot_at(partition, ballot, Some(position));
         self.refused();
     }
 
