@@ -141,10 +141,24 @@ pub fn verdicts<'scope>(
                     pending.entry(time).or_default().ballots.push((ballot, diff));
                 }
             });
+            // No input can deliver anything before this.
+            let earliest = frontiers.iter().filter_map(|f| f.frontier().iter().min().copied()).min();
             voters_in.for_each(|cap, data| {
                 hold(&mut caps, &cap);
                 for (version, time, diff) in data.drain(..) {
-                    pending.entry(time).or_default().versions.push((version, diff));
+                    // A new voter at the earliest possible time, before any pending time: its
+                    // record is the state before every later update, so it is applied now
+                    // (loading a registry does not wait for it to be complete).
+                    let first = Some(time) == earliest && pending.keys().next().is_none_or(|t| *t >= time);
+                    let batch = pending.entry(time).or_default();
+                    match first && diff > 0 {
+                        true => {
+                            if let Err(version) = state.new_voter(version, &mut batch.facts) {
+                                batch.versions.push((version, diff));
+                            }
+                        }
+                        false => batch.versions.push((version, diff)),
+                    }
                 }
             });
             candidates_in.for_each(|cap, data| {
@@ -166,7 +180,8 @@ pub fn verdicts<'scope>(
                 if open(entry.key()) {
                     break;
                 }
-                let (time, batch) = entry.remove_entry();
+                let (time, mut batch) = entry.remove_entry();
+                out.facts = std::mem::take(&mut batch.facts);
                 state.judge(batch, &mut out);
                 let mut facts = facts_out.activate();
                 let mut session = facts.session(&caps[0]);
@@ -201,13 +216,14 @@ fn hold(caps: &mut [CapabilitySet<u64>; 3], cap: &timely::dataflow::operators::I
     }
 }
 
-/// The updates of one time.
+/// The updates of one time, and the facts of those already applied.
 #[derive(Default)]
 struct Batch {
     ballots: Vec<(Ballot, isize)>,
     versions: Vec<(VoterVersion, isize)>,
     candidates: Vec<((Text, CandidateInfo), isize)>,
     hours: Vec<((Text, Hours), isize)>,
+    facts: Map<Coded, isize>,
 }
 
 /// What one time produced, before rendering.
@@ -364,6 +380,22 @@ impl State {
             profile_list: Vec::new(),
         };
         State { voters: Map::default(), tables }
+    }
+
+    /// Adds a voter not seen before, recording its facts; hands the version back if the
+    /// voter is known.
+    fn new_voter(&mut self, version: VoterVersion, facts: &mut Map<Coded, isize>) -> Result<(), VoterVersion> {
+        if self.voters.contains_key(&version.voter_id) {
+            return Err(version);
+        }
+        let record = version.info.as_ref().map(|info| self.tables.record(info));
+        if let Some(record) = record {
+            let region = self.tables.profile_list[record.profile as usize].region;
+            *facts.entry(Coded::Registered(region)).or_default() += 1;
+            *facts.entry(Coded::Measure(CodedMeasure::RegisteredVoter)).or_default() += 1;
+        }
+        self.voters.insert(version.voter_id, Voter { version: Some((version.seq, record)), ballots: SmallVec::new() });
+        Ok(())
     }
 
     /// Applies the updates of a time and records the changes of every output in `out`.
