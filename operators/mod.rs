@@ -11,6 +11,7 @@
 //!
 //! [`VecCollection`]: differential_dataflow::VecCollection
 
+pub mod batches;
 pub mod capacity;
 pub mod classify;
 pub mod count;
@@ -19,6 +20,7 @@ pub mod enrich;
 pub mod group;
 pub mod quality;
 pub mod rate;
+pub mod reduce;
 pub mod topk;
 pub mod upsert;
 pub mod window;
@@ -33,6 +35,7 @@ pub mod prelude {
     pub use super::group::GroupWith;
     pub use super::quality::CheckTotals;
     pub use super::rate::RateSpikes;
+    pub use super::reduce::ReduceTotal;
     pub use super::topk::TopK;
     pub use super::upsert::LatestByKey;
     pub use super::window::TumblingWindow;

@@ -10,9 +10,11 @@
 
 use std::collections::BTreeMap;
 
-use differential_dataflow::lattice::Lattice;
 use differential_dataflow::{ExchangeData, VecCollection};
+use timely::order::TotalOrder;
 use timely::progress::Timestamp;
+
+use super::reduce::ReduceTotal;
 
 /// Runs checks over the totals of measures.
 pub trait CheckTotals<'scope, T: Timestamp, M> {
@@ -41,7 +43,7 @@ pub trait CheckTotals<'scope, T: Timestamp, M> {
 
 impl<'scope, T, M> CheckTotals<'scope, T, M> for VecCollection<'scope, T, M>
 where
-    T: Timestamp + Lattice + Ord,
+    T: Timestamp + TotalOrder + differential_dataflow::lattice::Lattice,
     M: ExchangeData + std::hash::Hash,
 {
     fn check_totals<O, F>(self, name: &str, checks: F) -> VecCollection<'scope, T, O>
@@ -51,7 +53,7 @@ where
     {
         self.map(|m| ((), m))
             .consolidate_stream()
-            .reduce_named(name, move |_, input, output| {
+            .reduce_total_named(name, move |_, input, output| {
                 let totals = input.iter().map(|(m, n)| ((*m).clone(), *n as i64)).collect();
                 output.extend(checks(&totals).into_iter().map(|row| (row, 1)));
             })

@@ -52,9 +52,11 @@ use differential_dataflow::lattice::Lattice;
 use differential_dataflow::{ExchangeData, Hashable, VecCollection};
 use ordered_float::OrderedFloat;
 use serde::{Deserialize, Serialize};
+use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
 use super::enrich::Enrich;
+use super::reduce::ReduceTotal;
 
 /// What the rate model needs to know about a unit.
 pub trait RateUnit: ExchangeData {
@@ -145,30 +147,46 @@ pub trait RateSpikes<'scope, T: Timestamp, S> {
 
 impl<'scope, T, S> RateSpikes<'scope, T, S> for VecCollection<'scope, T, ((i64, S), isize)>
 where
-    T: Timestamp + Lattice + Ord,
+    T: Timestamp + Lattice + TotalOrder,
     S: ExchangeData + Hashable + std::hash::Hash,
 {
     fn rate_spikes<U>(self, units: VecCollection<'scope, T, (S, U)>, model: RateModel) -> VecCollection<'scope, T, (S, RateSpike)>
     where
         U: RateUnit,
     {
-        let width = model.width_ms;
-        // Every unit active in every window that has events: with a zero count where it had
-        // none, since the peers' pooled rate must count the members of quiet units too. The
-        // units are few and copied to every worker; the windows stay where they are.
+        // Per window, in one group: every unit (with a zero count where it had no events,
+        // since the peers' pooled rate must count the members of quiet units too) and the
+        // counts. The units are few and copied to every window that has events; the counts
+        // go straight to their window.
         let windows = self.clone().map(|((w, _), _)| ((), w)).consolidate_stream().distinct();
-        let active = windows
-            .join_replicated(units.map(|(s, u)| ((), (s, u))))
-            .flat_map(move |((), (w, (s, u)))| (u.size() > 0 && u.active(w, width)).then_some(((w, s), u)));
-        active
-            .enrich(self.map(|((w, s), n)| ((w, s), n as i64)))
-            .map(|((w, s), (u, n))| (w, (s, u, n.unwrap_or(0))))
-            .reduce_named("RateSpikes", move |w, input, output| {
-                let units = input.iter().filter(|(_, diff)| *diff > 0).map(|(unit, _)| *unit);
-                output.extend(judge(*w, units, &model).into_iter().map(|found| (found, 1)));
+        let members = windows.join_replicated(units.map(|(s, u)| ((), (s, u)))).map(|((), (w, (s, u)))| (w, Member::Unit(s, u)));
+        let counts = self.map(|((w, s), n)| (w, Member::Count(s, n as i64)));
+        let width = model.width_ms;
+        members
+            .concat(counts)
+            .reduce_total_named("RateSpikes", move |w, members, output| {
+                let mut window: BTreeMap<&S, (Option<&U>, i64)> = BTreeMap::new();
+                for (member, diff) in members.iter().filter(|(_, diff)| *diff > 0) {
+                    match member {
+                        Member::Unit(s, u) => window.entry(s).or_default().0 = Some(u),
+                        Member::Count(s, n) => window.entry(s).or_default().1 += n * *diff as i64,
+                    }
+                }
+                let active: Vec<(S, U, i64)> = window
+                    .into_iter()
+                    .filter_map(|(s, (u, n))| u.filter(|u| u.size() > 0 && u.active(*w, width)).map(|u| (s.clone(), u.clone(), n)))
+                    .collect();
+                output.extend(judge(*w, active.iter(), &model).into_iter().map(|found| (found, 1)));
             })
             .map(|(_, found)| found)
     }
+}
+
+/// What a window's group holds: a unit's record, or its count of events in the window.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum Member<S, U> {
+    Unit(S, U),
+    Count(S, i64),
 }
 
 /// Events and members of a set of units: `(events, members, units)`.

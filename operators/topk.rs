@@ -7,9 +7,11 @@
 
 use std::cmp::Reverse;
 
-use differential_dataflow::lattice::Lattice;
 use differential_dataflow::{ExchangeData, VecCollection};
+use timely::order::TotalOrder;
 use timely::progress::Timestamp;
+
+use super::reduce::ReduceTotal;
 
 /// Ranks keys by count.
 pub trait TopK<'scope, T: Timestamp, K, C> {
@@ -32,13 +34,13 @@ pub trait TopK<'scope, T: Timestamp, K, C> {
 
 impl<'scope, T, K, C> TopK<'scope, T, K, C> for VecCollection<'scope, T, (K, C)>
 where
-    T: Timestamp + Lattice + Ord,
+    T: Timestamp + TotalOrder,
     K: ExchangeData,
     C: ExchangeData,
 {
     fn top_k(self, k: usize) -> VecCollection<'scope, T, (u32, (K, C))> {
         self.map(|(key, count)| ((), (Reverse(count), key)))
-            .reduce_named("TopK", move |_unit, sorted, output| {
+            .reduce_total_named("TopK", move |_unit, sorted, output| {
                 let present = sorted.iter().filter(|(_, n)| *n > 0);
                 for (rank, ((Reverse(count), key), _)) in present.take(k).enumerate() {
                     output.push(((rank as u32 + 1, (key.clone(), count.clone())), 1));

@@ -8,9 +8,11 @@
 //!
 //! Two versions of one key must not share a `seq`; the operator asserts this.
 
-use differential_dataflow::lattice::Lattice;
 use differential_dataflow::{ExchangeData, Hashable, VecCollection};
+use timely::order::TotalOrder;
 use timely::progress::Timestamp;
+
+use super::reduce::ReduceTotal;
 
 /// Keeps the latest version of each key.
 pub trait LatestByKey<'scope, T: Timestamp, K, V> {
@@ -40,8 +42,8 @@ pub trait LatestByKey<'scope, T: Timestamp, K, V> {
 
 impl<'scope, T, K, V> LatestByKey<'scope, T, K, V> for VecCollection<'scope, T, (K, (u64, Option<V>))>
 where
-    T: Timestamp + Lattice + Ord,
-    K: ExchangeData + Hashable,
+    T: Timestamp + TotalOrder,
+    K: ExchangeData + Hashable + std::hash::Hash,
     V: ExchangeData,
 {
     fn latest_by_key(self) -> VecCollection<'scope, T, (K, V)> {
@@ -49,7 +51,7 @@ where
     }
 
     fn latest_by_key_named(self, name: &str) -> VecCollection<'scope, T, (K, V)> {
-        self.reduce_named(name, |key, versions, output| {
+        self.reduce_total_named(name, |key, versions, output| {
             // Values arrive sorted, so the last one has the highest sequence number.
             let (latest, _) = versions[versions.len() - 1];
             if let [.., (before, _), _] = versions {

@@ -114,6 +114,38 @@ fn count_by_matches_oracle() {
     }
 }
 
+/// Per key: the largest value and how many distinct values it has, over the values with
+/// positive counts.
+fn largest_and_distinct(_key: &u32, values: &[(&u32, isize)], out: &mut Vec<((u32, usize), isize)>) {
+    let present: Vec<u32> = values.iter().filter(|(_, n)| *n > 0).map(|(v, _)| **v).collect();
+    if let Some(max) = present.iter().max() {
+        out.push(((*max, present.len()), 1));
+    }
+}
+
+#[test]
+fn reduce_total_matches_oracle() {
+    for seed in 40..44 {
+        let input = random_updates(seed, 300, |r| (r.random_range(0..10u32), r.random_range(0..30u32)));
+        check(input, |c| c.reduce_total(largest_and_distinct), |acc| {
+            let mut groups: BTreeMap<u32, BTreeMap<u32, isize>> = BTreeMap::new();
+            for ((k, v), r) in acc {
+                *groups.entry(*k).or_default().entry(*v).or_default() += r;
+            }
+            let mut out = BTreeMap::new();
+            for (k, values) in groups {
+                let values: Vec<(&u32, isize)> = values.iter().filter(|(_, n)| **n != 0).map(|(v, n)| (v, *n)).collect();
+                let mut found = Vec::new();
+                largest_and_distinct(&k, &values, &mut found);
+                for (o, r) in found {
+                    *out.entry((k, o)).or_default() += r;
+                }
+            }
+            out
+        });
+    }
+}
+
 #[test]
 fn count_per_window_matches_oracle() {
     for seed in 10..14 {

@@ -49,7 +49,6 @@ pub mod verdicts;
 
 pub use feed::{ElectionFeed, RejectedVote};
 
-use differential_dataflow::operators::CountTotal;
 use differential_dataflow::VecCollection;
 
 use crate::connectors::dataset::{Candidate, DeadLetter, PollingStation, Voter};
@@ -138,7 +137,12 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
     let config = VerdictConfig { window_ms: detectors.rate_spike.map(|model| model.width_ms), statuses: inputs.statuses };
     let verdicts = verdicts::verdicts(inputs.votes, inputs.voters, candidates.clone(), station_hours, config);
     // Tallies and registered voters per region, as counts.
-    let counts = verdicts.facts.clone().filter(|fact| !matches!(fact, Fact::Measure(_))).count_total();
+    let counts = verdicts
+        .facts
+        .clone()
+        .filter(|fact| !matches!(fact, Fact::Measure(_)))
+        .map(|fact| (fact, ()))
+        .reduce_total_named("Counts", |_, count, output| output.push((count[0].1, 1)));
     let tallies = counts.clone().flat_map(|(fact, n)| match fact {
         Fact::Tally(tally) => Some((tally, n)),
         _ => None,
