@@ -29,7 +29,7 @@
 //! rendered only for what leaves the operator. A change to a candidate or a station
 //! re-judges every voter with votes (rare: registries are mostly loaded before the votes).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::Hash;
 
 use differential_dataflow::consolidation::consolidate;
@@ -40,13 +40,13 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::vec::Broadcast;
-use timely::dataflow::operators::CapabilitySet;
 
 use super::model::{AnomalyKind, Ballot, CandidateInfo, Hours, Id, Text, VoteStatus, VoterInfo, VoterVersion};
 use super::quality::Measure;
 use super::records::Statuses;
 use super::results::{Anomaly, ResultKey, ResultRow};
 use crate::connectors::dataset::VotingMethod;
+use crate::operators::batches::TimeBatches;
 use crate::operators::window::window_start;
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
@@ -131,26 +131,25 @@ pub fn verdicts<'scope>(
     let (mut facts_out, mut anomalies_out, mut statuses_out) = (OutputBuilder::from(facts_out), OutputBuilder::from(anomalies_out), OutputBuilder::from(statuses_out));
 
     builder.build(move |_capabilities| {
-        let mut caps: [CapabilitySet<u64>; 3] = Default::default();
-        let mut pending: BTreeMap<u64, Batch> = BTreeMap::new();
+        let mut batches: TimeBatches<u64, Batch> = TimeBatches::new(3);
         let mut state = State::new(config);
         move |frontiers| {
             ballots_in.for_each(|cap, data| {
-                hold(&mut caps, &cap);
+                batches.hold(&cap);
                 for (ballot, time, diff) in data.drain(..) {
-                    pending.entry(time).or_default().ballots.push((ballot, diff));
+                    batches.at(time).ballots.push((ballot, diff));
                 }
             });
             // No input can deliver anything before this.
             let earliest = frontiers.iter().filter_map(|f| f.frontier().iter().min().copied()).min();
             voters_in.for_each(|cap, data| {
-                hold(&mut caps, &cap);
+                batches.hold(&cap);
                 for (version, time, diff) in data.drain(..) {
                     // A new voter at the earliest possible time, before any pending time: its
                     // record is the state before every later update, so it is applied now
                     // (loading a registry does not wait for it to be complete).
-                    let first = Some(time) == earliest && pending.keys().next().is_none_or(|t| *t >= time);
-                    let batch = pending.entry(time).or_default();
+                    let first = Some(time) == earliest && batches.earliest().is_none_or(|t| *t >= time);
+                    let batch = batches.at(time);
                     match first && diff > 0 {
                         true => {
                             if let Err(version) = state.new_voter(version, &mut batch.facts) {
@@ -162,58 +161,34 @@ pub fn verdicts<'scope>(
                 }
             });
             candidates_in.for_each(|cap, data| {
-                hold(&mut caps, &cap);
+                batches.hold(&cap);
                 for (candidate, time, diff) in data.drain(..) {
-                    pending.entry(time).or_default().candidates.push((candidate, diff));
+                    batches.at(time).candidates.push((candidate, diff));
                 }
             });
             hours_in.for_each(|cap, data| {
-                hold(&mut caps, &cap);
+                batches.hold(&cap);
                 for (station, time, diff) in data.drain(..) {
-                    pending.entry(time).or_default().hours.push((station, diff));
+                    batches.at(time).hours.push((station, diff));
                 }
             });
-            // Every time no input can still deliver to is complete.
-            let open = |time: &u64| frontiers.iter().any(|f| f.frontier().less_equal(time));
             let mut out = Out::default();
-            while let Some(entry) = pending.first_entry() {
-                if open(entry.key()) {
-                    break;
-                }
-                let (time, mut batch) = entry.remove_entry();
+            while let Some((time, mut batch)) = batches.next_complete(frontiers) {
                 out.facts = std::mem::take(&mut batch.facts);
                 state.judge(batch, &mut out);
                 let mut facts = facts_out.activate();
-                let mut session = facts.session(&caps[0]);
-                for (fact, diff) in state.tables.render_facts(&mut out.facts) {
-                    session.give((fact, time, diff));
-                }
-                drop(session);
-                drop(facts);
+                facts.session(batches.caps(0)).give_iterator(state.tables.render_facts(&mut out.facts).map(|(fact, diff)| (fact, time, diff)));
                 if !out.anomalies.is_empty() {
-                    anomalies_out.activate().session(&caps[1]).give_iterator(out.anomalies.drain(..).map(|(row, diff)| (row, time, diff)));
+                    anomalies_out.activate().session(batches.caps(1)).give_iterator(out.anomalies.drain(..).map(|(row, diff)| (row, time, diff)));
                 }
                 if !out.statuses.is_empty() {
-                    statuses_out.activate().session(&caps[2]).give_iterator(out.statuses.drain(..).map(|(status, diff)| (status, time, diff)));
+                    statuses_out.activate().session(batches.caps(2)).give_iterator(out.statuses.drain(..).map(|(status, diff)| (status, time, diff)));
                 }
             }
-            // Capabilities are needed for the pending times only: later updates bring their own.
-            let least = pending.keys().next().copied();
-            for set in caps.iter_mut().filter(|set| !set.is_empty()) {
-                set.downgrade(least.iter());
-            }
+            batches.downgrade();
         }
     });
     Verdicts { facts: facts.as_collection(), anomalies: anomalies.as_collection(), statuses: statuses.as_collection() }
-}
-
-/// Keeps a capability for every output at the message's times.
-fn hold(caps: &mut [CapabilitySet<u64>; 3], cap: &timely::dataflow::operators::InputCapability<u64>) {
-    for (port, set) in caps.iter_mut().enumerate() {
-        for capability in cap.retain_stamp(port).iter() {
-            set.insert(capability.clone());
-        }
-    }
 }
 
 /// The updates of one time, and the facts of those already applied.
