@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{mpsc, Arc, Mutex};
 
 use ballotflow::connectors::dataset::VotingMethod;
-use ballotflow::pipelines::election::model::{AnomalyKind, Ballot, CandidateInfo, Hours, Text, VoteStatus, VoterInfo, VoterVersion};
+use ballotflow::pipelines::election::model::{AnomalyKind, Ballot, CandidateInfo, Hours, Id, VoteStatus, VoterInfo, VoterVersion};
 use ballotflow::pipelines::election::quality::Measure;
 use ballotflow::pipelines::election::verdicts::{verdicts, Fact, Tally, VerdictConfig, HOUR_MS};
 use differential_dataflow::input::Input;
@@ -23,8 +23,8 @@ const WINDOW_MS: i64 = 5 * MINUTE;
 enum Event {
     Ballot(Ballot, isize),
     Voter(VoterVersion),
-    Candidate((Text, CandidateInfo), isize),
-    Hours((Text, Hours), isize),
+    Candidate((Id, CandidateInfo), isize),
+    Hours((Id, Hours), isize),
 }
 
 fn station(i: u32) -> String {
@@ -51,7 +51,7 @@ fn events(seed: u64) -> Vec<(Event, u64)> {
     times.sort();
     for t in times {
         let c = rng.random_range(0..3u32);
-        let id: Text = format!("c{c}").into();
+        let id: Id = format!("c{c}").into();
         if let Some(old) = candidates.remove(&c) {
             out.push((Event::Candidate((id.clone(), old), -1), t));
         }
@@ -61,7 +61,7 @@ fn events(seed: u64) -> Vec<(Event, u64)> {
             out.push((Event::Candidate((id, new), 1), t));
         }
         let s = rng.random_range(0..3u32);
-        let id: Text = station(s).into();
+        let id: Id = station(s).into();
         if let Some(old) = hours.remove(&s) {
             out.push((Event::Hours((id.clone(), old), -1), t));
         }
@@ -158,8 +158,8 @@ fn flat<D>(updates: Vec<(u64, Vec<D>)>) -> Vec<D> {
 fn oracle(events: &[(Event, u64)], q: u64) -> (BTreeMap<Fact, isize>, BTreeMap<(Ballot, VoteStatus), isize>) {
     let mut copies: BTreeMap<Ballot, isize> = BTreeMap::new();
     let mut versions: BTreeMap<String, (u64, Option<VoterInfo>)> = BTreeMap::new();
-    let mut candidates: BTreeMap<(Text, CandidateInfo), isize> = BTreeMap::new();
-    let mut hours: BTreeMap<(Text, Hours), isize> = BTreeMap::new();
+    let mut candidates: BTreeMap<(Id, CandidateInfo), isize> = BTreeMap::new();
+    let mut hours: BTreeMap<(Id, Hours), isize> = BTreeMap::new();
     for (event, t) in events.iter().filter(|(_, t)| *t <= q) {
         let _ = t;
         match event {
@@ -207,7 +207,7 @@ fn oracle(events: &[(Event, u64)], q: u64) -> (BTreeMap<Fact, isize>, BTreeMap<(
             VoteStatus::Counted => {
                 add(Fact::Measure(Measure::Counted));
                 let (info, c) = (info.unwrap(), c.unwrap());
-                let text = |s: &str| -> Text { s.into() };
+                let text = |s: &str| -> Id { s.into() };
                 for tally in [
                     Tally::Candidate(text(&ballot.candidate_id)),
                     Tally::Party(c.party.clone()),

@@ -18,7 +18,7 @@ use differential_dataflow::VecCollection;
 use ordered_float::OrderedFloat;
 use serde::{Deserialize, Serialize};
 
-use super::model::{AnomalyKind, Hours, Text};
+use super::model::{AnomalyKind, Hours, Id};
 use super::results::{Anomaly, ResultRow};
 use crate::connectors::dataset::PollingStation;
 use crate::operators::prelude::*;
@@ -28,7 +28,7 @@ use crate::operators::rate::{RateModel, RateUnit};
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct StationProfile {
     /// The station's region: its peer group.
-    pub region: Text,
+    pub region: Id,
     /// Registered voters according to the station roll.
     pub registered: u64,
     /// Opening hours.
@@ -44,8 +44,8 @@ impl StationProfile {
 }
 
 impl RateUnit for StationProfile {
-    type Group = Text;
-    fn group(&self) -> Text {
+    type Group = Id;
+    fn group(&self) -> Id {
         self.region.clone()
     }
     fn size(&self) -> u64 {
@@ -58,8 +58,8 @@ impl RateUnit for StationProfile {
 
 /// `rate_spike` rows from the counted votes per `((window_start, station), count)`.
 pub fn rate_spikes<'scope>(
-    window_counts: VecCollection<'scope, u64, ((i64, Text), isize)>,
-    profiles: VecCollection<'scope, u64, (Text, StationProfile)>,
+    window_counts: VecCollection<'scope, u64, ((i64, Id), isize)>,
+    profiles: VecCollection<'scope, u64, (Id, StationProfile)>,
     model: RateModel,
 ) -> VecCollection<'scope, u64, ResultRow> {
     window_counts.rate_spikes(profiles.clone(), model).join_map(profiles, |station, spike, profile| {
@@ -77,10 +77,10 @@ pub fn rate_spikes<'scope>(
 
 /// `over_turnout` rows from the counted votes per `(station, count)`.
 pub fn over_turnout<'scope>(
-    station_counts: VecCollection<'scope, u64, (Text, isize)>,
-    profiles: VecCollection<'scope, u64, (Text, StationProfile)>,
+    station_counts: VecCollection<'scope, u64, (Id, isize)>,
+    profiles: VecCollection<'scope, u64, (Id, StationProfile)>,
 ) -> VecCollection<'scope, u64, ResultRow> {
-    let row = |region: &Text, observed: i64, registered: i64| Anomaly {
+    let row = |region: &Id, observed: i64, registered: i64| Anomaly {
         region: Some(region.to_string()),
         observed: Some(observed),
         expected: Some(OrderedFloat(registered as f64)),
@@ -93,7 +93,7 @@ pub fn over_turnout<'scope>(
             ResultRow::Anomaly(Anomaly { polling_station_id: Some(station.to_string()), ..row(&p.region, *n, *registered) })
         });
     let region_of = profiles.clone().map(|(s, p)| (s, p.region));
-    let region_counts = station_counts.join_map(region_of, |_, n, region| (region.clone(), *n)).explode(|(region, n)| Some((region, n))).count_by(Text::clone);
+    let region_counts = station_counts.join_map(region_of, |_, n, region| (region.clone(), *n)).explode(|(region, n)| Some((region, n))).count_by(Id::clone);
     // Summed by a reduce, not counted, so that a region whose rolls sum to 0 has a capacity.
     let region_rolls = profiles.map(|(_, p)| (p.region, p.registered as i64)).reduce_named("RegionRolls", |_, rolls, total| {
         total.push((rolls.iter().map(|(registered, n)| **registered * *n as i64).sum::<i64>(), 1))

@@ -55,7 +55,7 @@ use crate::connectors::dataset::{Candidate, DeadLetter, PollingStation, Voter};
 use crate::operators::prelude::*;
 use crate::operators::rate::RateModel;
 use detect::StationProfile;
-use model::{Ballot, CandidateInfo, Text, VoterVersion, AGE_GROUPS};
+use model::{Ballot, CandidateInfo, Id, VoterVersion, AGE_GROUPS};
 use quality::{Measure, QualityRules};
 use results::*;
 use verdicts::{Fact, Tally, VerdictConfig};
@@ -129,9 +129,9 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
     let candidates = inputs
         .candidates
         .latest_by_key_named("Candidates")
-        .map(|(id, c)| (Text::from(id), CandidateInfo { name: c.candidate_name.into(), party: c.party_affiliation.into() }));
+        .map(|(id, c)| (Id::from(id), CandidateInfo { name: c.candidate_name.into(), party: c.party_affiliation.into() }));
     // The feed rejects stations with unreadable hours, so every station here has a profile.
-    let profiles = inputs.stations.latest_by_key_named("Stations").flat_map(|(id, s)| StationProfile::of(&s).map(|p| (Text::from(id), p)));
+    let profiles = inputs.stations.latest_by_key_named("Stations").flat_map(|(id, s)| StationProfile::of(&s).map(|p| (Id::from(id), p)));
     let station_hours = profiles.clone().map(|(id, p)| (id, p.hours));
 
     let config = VerdictConfig { window_ms: detectors.rate_spike.map(|model| model.width_ms), statuses: inputs.statuses };
@@ -188,15 +188,15 @@ fn votes_or_zero(count: Option<isize>) -> i64 {
     count.unwrap_or(0) as i64
 }
 
-fn text(t: Text) -> String {
+fn text(t: Id) -> String {
     t.to_string()
 }
 
 /// The result tables, from the counts of every tally and the registered voters per region.
 fn results<'scope>(
     tallies: VecCollection<'scope, u64, (Tally, isize)>,
-    candidates: VecCollection<'scope, u64, (Text, CandidateInfo)>,
-    registered: VecCollection<'scope, u64, (Text, isize)>,
+    candidates: VecCollection<'scope, u64, (Id, CandidateInfo)>,
+    registered: VecCollection<'scope, u64, (Id, isize)>,
 ) -> VecCollection<'scope, u64, (ResultKey, ResultRow)> {
     let per_candidate = candidates
         .clone()

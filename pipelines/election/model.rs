@@ -117,9 +117,9 @@ pub fn age_band(age: u32) -> u8 {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct CandidateInfo {
     /// Display name.
-    pub name: Text,
+    pub name: Id,
     /// Party.
-    pub party: Text,
+    pub party: Id,
 }
 
 /// What the checks and results need of a voter.

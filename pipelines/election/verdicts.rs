@@ -24,7 +24,7 @@
 //! arrangement's history to merge; and a voter's outputs are corrected by comparing what
 //! they were with what they are after the time's updates, as differential's own
 //! `count_total` does for counts. Registry versions follow `latest_by_key`: the highest
-//! sequence number wins, whatever time it arrives at. Text is interned per worker (ids to
+//! sequence number wins, whatever time it arrives at. Id is interned per worker (ids to
 //! small integers), so the state holds four bytes where a record holds a string, and text is
 //! rendered only for what leaves the operator. A change to a candidate or a station
 //! re-judges every voter with votes (rare: registries are mostly loaded before the votes).
@@ -41,7 +41,7 @@ use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::vec::Broadcast;
 
-use super::model::{AnomalyKind, Ballot, CandidateInfo, Hours, Id, Text, VoteStatus, VoterInfo, VoterVersion};
+use super::model::{AnomalyKind, Ballot, CandidateInfo, Hours, Id, VoteStatus, VoterInfo, VoterVersion};
 use super::quality::Measure;
 use super::records::Statuses;
 use super::results::{Anomaly, ResultKey, ResultRow};
@@ -58,25 +58,25 @@ pub const HOUR_MS: i64 = 3_600_000;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Tally {
     /// `results_votes_per_candidate`
-    Candidate(Text),
+    Candidate(Id),
     /// `results_votes_per_party`
-    Party(Text),
+    Party(Id),
     /// `results_turnout_by_region`
-    Region(Text),
+    Region(Id),
     /// `results_turnout_by_city`
-    City(Text, Text),
+    City(Id, Id),
     /// `results_turnout_by_age_group`, an index into [`super::model::AGE_GROUPS`]
     AgeGroup(u8),
     /// `results_turnout_by_gender`
-    Gender(Text),
+    Gender(Id),
     /// `results_votes_by_education_party`: education level, party
-    EducationParty(Text, Text),
+    EducationParty(Id, Id),
     /// `results_turnout_by_hour`: the hour's start
     Hour(i64),
     /// A polling station (top stations, over-turnout)
-    Station(Text),
+    Station(Id),
     /// A station's rate window (only with the rate-spike detector)
-    Window(Text, i64),
+    Window(Id, i64),
 }
 
 /// What the verdicts add up to; a fact's multiplicity is its count.
@@ -85,7 +85,7 @@ pub enum Fact {
     /// A counted vote's contribution to a result.
     Tally(Tally),
     /// A registered voter of this region (`address.state`).
-    Registered(Text),
+    Registered(Id),
     /// A data-quality measure.
     Measure(Measure),
 }
@@ -114,8 +114,8 @@ pub struct VerdictConfig {
 pub fn verdicts<'scope>(
     ballots: VecCollection<'scope, u64, Ballot>,
     voters: VecCollection<'scope, u64, VoterVersion>,
-    candidates: VecCollection<'scope, u64, (Text, CandidateInfo)>,
-    hours: VecCollection<'scope, u64, (Text, Hours)>,
+    candidates: VecCollection<'scope, u64, (Id, CandidateInfo)>,
+    hours: VecCollection<'scope, u64, (Id, Hours)>,
     config: VerdictConfig,
 ) -> Verdicts<'scope> {
     let scope = ballots.scope();
@@ -196,8 +196,8 @@ pub fn verdicts<'scope>(
 struct Batch {
     ballots: Vec<(Ballot, isize)>,
     versions: Vec<(VoterVersion, isize)>,
-    candidates: Vec<((Text, CandidateInfo), isize)>,
-    hours: Vec<((Text, Hours), isize)>,
+    candidates: Vec<((Id, CandidateInfo), isize)>,
+    hours: Vec<((Id, Hours), isize)>,
     facts: Map<Coded, isize>,
 }
 
@@ -209,10 +209,10 @@ struct Out {
     statuses: Vec<((Ballot, VoteStatus), isize)>,
 }
 
-/// Text interned per worker: an index per distinct text, and the text back.
+/// Id interned per worker: an index per distinct text, and the text back.
 struct Interner {
     index: Map<Id, u32>,
-    texts: Vec<Text>,
+    texts: Vec<Id>,
 }
 
 impl Interner {
@@ -230,7 +230,7 @@ impl Interner {
         index
     }
 
-    fn text(&self, index: u32) -> &Text {
+    fn text(&self, index: u32) -> &Id {
         &self.texts[index as usize]
     }
 }
@@ -462,7 +462,7 @@ impl Tables {
     }
 
     /// Applies a time's changes to the candidates and the stations' hours.
-    fn registries(&mut self, candidates: &mut Vec<((Text, CandidateInfo), isize)>, hours: &mut Vec<((Text, Hours), isize)>) {
+    fn registries(&mut self, candidates: &mut Vec<((Id, CandidateInfo), isize)>, hours: &mut Vec<((Id, Hours), isize)>) {
         consolidate(candidates);
         consolidate(hours);
         // Retractions first: a replaced record is a retraction and an insertion.
@@ -493,7 +493,7 @@ impl Tables {
         let at = voter.ballots.partition_point(|s| {
             let order = (s.time, &s.vote_id).cmp(&(ballot.voting_time, &ballot.vote_id)).then_with(|| {
                 let (c, st) = (self.candidates.text(s.candidate), self.stations.text(s.station));
-                (&**c, &**st, s.method).cmp(&(&*ballot.candidate_id, &*ballot.polling_station_id, ballot.voting_method))
+                (c, st, s.method).cmp(&(&ballot.candidate_id, &ballot.polling_station_id, ballot.voting_method))
             });
             order == std::cmp::Ordering::Less
         });
@@ -588,8 +588,8 @@ impl Tables {
             voting_time: stored.time,
             vote_id: stored.vote_id.clone(),
             voter_id: key.clone(),
-            candidate_id: (**self.candidates.text(stored.candidate)).into(),
-            polling_station_id: (**self.stations.text(stored.station)).into(),
+            candidate_id: self.candidates.text(stored.candidate).clone(),
+            polling_station_id: self.stations.text(stored.station).clone(),
             voting_method: stored.method,
         };
         if let Some(kind) = rejected {
