@@ -46,22 +46,27 @@
 //!
 //! [`count_per_window`]: super::window::TumblingWindow::count_per_window
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
-use differential_dataflow::lattice::Lattice;
-use differential_dataflow::{ExchangeData, Hashable, VecCollection};
+use differential_dataflow::consolidation::consolidate;
+use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
+use foldhash::fast::FixedState;
 use ordered_float::OrderedFloat;
 use serde::{Deserialize, Serialize};
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::vec::Broadcast;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
-use super::enrich::Enrich;
-use super::reduce::ReduceTotal;
+use super::batches::TimeBatches;
+use super::reduce::differences;
 
 /// What the rate model needs to know about a unit.
 pub trait RateUnit: ExchangeData {
     /// Units are compared with the others of their group.
-    type Group: Ord + Clone;
+    type Group: Eq + std::hash::Hash + Clone;
     /// The unit's peer group (e.g. a station's region).
     fn group(&self) -> Self::Group;
     /// How many members can produce events (e.g. registered voters); units of size 0 are
@@ -147,46 +152,144 @@ pub trait RateSpikes<'scope, T: Timestamp, S> {
 
 impl<'scope, T, S> RateSpikes<'scope, T, S> for VecCollection<'scope, T, ((i64, S), isize)>
 where
-    T: Timestamp + Lattice + TotalOrder,
+    T: Timestamp + TotalOrder,
     S: ExchangeData + Hashable + std::hash::Hash,
 {
     fn rate_spikes<U>(self, units: VecCollection<'scope, T, (S, U)>, model: RateModel) -> VecCollection<'scope, T, (S, RateSpike)>
     where
         U: RateUnit,
     {
-        // Per window, in one group: every unit (with a zero count where it had no events,
-        // since the peers' pooled rate must count the members of quiet units too) and the
-        // counts. The units are few and copied to every window that has events; the counts
-        // go straight to their window.
-        let windows = self.clone().map(|((w, _), _)| ((), w)).consolidate_stream().distinct();
-        let members = windows.join_replicated(units.map(|(s, u)| ((), (s, u)))).map(|((), (w, (s, u)))| (w, Member::Unit(s, u)));
-        let counts = self.map(|((w, s), n)| (w, Member::Count(s, n as i64)));
-        let width = model.width_ms;
-        members
-            .concat(counts)
-            .reduce_total_named("RateSpikes", move |w, members, output| {
-                let mut window: BTreeMap<&S, (Option<&U>, i64)> = BTreeMap::new();
-                for (member, diff) in members.iter().filter(|(_, diff)| *diff > 0) {
-                    match member {
-                        Member::Unit(s, u) => window.entry(s).or_default().0 = Some(u),
-                        Member::Count(s, n) => window.entry(s).or_default().1 += n * *diff as i64,
+        // Counts go to their window's worker; every worker holds every unit (they are few).
+        // Once the frontiers pass a time, each window whose counts changed at it (every
+        // window of the worker, if a unit changed) is judged again from its current counts
+        // and the current units, and the difference to its last findings goes out.
+        let mut builder = OperatorBuilder::new("RateSpikes".to_string(), self.inner.scope());
+        let by_window = Exchange::new(|(((w, _), _), _, _): &(((i64, S), isize), T, isize)| (*w as u64).hashed().into());
+        let mut counts_in = builder.new_input(self.inner, by_window);
+        let mut units_in = builder.new_input(units.inner.broadcast(), Pipeline);
+        let (output, stream) = builder.new_output::<Vec<((S, RateSpike), T, isize)>>();
+        let mut output = OutputBuilder::from(output);
+        builder.build(move |_capabilities| {
+            let mut batches: TimeBatches<T, Updates<S, U>> = TimeBatches::new(1);
+            let mut units: HashMap<S, Vec<(U, isize)>, FixedState> = HashMap::default();
+            let mut windows: HashMap<i64, Window<S>, FixedState> = HashMap::default();
+            let mut fresh = Vec::new();
+            move |frontiers| {
+                counts_in.for_each(|cap, data| {
+                    batches.hold(&cap);
+                    for (((w, s), n), time, diff) in data.drain(..) {
+                        batches.at(time).counts.push((w, s, n as i64, diff));
+                    }
+                });
+                units_in.for_each(|cap, data| {
+                    batches.hold(&cap);
+                    for ((s, u), time, diff) in data.drain(..) {
+                        batches.at(time).units.push((s, u, diff));
+                    }
+                });
+                while let Some((time, updates)) = batches.next_complete(frontiers) {
+                    let mut dirty: Vec<i64> = Vec::new();
+                    for (w, s, n, diff) in updates.counts {
+                        let window = windows.entry(w).or_default();
+                        if !window.dirty {
+                            window.dirty = true;
+                            dirty.push(w);
+                        }
+                        let key = (s, n);
+                        let records = window.records.entry(key.clone()).or_default();
+                        *records += diff;
+                        if *records == 0 {
+                            window.records.remove(&key);
+                        }
+                    }
+                    if !updates.units.is_empty() {
+                        for (s, u, diff) in updates.units {
+                            let versions = units.entry(s.clone()).or_default();
+                            match versions.iter_mut().find(|(v, _)| *v == u) {
+                                Some((_, count)) => *count += diff,
+                                None => versions.push((u, diff)),
+                            }
+                            versions.retain(|(_, count)| *count != 0);
+                            if versions.is_empty() {
+                                units.remove(&s);
+                            }
+                        }
+                        for (w, window) in windows.iter_mut().filter(|(_, window)| !window.dirty) {
+                            window.dirty = true;
+                            dirty.push(*w);
+                        }
+                    }
+                    dirty.sort_unstable();
+                    let mut output = output.activate();
+                    let mut session = output.session(batches.caps(0));
+                    for w in dirty {
+                        let window = windows.get_mut(&w).expect("dirty windows exist");
+                        window.dirty = false;
+                        if !window.records.is_empty() {
+                            fresh = judge_window(w, &window.records, &units, &model);
+                            consolidate(&mut fresh);
+                        }
+                        for (found, diff) in differences(&window.found, &fresh) {
+                            session.give((found, time.clone(), diff));
+                        }
+                        std::mem::swap(&mut window.found, &mut fresh);
+                        fresh.clear();
+                        if window.records.is_empty() && window.found.is_empty() {
+                            windows.remove(&w);
+                        }
                     }
                 }
-                let active: Vec<(S, U, i64)> = window
-                    .into_iter()
-                    .filter_map(|(s, (u, n))| u.filter(|u| u.size() > 0 && u.active(*w, width)).map(|u| (s.clone(), u.clone(), n)))
-                    .collect();
-                output.extend(judge(*w, active.iter(), &model).into_iter().map(|found| (found, 1)));
-            })
-            .map(|(_, found)| found)
+                batches.downgrade();
+            }
+        });
+        stream.as_collection()
     }
 }
 
-/// What a window's group holds: a unit's record, or its count of events in the window.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-enum Member<S, U> {
-    Unit(S, U),
-    Count(S, i64),
+/// A time's updates of the counts `(window, unit, count, diff)` and of the units.
+struct Updates<S, U> {
+    counts: Vec<(i64, S, i64, isize)>,
+    units: Vec<(S, U, isize)>,
+}
+
+impl<S, U> Default for Updates<S, U> {
+    fn default() -> Self {
+        Updates { counts: Vec::new(), units: Vec::new() }
+    }
+}
+
+/// A window's count records `(unit, count) → multiplicity` and its last findings.
+struct Window<S> {
+    records: HashMap<(S, i64), isize, FixedState>,
+    found: Vec<((S, RateSpike), isize)>,
+    dirty: bool,
+}
+
+impl<S> Default for Window<S> {
+    fn default() -> Self {
+        Window { records: HashMap::default(), found: Vec::new(), dirty: false }
+    }
+}
+
+/// The findings of window `w`: every current unit (the greatest of its records, if a
+/// collection holds several) with its events in the window, 0 if it had none.
+fn judge_window<S: Clone + Eq + std::hash::Hash, U: RateUnit>(
+    w: i64,
+    records: &HashMap<(S, i64), isize, FixedState>,
+    units: &HashMap<S, Vec<(U, isize)>, FixedState>,
+    model: &RateModel,
+) -> Vec<((S, RateSpike), isize)> {
+    let mut events: HashMap<&S, i64, FixedState> = HashMap::default();
+    for ((s, n), diff) in records.iter().filter(|(_, diff)| **diff > 0) {
+        *events.entry(s).or_default() += n * *diff as i64;
+    }
+    let active: Vec<(&S, &U, i64)> = units
+        .iter()
+        .filter_map(|(s, versions)| versions.iter().filter(|(_, count)| *count > 0).map(|(u, _)| u).max().map(|u| (s, u)))
+        .filter(|(_, u)| u.size() > 0 && u.active(w, model.width_ms))
+        .map(|(s, u)| (s, u, events.get(s).copied().unwrap_or(0)))
+        .collect();
+    judge(w, &active, model).into_iter().map(|found| (found, 1)).collect()
 }
 
 /// Events and members of a set of units: `(events, members, units)`.
@@ -205,11 +308,10 @@ impl Pool {
 }
 
 /// The flagged units of window `w` among its active `units` `(unit, info, count)`.
-fn judge<'a, S: Clone + 'a, U: RateUnit>(w: i64, units: impl Iterator<Item = &'a (S, U, i64)>, model: &RateModel) -> Vec<(S, RateSpike)> {
-    let units: Vec<&(S, U, i64)> = units.collect();
-    let mut groups: BTreeMap<U::Group, Pool> = BTreeMap::new();
+fn judge<S: Clone, U: RateUnit>(w: i64, units: &[(&S, &U, i64)], model: &RateModel) -> Vec<(S, RateSpike)> {
+    let mut groups: HashMap<U::Group, Pool, FixedState> = HashMap::default();
     let mut all = Pool::default();
-    for (_, u, n) in &units {
+    for (_, u, n) in units {
         groups.entry(u.group()).or_default().add(*n, u.size());
         all.add(*n, u.size());
     }
@@ -223,7 +325,7 @@ fn judge<'a, S: Clone + 'a, U: RateUnit>(w: i64, units: impl Iterator<Item = &'a
         let variance = expected.max(1.0) * (1.0 + size as f64 / members as f64);
         let score = (n as f64 - expected) / variance.sqrt();
         if n as f64 >= model.min_ratio * expected && score >= model.min_score {
-            found.push((s.clone(), RateSpike { window_start: w, observed: n, expected: OrderedFloat(expected), score: OrderedFloat(score) }));
+            found.push(((*s).clone(), RateSpike { window_start: w, observed: n, expected: OrderedFloat(expected), score: OrderedFloat(score) }));
         }
     }
     found
