@@ -18,7 +18,7 @@ fn example_tallies_a_generated_data_set_exactly() {
 
     // The report line has the agreed fields.
     let line = report.lines().last().unwrap_or_default();
-    for field in ["votes=", "elapsed_s=", "votes_per_s=", "workers=2", "late=", "dead_letters=0"] {
+    for field in ["votes=", "elapsed_s=", "votes_per_s=", "registry_per_s=", "vote_phase_per_s=", "peak_rss_mb=", "workers=2", "late=", "dead_letters=0"] {
         assert!(line.contains(field), "report line {line:?} lacks {field}");
     }
     let admitted = load(&data);

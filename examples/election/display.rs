@@ -119,8 +119,10 @@ pub fn print_summary(rows: &BTreeMap<ResultKey, ResultRow>) {
     }
 }
 
-/// The dead letters by kind, any failed outputs, and the report line.
-pub fn print_report(reports: &[WorkerReport], elapsed: f64, workers: usize) {
+/// The dead letters by kind, any failed outputs, and the report line: the whole job, then its
+/// two phases (registries until the first vote could be read, then the votes) and the
+/// process's peak resident memory.
+pub fn print_report(reports: &[WorkerReport], start: Instant, elapsed: f64, workers: usize) {
     let votes: u64 = reports.iter().map(|r| r.votes).sum();
     let late: u64 = reports.iter().map(|r| r.late).sum();
     let dead: u64 = reports.iter().map(|r| r.dead_letter_total()).sum();
@@ -142,8 +144,24 @@ pub fn print_report(reports: &[WorkerReport], elapsed: f64, workers: usize) {
     for (output, error) in &failed {
         eprintln!("output {output:?} failed: {error}");
     }
+    let registry_records: u64 = reports.iter().map(|r| r.registry_records).sum();
+    let registry_s = reports.iter().filter_map(|r| r.registries_loaded).max().map_or(0.0, |at| at.duration_since(start).as_secs_f64()).min(elapsed);
+    let vote_s = elapsed - registry_s;
+    let rate = |n: u64, s: f64| n as f64 / s.max(1e-9);
+    let peak_rss = peak_rss_mb().map_or_else(|| "-".to_string(), |mb| format!("{mb:.0}"));
     println!(
-        "votes={votes} elapsed_s={elapsed:.3} votes_per_s={:.0} workers={workers} late={late} dead_letters={dead}",
-        votes as f64 / elapsed.max(1e-9)
+        "votes={votes} elapsed_s={elapsed:.3} votes_per_s={:.0} registry_records={registry_records} registry_s={registry_s:.3} \
+         registry_per_s={:.0} vote_phase_s={vote_s:.3} vote_phase_per_s={:.0} peak_rss_mb={peak_rss} workers={workers} late={late} dead_letters={dead}",
+        rate(votes, elapsed),
+        rate(registry_records, registry_s),
+        rate(votes, vote_s),
     );
+}
+
+/// The process's peak resident set size in MiB (`VmHWM`), where the system says it.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: f64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib / 1024.0)
 }

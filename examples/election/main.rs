@@ -19,7 +19,8 @@
 //! Timely's own `-w/-n/-p/-h` work as usual (`-h` is the hostfile, as in every timely
 //! program; help is `--help`). While it runs, a progress line shows votes/s, the watermark
 //! and the leading candidate; at the end it prints a summary and one report line
-//! `votes=… elapsed_s=… votes_per_s=… workers=… late=… dead_letters=…`.
+//! `votes=… elapsed_s=… votes_per_s=… registry_records=… registry_s=… registry_per_s=… vote_phase_s=…
+//! vote_phase_per_s=… peak_rss_mb=… workers=… late=… dead_letters=…`.
 
 mod cli;
 mod detection;
@@ -225,7 +226,7 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     if let Some(db) = &db {
         postgres::print_report(db, &progress.sources);
     }
-    print_report(&reports, elapsed, workers);
+    print_report(&reports, start, elapsed, workers);
     match failure {
         Some(failure) => Err(anyhow::Error::new(failure).context("the job stopped before the end of its input")),
         None => Ok(()),

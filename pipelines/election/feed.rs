@@ -44,6 +44,8 @@ pub struct ElectionFeed {
     voters: InputSession<u64, VoterVersion, isize>,
     voter_records: Option<VersionSession<Voter>>,
     dead_letters: InputSession<u64, DeadLetter, isize>,
+    /// Registry records applied.
+    registry_records: u64,
 }
 
 /// Where judged votes go, and the count of records read per time.
@@ -121,7 +123,7 @@ impl ElectionFeed {
         let (dead_letters, dead_letter_collection) = scope.new_collection();
         let (reads, read_collection) = scope.new_collection();
         let ballots = Ballots { votes, sources, record_sources: false, admitted: 0, refused: Vec::new(), reads, read: Vec::new() };
-        let feed = ElectionFeed { gate: EventGate::new(clock), ballots, candidates, stations, voters, voter_records: Some(voter_records), dead_letters };
+        let feed = ElectionFeed { gate: EventGate::new(clock), ballots, candidates, stations, voters, voter_records: Some(voter_records), dead_letters, registry_records: 0 };
         let inputs = ElectionInputs {
             votes: vote_collection,
             candidates: candidate_collection,
@@ -162,9 +164,15 @@ impl ElectionFeed {
 
     /// Counts a registry record read now.
     fn registry_read(&mut self) -> u64 {
+        self.registry_records += 1;
         let t = self.now();
         self.ballots.read_at(t);
         t
+    }
+
+    /// Registry records applied so far (versions and deletions).
+    pub fn registry_records(&self) -> u64 {
+        self.registry_records
     }
 
     /// A candidate version with sequence number `seq`; returns the time it is applied at.

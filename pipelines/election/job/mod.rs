@@ -167,6 +167,11 @@ pub struct WorkerReport {
     /// Kafka only: the next offset of every partition this worker read, as
     /// `(topic, partition, offset)`.
     pub positions: Vec<(String, i32, i64)>,
+    /// Registry records (candidates, stations, voters) this worker read before the first
+    /// vote, dead letters included.
+    pub registry_records: u64,
+    /// When the registries had settled in the dataflow and the first vote could be read.
+    pub registries_loaded: Option<Instant>,
 }
 
 impl WorkerReport {
@@ -393,6 +398,8 @@ impl Run<'_> {
         self.flush();
         let probe = &self.probe;
         worker.step_while(|| probe.less_than(&1));
+        self.report.registry_records = self.feed.registry_records() + self.report.dead_letter_total();
+        self.report.registries_loaded = Some(Instant::now());
         if self.index == 0 {
             tracing::info!(elapsed_s = self.started.elapsed().as_secs_f64(), "registries loaded");
         }
