@@ -117,7 +117,7 @@ fn run(events: &[(Event, u64)], workers: usize) -> Outputs {
             let (voters, voter_collection) = scope.new_collection();
             let (candidates, candidate_collection) = scope.new_collection();
             let (hours, hour_collection) = scope.new_collection();
-            let config = VerdictConfig { window_ms: Some(WINDOW_MS), statuses: true };
+            let config = VerdictConfig { window_ms: Some(WINDOW_MS), statuses: true, expected_voters: 50 };
             let out = verdicts(ballot_collection, voter_collection, candidate_collection, hour_collection, config);
             out.facts.inner.capture_into(facts_tx);
             out.statuses.inner.capture_into(statuses_tx);

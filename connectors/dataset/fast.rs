@@ -252,9 +252,10 @@ impl<'a> Compact<'a> {
     /// A string without escapes or control characters.
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
+        // Ids and names are short: one pass that stops at the quote beats a vectorised search.
         let rest = &self.text.as_bytes()[self.at..];
-        let end = memchr::memchr2(b'"', b'\\', rest)?;
-        if rest[end] != b'"' || rest[..end].iter().fold(false, |control, &c| control | (c < 0x20)) {
+        let end = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        if rest[end] != b'"' {
             return None;
         }
         let text = &self.text[self.at..self.at + end];

@@ -60,6 +60,19 @@ pub trait ReadAt {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
 }
 
+/// About how many lines `file` has: its length over the mean length of the lines in its
+/// first 64 KiB (exact for a file that short). For sizing state ahead; 0 if unreadable.
+pub fn estimate_lines(file: &(impl ReadAt + ?Sized)) -> u64 {
+    let mut head = vec![0; 64 << 10];
+    let (Ok(len), Ok(n)) = (file.len(), file.read_at(0, &mut head)) else { return 0 };
+    let lines = memchr::memchr_iter(b'\n', &head[..n]).count() as u64;
+    match memchr::memrchr(b'\n', &head[..n]) {
+        None => u64::from(n > 0),
+        Some(_) if n as u64 == len => lines + u64::from(head[n - 1] != b'\n'),
+        Some(last) => len * lines / (last as u64 + 1),
+    }
+}
+
 impl ReadAt for File {
     fn len(&self) -> io::Result<u64> {
         Ok(self.metadata()?.len())
@@ -203,6 +216,15 @@ impl Window {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn line_estimates() {
+        assert_eq!(super::estimate_lines(&b""[..]), 0);
+        assert_eq!(super::estimate_lines(&b"a\nb\nc"[..]), 3);
+        assert_eq!(super::estimate_lines(&b"a\nb\n"[..]), 2);
+        let long: Vec<u8> = (0..100_000).flat_map(|i| format!("{{\"n\":{:06}}}\n", i).into_bytes()).collect();
+        assert_eq!(super::estimate_lines(&long[..]), 100_000);
+    }
+
     use super::*;
 
     fn lines(bytes: &[u8], share: Share) -> Vec<(u64, String)> {

@@ -134,6 +134,7 @@ impl ElectionFeed {
             sources: source_collection,
             dead_letters: dead_letter_collection,
             statuses: false,
+            expected_voters: 0,
         };
         (feed, inputs)
     }

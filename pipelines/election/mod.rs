@@ -85,6 +85,9 @@ pub struct ElectionInputs<'scope> {
     pub dead_letters: VecCollection<'scope, u64, DeadLetter>,
     /// Whether [`ElectionOutputs::statuses`] is wanted (for the vote ledger).
     pub statuses: bool,
+    /// About how many voter records the registry holds, if the source can tell (0 if not):
+    /// operators size their state for it rather than growing it record by record.
+    pub expected_voters: u64,
 }
 
 /// The pipeline's outputs.
@@ -134,7 +137,7 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
     let profiles = inputs.stations.latest_by_key_named("Stations").flat_map(|(id, s)| StationProfile::of(&s).map(|p| (Id::from(id), p)));
     let station_hours = profiles.clone().map(|(id, p)| (id, p.hours));
 
-    let config = VerdictConfig { window_ms: detectors.rate_spike.map(|model| model.width_ms), statuses: inputs.statuses };
+    let config = VerdictConfig { window_ms: detectors.rate_spike.map(|model| model.width_ms), statuses: inputs.statuses, expected_voters: inputs.expected_voters };
     let verdicts = verdicts::verdicts(inputs.votes, inputs.voters, candidates.clone(), station_hours, config);
     // Tallies and registered voters per region, as counts.
     let counts = verdicts

@@ -108,6 +108,9 @@ pub struct VerdictConfig {
     pub window_ms: Option<i64>,
     /// Whether to produce [`Verdicts::statuses`].
     pub statuses: bool,
+    /// About how many voters there are in all (0: unknown); each worker reserves room for
+    /// its share.
+    pub expected_voters: u64,
 }
 
 /// Judges every ballot (see the module docs).
@@ -119,6 +122,7 @@ pub fn verdicts<'scope>(
     config: VerdictConfig,
 ) -> Verdicts<'scope> {
     let scope = ballots.scope();
+    let scope_peers = scope.peers();
     let mut builder = OperatorBuilder::new("Verdicts".to_string(), scope);
     let by_voter = |b: &(Ballot, u64, isize)| b.0.voter_id.hashed().into();
     let mut ballots_in = builder.new_input(ballots.inner, Exchange::new(by_voter));
@@ -132,7 +136,7 @@ pub fn verdicts<'scope>(
 
     builder.build(move |_capabilities| {
         let mut batches: TimeBatches<u64, Batch> = TimeBatches::new(3);
-        let mut state = State::new(config);
+        let mut state = State::new(config, scope_peers);
         move |frontiers| {
             ballots_in.for_each(|cap, data| {
                 batches.hold(&cap);
@@ -343,7 +347,9 @@ struct Tables {
 }
 
 impl State {
-    fn new(config: VerdictConfig) -> Self {
+    fn new(config: VerdictConfig, peers: usize) -> Self {
+        // Hashing spreads voters over workers a little unevenly: room for 1/16 more.
+        let share = config.expected_voters as usize / peers.max(1);
         let tables = Tables {
             config,
             candidates: Interner::new(),
@@ -354,7 +360,7 @@ impl State {
             profiles: Map::default(),
             profile_list: Vec::new(),
         };
-        State { voters: Map::default(), tables }
+        State { voters: Map::with_capacity_and_hasher(share + share / 16, Default::default()), tables }
     }
 
     /// Adds a voter not seen before, recording its facts; hands the version back if the

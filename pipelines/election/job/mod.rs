@@ -41,7 +41,8 @@ use super::records::{self, RecordKey, RecordRow, SourcePosition};
 use super::results::{ResultKey, ResultRow};
 use super::{build_with, Detectors, ElectionFeed, RejectedVote};
 use crate::connectors::clock::{ClockConfig, EventClock};
-use crate::connectors::dataset::{DatasetBytes, DeadLetter, Vote};
+use crate::connectors::dataset::lines::estimate_lines;
+use crate::connectors::dataset::{self, DatasetBytes, DeadLetter, Vote};
 use crate::connectors::generator::Election;
 use crate::connectors::kafka::{KafkaError, Publisher};
 use crate::connectors::progress::SourceProgress;
@@ -59,6 +60,17 @@ pub enum Source {
     Bytes(Arc<DatasetBytes>),
     /// Kafka topics.
     Kafka(Arc<KafkaSource>),
+}
+
+/// About how many voter records `source` holds (see [`super::ElectionInputs::expected_voters`]).
+fn expected_voters(source: &Source) -> u64 {
+    match source {
+        Source::Generated(election) => election.voters.len() as u64,
+        Source::Directory(dir) => std::fs::File::open(dir.join(dataset::VOTERS)).map_or(0, |file| estimate_lines(&file)),
+        Source::Bytes(bytes) => estimate_lines(bytes.file(dataset::VOTERS)),
+        // The registry topic's offsets would say; the state grows as it is read.
+        Source::Kafka(_) => 0,
+    }
 }
 
 /// Where a job's results and records go: named outputs, each attached as its own sink
@@ -210,6 +222,7 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
         feed.record_sources(ledger);
         feed.record_voters(!record_outputs.is_empty());
         inputs.statuses = ledger;
+        inputs.expected_voters = expected_voters(source);
         let registries = (inputs.candidates.clone(), inputs.stations.clone(), inputs.voter_records.clone());
         let (sources, dead_letters) = (inputs.sources.clone(), inputs.dead_letters.clone());
         let outputs = build_with(inputs, detectors);
