@@ -252,9 +252,8 @@ impl<'a> Compact<'a> {
     /// A string without escapes or control characters.
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
-        // Ids and names are short: one pass that stops at the quote beats a vectorised search.
         let rest = &self.text.as_bytes()[self.at..];
-        let end = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        let end = string_end(rest)?;
         if rest[end] != b'"' {
             return None;
         }
@@ -300,6 +299,25 @@ impl<'a> Compact<'a> {
         let optional = |text: Option<&'a str>| Cow::Borrowed(text.unwrap_or(""));
         Some(AddressRef { street: optional(s[0]), city: Cow::Borrowed(s[1]?), state: Cow::Borrowed(s[2]?), country: optional(s[3]), postcode: optional(s[4]) })
     }
+}
+
+/// The index of the first `"`, `\\` or control character of `bytes`, eight bytes at a time
+/// (SWAR: a byte-wise "has zero" or "less than" on a `u64`, whose lowest flagged byte is
+/// exact).
+fn string_end(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    for (i, chunk) in chunks.by_ref().enumerate() {
+        let v = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let found = zero(v ^ (ONES * u64::from(b'"'))) | zero(v ^ (ONES * u64::from(b'\\'))) | (v.wrapping_sub(ONES * 0x20) & !v & HIGH);
+        if found != 0 {
+            return Some(i * 8 + (found.trailing_zeros() / 8) as usize);
+        }
+    }
+    let tail = bytes.len() - chunks.remainder().len();
+    chunks.remainder().iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|p| tail + p)
 }
 
 /// Parses a line as the view `T`; on failure, parses it in full as the record `Full` for the
@@ -446,6 +464,21 @@ mod tests {
         }
         out.extend([format!("{line}x"), line.replace(':', " : "), line.replacen('e', "\\u0065", 1), line[..line.len() - 1].to_string()]);
         out
+    }
+
+    #[test]
+    fn string_ends_are_found_at_every_offset() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        let alphabet = [b'a', b'"', b'\\', 0x1f, 0x00, 0x20, 0x21, 0x7f, 0x80, 0xff, b'[', b']'];
+        for _ in 0..20_000 {
+            let (len, rare) = (next() % 40, next() % 40 + 1);
+            let bytes: Vec<u8> = (0..len).map(|_| if next() % rare == 0 { alphabet[(next() % 12) as usize] } else { b'a' + (next() % 26) as u8 }).collect();
+            assert_eq!(string_end(&bytes), bytes.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20), "{bytes:?}");
+        }
     }
 
     #[test]
