@@ -164,7 +164,7 @@ where
         // window of the worker, if a unit changed) is judged again from its current counts
         // and the current units, and the difference to its last findings goes out.
         let mut builder = OperatorBuilder::new("RateSpikes".to_string(), self.inner.scope());
-        let by_window = Exchange::new(|(((w, _), _), _, _): &(((i64, S), isize), T, isize)| (*w as u64).hashed().into());
+        let by_window = Exchange::new(|(((w, _), _), _, _): &(((i64, S), isize), T, isize)| (*w as u64).hashed());
         let mut counts_in = builder.new_input(self.inner, by_window);
         let mut units_in = builder.new_input(units.inner.broadcast(), Pipeline);
         let (output, stream) = builder.new_output::<Vec<((S, RateSpike), T, isize)>>();

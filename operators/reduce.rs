@@ -24,6 +24,9 @@ use timely::progress::Timestamp;
 
 use super::batches::TimeBatches;
 
+/// A time's updates.
+type Updates<K, V> = Vec<((K, V), isize)>;
+
 /// A key's current values and last output.
 struct Group<V, O> {
     values: BTreeMap<V, isize>,
@@ -90,7 +93,7 @@ where
         let (output, stream) = builder.new_output::<Vec<((K, O), T, isize)>>();
         let mut output = OutputBuilder::from(output);
         builder.build(move |_capabilities| {
-            let mut batches: TimeBatches<T, Vec<((K, V), isize)>> = TimeBatches::new(1);
+            let mut batches: TimeBatches<T, Updates<K, V>> = TimeBatches::new(1);
             let mut groups: HashMap<K, Group<V, O>, foldhash::fast::FixedState> = HashMap::default();
             let (mut dirty, mut fresh) = (Vec::new(), Vec::new());
             move |frontiers| {

@@ -53,6 +53,7 @@ impl Share {
 }
 
 /// Something lines can be read from at any offset: a file, or bytes in memory.
+#[allow(clippy::len_without_is_empty)] // a length that can fail to be read
 pub trait ReadAt {
     /// Its length in bytes.
     fn len(&self) -> io::Result<u64>;

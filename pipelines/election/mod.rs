@@ -20,20 +20,22 @@
 //!
 //! ## Dataflow
 //! ```text
-//! candidates ─ latest_by_key ─┐
-//! stations ─── latest_by_key ─┴ enrich ─ per (candidate, station) pair named by ballots ─┐
-//! votes ─ ballots ─────────────────────────────────────────── join_replicated (lookups) ─┴─┐
-//! voters ───── latest_by_key ───────────────── group_with(voter: checks + first vote wins) ─┘
-//!                  ├─ counted ─ tallies ─ count_by ─┬─ enrich(registries) ─ candidate, party, region
-//!                  │                                ├─ city, age group, gender, education × party, hour
-//!                  │                                ├─ top_k ─ top polling stations
-//!                  │                                ├─ per (station, 5 min) ─ rate_spikes(stations) ─ anomalies
-//!                  │                                └─ per station ─ over_capacity(rolls) ─ anomalies
-//!                  └─ rejected ─ anomalies
-//! reads, dead letters, verdicts, voters, results ─ check_totals ─ data_quality
+//! candidates ─ latest_by_key ─┐ (copied to every worker)
+//! stations ─── latest_by_key ─┤
+//! votes ──────────────────────┤
+//! voters ─────────────────────┴ verdicts (per voter: checks + first vote wins) ─┬─ rejected ─ anomalies
+//!     ┌──────────────────────────────────────────────────── facts, per time ────┘
+//!     └ reduce_total ─ counts ─┬─ candidate, party, region, city, age group, gender, education × party, hour
+//!                              ├─ top_k ─ top polling stations
+//!                              ├─ per (station, 5 min) ─ rate_spikes(stations) ─ anomalies
+//!                              └─ per station ─ over_capacity(rolls) ─ anomalies
+//! reads, dead letters, verdicts, results ─ check_totals ─ data_quality
 //! ```
-//! Every counted vote is turned into its tally keys (one per result table) in a single pass
-//! and counted once; the counts are small, so splitting them per table afterwards is cheap.
+//! The [`verdicts`] operator keeps each voter's record and distinct ballots in a hash map
+//! (totally ordered time needs no arrangement), judges a voter's ballots again when they or
+//! the voter change, and turns every counted vote into its tally keys (one per result table)
+//! in a single pass, pre-aggregated per time before the exchange; the counts are small, so
+//! splitting them per table afterwards is cheap.
 //! A late vote earlier than a voter's counted vote flips it: the old one is retracted from
 //! every count and becomes a `duplicate_vote`, and the late one is counted.
 

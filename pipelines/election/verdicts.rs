@@ -124,9 +124,9 @@ pub fn verdicts<'scope>(
     let scope = ballots.scope();
     let scope_peers = scope.peers();
     let mut builder = OperatorBuilder::new("Verdicts".to_string(), scope);
-    let by_voter = |b: &(Ballot, u64, isize)| b.0.voter_id.hashed().into();
+    let by_voter = |b: &(Ballot, u64, isize)| b.0.voter_id.hashed();
     let mut ballots_in = builder.new_input(ballots.inner, Exchange::new(by_voter));
-    let mut voters_in = builder.new_input(voters.inner, Exchange::new(|v: &(VoterVersion, u64, isize)| v.0.voter_id.hashed().into()));
+    let mut voters_in = builder.new_input(voters.inner, Exchange::new(|v: &(VoterVersion, u64, isize)| v.0.voter_id.hashed()));
     let mut candidates_in = builder.new_input(candidates.inner.broadcast(), Pipeline);
     let mut hours_in = builder.new_input(hours.inner.broadcast(), Pipeline);
     let (facts_out, facts) = builder.new_output::<Vec<(Fact, u64, isize)>>();
@@ -365,6 +365,7 @@ impl State {
 
     /// Adds a voter not seen before, recording its facts; hands the version back if the
     /// voter is known.
+    #[allow(clippy::result_large_err)] // the version moves back to the caller, unboxed, on a hot path
     fn new_voter(&mut self, version: VoterVersion, facts: &mut Map<Coded, isize>) -> Result<(), VoterVersion> {
         if self.voters.contains_key(&version.voter_id) {
             return Err(version);
