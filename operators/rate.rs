@@ -48,7 +48,6 @@
 
 use std::collections::HashMap;
 
-use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
 use foldhash::fast::FixedState;
 use ordered_float::OrderedFloat;
@@ -61,7 +60,7 @@ use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
 use super::batches::TimeBatches;
-use super::reduce::differences;
+use super::reduce::replace_output;
 
 /// What the rate model needs to know about a unit.
 pub trait RateUnit: ExchangeData {
@@ -153,7 +152,7 @@ pub trait RateSpikes<'scope, T: Timestamp, S> {
 impl<'scope, T, S> RateSpikes<'scope, T, S> for VecCollection<'scope, T, ((i64, S), isize)>
 where
     T: Timestamp + TotalOrder,
-    S: ExchangeData + Hashable + std::hash::Hash,
+    S: ExchangeData + std::hash::Hash,
 {
     fn rate_spikes<U>(self, units: VecCollection<'scope, T, (S, U)>, model: RateModel) -> VecCollection<'scope, T, (S, RateSpike)>
     where
@@ -173,7 +172,6 @@ where
             let mut batches: TimeBatches<T, Updates<S, U>> = TimeBatches::new(1);
             let mut units: HashMap<S, Vec<(U, isize)>, FixedState> = HashMap::default();
             let mut windows: HashMap<i64, Window<S>, FixedState> = HashMap::default();
-            let mut fresh = Vec::new();
             move |frontiers| {
                 counts_in.for_each(|cap, data| {
                     batches.hold(&cap);
@@ -225,15 +223,10 @@ where
                     for w in dirty {
                         let window = windows.get_mut(&w).expect("dirty windows exist");
                         window.dirty = false;
-                        if !window.records.is_empty() {
-                            fresh = judge_window(w, &window.records, &units, &model);
-                            consolidate(&mut fresh);
-                        }
-                        for (found, diff) in differences(&window.found, &fresh) {
+                        let mut fresh = if window.records.is_empty() { Vec::new() } else { judge_window(w, &window.records, &units, &model) };
+                        for (found, diff) in replace_output(&mut window.found, &mut fresh) {
                             session.give((found, time.clone(), diff));
                         }
-                        std::mem::swap(&mut window.found, &mut fresh);
-                        fresh.clear();
                         if window.records.is_empty() && window.found.is_empty() {
                             windows.remove(&w);
                         }

@@ -122,13 +122,10 @@ where
                         let values: Vec<(&V, isize)> = group.values.iter().map(|(v, n)| (v, *n)).collect();
                         if !values.is_empty() {
                             logic(&key, &values, &mut fresh);
-                            consolidate(&mut fresh);
                         }
-                        for (out, diff) in differences(&group.output, &fresh) {
+                        for (out, diff) in replace_output(&mut group.output, &mut fresh) {
                             session.give(((key.clone(), out), time.clone(), diff));
                         }
-                        std::mem::swap(&mut group.output, &mut fresh);
-                        fresh.clear();
                         if group.values.is_empty() && group.output.is_empty() {
                             groups.remove(&key);
                         }
@@ -141,8 +138,18 @@ where
     }
 }
 
+/// Makes `fresh` (consolidated here) the last output and returns `fresh − last`; `fresh` is
+/// left empty for reuse.
+pub(crate) fn replace_output<O: Ord + Clone>(last: &mut Vec<(O, isize)>, fresh: &mut Vec<(O, isize)>) -> Vec<(O, isize)> {
+    consolidate(fresh);
+    let changes = differences(last, fresh);
+    std::mem::swap(last, fresh);
+    fresh.clear();
+    changes
+}
+
 /// `new − old`, of two consolidated lists.
-pub(crate) fn differences<O: Ord + Clone>(old: &[(O, isize)], new: &[(O, isize)]) -> Vec<(O, isize)> {
+fn differences<O: Ord + Clone>(old: &[(O, isize)], new: &[(O, isize)]) -> Vec<(O, isize)> {
     let mut out = Vec::new();
     let (mut a, mut b) = (old.iter().peekable(), new.iter().peekable());
     loop {
