@@ -31,15 +31,21 @@
 //! The labels agree exactly with that classification applied to the final registry.
 //!
 //! The output depends only on the configuration: the same seed gives byte-identical files.
+//!
+//! [`StreamedElection`] draws an election of the same kind where it is read, voter by voter,
+//! for sources of any size.
 
 mod anomalies;
 mod names;
 mod people;
 mod registry;
 mod sampling;
+mod stream;
 #[cfg(test)]
 mod tests;
 mod votes;
+
+pub use stream::{DrawnVote, DrawnVoter, StreamedElection, VoteDraft, VoteNumber, VoterKey};
 
 use std::path::Path;
 
@@ -158,7 +164,8 @@ pub fn generate(cfg: &GeneratorConfig) -> Election {
     let candidates =
         registry::make_candidates(&mut rng_for(cfg.seed, 1), parties, per_party, &places);
     let place_of = registry::place_voters(&mut rng_for(cfg.seed, 2), &places, cfg.voters);
-    let mut stations = registry::make_stations(&mut rng_for(cfg.seed, 3), &places, &place_of);
+    let per_place = registry::count_per_place(&places, &place_of);
+    let mut stations = registry::make_stations(&mut rng_for(cfg.seed, 3), &places, &per_place);
     let (mut voters, voter_infos) = registry::register_voters(
         &mut rng_for(cfg.seed, 4),
         cfg,

@@ -39,7 +39,7 @@ const POSTCODE_LETTERS: &[u8] = b"ABDEFGHJLNPQRSTUWXYZ";
 
 /// The id of the `v`-th voter (0-based), `voter-0000001` onwards.
 pub(super) fn voter_id(v: usize) -> String {
-    format!("voter-{:07}", v + 1)
+    super::VoterKey::Registered(v as u64).to_string()
 }
 
 pub(super) fn person_name(rng: &mut impl Rng, gender: &str) -> (&'static str, &'static str) {
@@ -122,6 +122,27 @@ fn date_of_birth(rng: &mut impl Rng, election_date: NaiveDate, age: u32) -> Naiv
     earliest + chrono::Duration::days(rng.random_range(0..=days))
 }
 
+/// What a tally needs to know of a voter: age, gender and education level (an index into
+/// [`EDUCATION`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Profile {
+    pub(super) age: u32,
+    pub(super) gender: &'static str,
+    pub(super) education: usize,
+}
+
+/// An education level for a voter of `age`: an index into [`EDUCATION`].
+pub(super) fn education(rng: &mut impl Rng, age: u32) -> usize {
+    let weights: [f64; 5] = if age < 30 {
+        [0.06, 0.30, 0.22, 0.32, 0.10]
+    } else if age < 65 {
+        [0.12, 0.28, 0.20, 0.26, 0.14]
+    } else {
+        [0.30, 0.32, 0.18, 0.13, 0.07]
+    };
+    pick(rng, &weights)
+}
+
 /// Draws the records of the electoral roll, one voter at a time.
 pub(super) struct VoterMaker {
     age_weights: Weighted,
@@ -146,6 +167,15 @@ impl VoterMaker {
         district: u32,
         polling_station_id: &str,
     ) -> Voter {
+        let (age, gender) = self.age_gender(rng);
+        let name_dob = self.name_dob(rng, age, gender);
+        let edu = education(rng, age);
+        let profile = Profile { age, gender, education: edu };
+        self.record(rng, v, place, district, polling_station_id, profile, name_dob)
+    }
+
+    /// A voter's age and gender.
+    pub(super) fn age_gender(&self, rng: &mut impl Rng) -> (u32, &'static str) {
         let band = AGE_BANDS[self.age_weights.sample(rng)];
         let age = rng.random_range(band.0..=band.1);
         let g = rng.random::<f64>();
@@ -156,17 +186,36 @@ impl VoterMaker {
         } else {
             "non-binary"
         };
+        (age, gender)
+    }
+
+    /// A name for `gender` and a date of birth for `age`.
+    pub(super) fn name_dob(
+        &self,
+        rng: &mut impl Rng,
+        age: u32,
+        gender: &str,
+    ) -> (String, NaiveDate) {
         let (first, last) = person_name(rng, gender);
-        let voter_name = format!("{first} {last}");
-        let dob = date_of_birth(rng, self.election_date, age);
-        let edu_weights: [f64; 5] = if age < 30 {
-            [0.06, 0.30, 0.22, 0.32, 0.10]
-        } else if age < 65 {
-            [0.12, 0.28, 0.20, 0.26, 0.14]
-        } else {
-            [0.30, 0.32, 0.18, 0.13, 0.07]
-        };
-        let edu = pick(rng, &edu_weights);
+        (
+            format!("{first} {last}"),
+            date_of_birth(rng, self.election_date, age),
+        )
+    }
+
+    /// The rest of a voter's record, drawn after the profile, name and date of birth.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn record(
+        &self,
+        rng: &mut impl Rng,
+        v: usize,
+        place: &Place,
+        district: u32,
+        polling_station_id: &str,
+        profile: Profile,
+        (voter_name, dob): (String, NaiveDate),
+    ) -> Voter {
+        let Profile { age, gender, education: edu } = profile;
         let income_weights: [f64; 3] = match edu {
             0 => [0.55, 0.40, 0.05],
             1 => [0.40, 0.50, 0.10],

@@ -51,6 +51,13 @@ pub(super) struct Stations {
     count: Vec<u32>,
 }
 
+impl Stations {
+    /// The stations of place `p`: the first one's index and how many.
+    pub(super) fn of_place(&self, p: usize) -> (u32, u32) {
+        (self.first[p], self.count[p])
+    }
+}
+
 fn hhmm(ms: i64) -> String {
     format!("{:02}:{:02}", ms / 3_600_000, (ms / MINUTE_MS) % 60)
 }
@@ -110,13 +117,18 @@ pub(super) fn make_candidates(
     out
 }
 
-/// Where each of `n_voters` voters lives: an index into `places`, weighted by population.
-pub(super) fn place_voters(rng: &mut impl Rng, places: &[Place], n_voters: usize) -> Vec<u16> {
-    let place_weights = Weighted::new(places.iter().map(|p| {
+/// How likely a voter is to live in each place: by population.
+pub(super) fn place_weights(places: &[Place]) -> Weighted {
+    Weighted::new(places.iter().map(|p| {
         let region = &names::REGIONS[p.region];
         let city_total: f64 = region.cities.iter().map(|c| c.weight).sum();
         region.weight * p.city.weight / city_total
-    }));
+    }))
+}
+
+/// Where each of `n_voters` voters lives: an index into `places`, weighted by population.
+pub(super) fn place_voters(rng: &mut impl Rng, places: &[Place], n_voters: usize) -> Vec<u16> {
+    let place_weights = place_weights(places);
     (0..n_voters)
         .map(|_| place_weights.sample(rng) as u16)
         .collect()
@@ -148,12 +160,18 @@ fn station_name(rng: &mut impl Rng, city: &str, used: &mut BTreeSet<String>) -> 
     format!("Polling Station {}, {city}", used.len() + 1)
 }
 
-/// Polling stations: about one per 1,000 voters, at least one per town with voters.
-pub(super) fn make_stations(rng: &mut impl Rng, places: &[Place], place_of: &[u16]) -> Stations {
+/// Voters per place, of voters placed by `place_of`.
+pub(super) fn count_per_place(places: &[Place], place_of: &[u16]) -> Vec<usize> {
     let mut per_place = vec![0usize; places.len()];
     for &p in place_of {
         per_place[p as usize] += 1;
     }
+    per_place
+}
+
+/// Polling stations: about one per 1,000 voters, at least one per town with voters
+/// (`per_place[p]` voters live in place `p`).
+pub(super) fn make_stations(rng: &mut impl Rng, places: &[Place], per_place: &[usize]) -> Stations {
     let mut stations = Vec::new();
     let mut infos = Vec::new();
     let mut first_station = vec![0u32; places.len()];

@@ -439,3 +439,102 @@ fn one_million_voters_timing() {
         start.elapsed()
     );
 }
+
+// The streamed election: the same checks, and what makes it a source of any size.
+
+#[test]
+fn streamed_election_is_deterministic_and_shares_partition_the_voters() {
+    let a = StreamedElection::new(&small(7)).election();
+    assert_eq!(a, StreamedElection::new(&small(7)).election());
+    let c = StreamedElection::new(&small(8)).election();
+    assert_ne!(a.votes, c.votes);
+    assert_ne!(a.voters, c.voters);
+    let e = StreamedElection::new(&GeneratorConfig { voters: 1_003, ..small(7) });
+    for peers in 1..=5 {
+        let voters: Vec<u64> = (0..peers).flat_map(|i| e.share(i, peers)).collect();
+        assert_eq!(voters, (0..1_003).collect::<Vec<_>>(), "{peers} readers");
+    }
+}
+
+#[test]
+fn streamed_voters_facts_are_their_records() {
+    let e = StreamedElection::new(&small(11));
+    let whole = e.election();
+    let mut updates = 0;
+    for v in 0..e.voter_count() {
+        let voter = e.voter(v);
+        let record = e.record(&voter);
+        assert_eq!(record, whole.voters[v as usize]);
+        assert_eq!(record.voter_id, voter.voter_id().to_string());
+        assert_eq!(
+            (record.address.state.as_str(), record.address.city.as_str(), record.gender.as_str()),
+            (voter.region, voter.city, voter.gender)
+        );
+        assert_eq!((record.registered_age, record.education_level.as_str()), (voter.age, voter.education));
+        assert_eq!(record.polling_station_id, voter.station.polling_station_id);
+        if e.updated(&voter) {
+            let later = e.updated_record(&voter, &record);
+            assert!(later.phone_number != record.phone_number && later.email != record.email);
+            assert_eq!(Voter { phone_number: record.phone_number.clone(), email: record.email.clone(), ..later }, record);
+            updates += 1;
+        }
+    }
+    assert_eq!(whole.voters.len(), 2_000 + updates);
+    assert!((1..=30).contains(&updates), "{updates} re-registrations");
+}
+
+#[test]
+fn streamed_registry_is_consistent_and_labels_agree_with_an_independent_classifier() {
+    for seed in [1, 2, 3] {
+        let e = StreamedElection::new(&small(seed)).election();
+        let mut per_station: BTreeMap<&str, u32> = BTreeMap::new();
+        for v in &e.voters[..2_000] {
+            *per_station.entry(v.polling_station_id.as_str()).or_default() += 1;
+        }
+        for s in &e.stations {
+            assert_eq!(s.registered_voters, per_station.get(s.polling_station_id.as_str()).copied().unwrap_or(0));
+            let voter = e.voters.iter().find(|v| v.polling_station_id == s.polling_station_id).expect("a station has voters");
+            assert_eq!((s.city.as_str(), s.region.as_str()), (voter.address.city.as_str(), voter.address.state.as_str()));
+        }
+        let (kinds, counted) = classify(&e);
+        let labelled = per_vote_labels(&e);
+        assert_eq!(labelled, kinds.into_iter().collect::<BTreeMap<String, &str>>(), "seed {seed}");
+        for kind in [UNREGISTERED_VOTER, UNKNOWN_CANDIDATE, STATION_MISMATCH, OUTSIDE_HOURS, DUPLICATE_VOTE] {
+            let n = labelled.values().filter(|&&k| k == kind).count();
+            assert!((5..=45).contains(&n), "seed {seed}, {kind}: {n}");
+        }
+        assert_eq!(counted.len() + labelled.len(), e.votes.len());
+        let ids: BTreeSet<&str> = e.votes.iter().map(|v| v.vote_id.as_str()).collect();
+        assert_eq!(ids.len(), e.votes.len(), "vote ids are unique");
+        let share = counted.len() as f64 / 2_000.0;
+        assert!((0.55..0.85).contains(&share), "seed {seed}: turnout {share}");
+        // Delivery order: by delivery time; about the configured share delayed.
+        let late = e.votes.windows(2).filter(|w| w[1].voting_time < w[0].voting_time).count();
+        assert!(late > 0 && late < e.votes.len() / 10, "seed {seed}: {late} out of order");
+        let spikes: Vec<&AnomalyLabel> = e.labels.iter().filter(|l| l.kind == RATE_SPIKE).collect();
+        assert_eq!(spikes.len(), (e.stations.len() / 50).max(1), "seed {seed}");
+    }
+}
+
+#[test]
+fn streamed_rate_spikes_stand_out() {
+    let cfg = GeneratorConfig { voters: 40_000, ..small(6) };
+    let e = StreamedElection::new(&cfg).election();
+    let (_, counted) = classify(&e);
+    let spikes: Vec<&AnomalyLabel> = e.labels.iter().filter(|l| l.kind == RATE_SPIKE).collect();
+    assert!(!spikes.is_empty());
+    for l in spikes {
+        let (sid, ws) = (l.polling_station_id.as_deref().unwrap(), l.window_start.unwrap());
+        let s = e.stations.iter().find(|s| s.polling_station_id == sid).unwrap();
+        let (open, close) = (tod_ms(&s.opens_at), tod_ms(&s.closes_at));
+        let day = ws - ws.rem_euclid(DAY_MS);
+        let mut windows = vec![0usize; ((close - open) / WINDOW_MS) as usize];
+        for v in e.votes.iter().filter(|v| v.polling_station_id == sid && counted.contains(&v.vote_id)) {
+            windows[((v.voting_time - day - open) / WINDOW_MS) as usize] += 1;
+        }
+        let in_window = windows[((ws - day - open) / WINDOW_MS) as usize];
+        let mut sorted = windows.clone();
+        sorted.sort_unstable();
+        assert!(in_window >= 25 && in_window >= 8 * sorted[sorted.len() / 2], "{sid}: {in_window} vs median {}", sorted[sorted.len() / 2]);
+    }
+}

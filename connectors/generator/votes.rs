@@ -52,7 +52,7 @@ pub(super) struct DayCurve {
 }
 
 impl DayCurve {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let gauss = |m: f64, mu: f64, sd: f64| {
             (-0.5 * ((m - mu) / sd).powi(2)).exp() / (sd * (2.0 * std::f64::consts::PI).sqrt())
         };
@@ -91,7 +91,7 @@ impl DayCurve {
 }
 
 /// Per-region, per-age cumulative weights over the candidates.
-struct Preferences {
+pub(super) struct Preferences {
     per_party: usize,
     parties: usize,
     /// `[region][age - MIN_AGE]` → weights over parties.
@@ -99,7 +99,7 @@ struct Preferences {
 }
 
 impl Preferences {
-    fn new(rng: &mut impl Rng, parties: usize, per_party: usize) -> Self {
+    pub(super) fn new(rng: &mut impl Rng, parties: usize, per_party: usize) -> Self {
         let leans: Vec<f64> = (0..parties).map(|_| rng.random_range(-1.0..1.0)).collect();
         let mut table = Vec::with_capacity(names::REGIONS.len() * (MAX_AGE - MIN_AGE + 1) as usize);
         for _ in names::REGIONS {
@@ -125,7 +125,7 @@ impl Preferences {
         }
     }
 
-    fn choose(&self, rng: &mut impl Rng, region: usize, age: u32) -> u32 {
+    pub(super) fn choose(&self, rng: &mut impl Rng, region: usize, age: u32) -> u32 {
         let row = region * (MAX_AGE - MIN_AGE + 1) as usize
             + (age.clamp(MIN_AGE, MAX_AGE) - MIN_AGE) as usize;
         let party = self.table[row].sample(rng);
@@ -168,6 +168,14 @@ pub(super) struct Draft {
     pub(super) kind: Option<&'static str>,
 }
 
+/// The chance that a voter of `age` votes, for a base `turnout`: tilted by age, with the
+/// population's mean at `turnout`.
+pub(super) fn turnout_at_age(turnout: f64, age: u32) -> f64 {
+    let mean_factor: f64 = AGE_BANDS.iter().map(|b| b.2 * b.3).sum::<f64>()
+        / AGE_BANDS.iter().map(|b| b.2).sum::<f64>();
+    (turnout * AGE_BANDS[age_band(age)].3 / mean_factor).clamp(0.0, 1.0)
+}
+
 /// Normal votes: each registered voter turns out with the configured turnout, tilted by age,
 /// and votes at their own station. Returns the drafts and who voted, per voter.
 pub(super) fn cast_normal_votes(
@@ -179,14 +187,11 @@ pub(super) fn cast_normal_votes(
 ) -> (Vec<Draft>, Vec<bool>) {
     let n_voters = day.voters.len();
     let prefs = Preferences::new(rng, parties, per_party);
-    let mean_factor: f64 = AGE_BANDS.iter().map(|b| b.2 * b.3).sum::<f64>()
-        / AGE_BANDS.iter().map(|b| b.2).sum::<f64>();
     let mut drafts: Vec<Draft> =
         Vec::with_capacity((n_voters as f64 * turnout.clamp(0.0, 1.0) * 1.1) as usize + 16);
     let mut voted = vec![false; n_voters];
     for (v, info) in day.voters.iter().enumerate() {
-        let p = (turnout * AGE_BANDS[age_band(info.age)].3 / mean_factor).clamp(0.0, 1.0);
-        if !rng.random_bool(p) {
+        if !rng.random_bool(turnout_at_age(turnout, info.age)) {
             continue;
         }
         voted[v] = true;
@@ -238,7 +243,7 @@ pub(super) fn deliver(
                 vote_id,
                 voter_id: match d.voter {
                     VoterRef::Registered(v) => voter_id(v as usize),
-                    VoterRef::Unregistered(i) => format!("voter-x{:07}", i + 1),
+                    VoterRef::Unregistered(i) => super::VoterKey::Unregistered(i as u64).to_string(),
                 },
                 candidate_id: match d.candidate {
                     CandRef::Known(c) => day.candidates[c as usize].candidate_id.clone(),

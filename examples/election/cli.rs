@@ -133,6 +133,11 @@ pub struct RunArgs {
     /// Tally this data-set directory (read directly, without Kafka).
     #[arg(long, conflicts_with = "brokers")]
     pub input: Option<PathBuf>,
+    /// Tally a generated election drawn by the workers themselves, each its own share of
+    /// the voters, streaming (no Kafka, no files): any size, and the same election for a
+    /// seed whatever `-w`/`-n` (but not the one `generate` writes for it).
+    #[arg(long, conflicts_with_all = ["input", "brokers"])]
+    pub direct: bool,
     /// Write the final results here as JSON.
     #[arg(long)]
     pub results: Option<PathBuf>,

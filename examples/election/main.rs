@@ -5,6 +5,7 @@
 //! cargo run --release --example election -- --voters 2000000 --seed 7 --results results.json
 //! cargo run --release --example election -- generate --out data/  # write a data set
 //! cargo run --release --example election -- --input data/ -w 2    # tally a data set's files
+//! cargo run --release --example election -- --direct --voters 48000000 --no-postgres -w 2  # national scale
 //! cargo run --release --example election -- produce --brokers localhost:9092 --rate 20000
 //! cargo run --release --example election -- --brokers localhost:9092 -w 2   # until Ctrl-C
 //! ```
@@ -37,7 +38,7 @@ use clap::Parser;
 
 use ballotflow::connectors::clock::ClockConfig;
 use ballotflow::connectors::dataset;
-use ballotflow::connectors::generator::generate;
+use ballotflow::connectors::generator::{generate, StreamedElection};
 use ballotflow::connectors::kafka::{KafkaSink, Pace, Publisher};
 use ballotflow::connectors::sink::json::write_results;
 use ballotflow::connectors::sink::memory::MemorySink;
@@ -92,15 +93,14 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     // One producer per process for result topics, another for dead letters: a failure of
     // one never takes the other's messages with it.
     let mut result_publisher = None;
+    let g = &args.generator;
     let job = match (&args.input, &args.kafka.brokers) {
+        _ if args.direct => format!("direct generator seed={} voters={} parties={}", g.seed, g.voters, g.parties),
         (Some(dir), _) => format!("files {}", std::fs::canonicalize(dir).unwrap_or(dir.clone()).display()),
         (None, Some(brokers)) => format!("kafka {brokers} {}", args.kafka.votes_topic),
-        (None, None) => {
-            let g = &args.generator;
-            format!("embedded kafka, generated seed={} voters={} parties={}", g.seed, g.voters, g.parties)
-        }
+        (None, None) => format!("embedded kafka, generated seed={} voters={} parties={}", g.seed, g.voters, g.parties),
     };
-    let embedded_default = args.input.is_none() && args.kafka.brokers.is_none();
+    let embedded_default = args.input.is_none() && args.kafka.brokers.is_none() && !args.direct;
     let detectors = args.detection.detectors()?;
     // Ground truth to score the findings against: given, in the data set, or generated below.
     let mut labels = match (&args.detection.labels, &args.input) {
@@ -110,6 +110,15 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     };
     let db = postgres::open(&args.postgres, &job, embedded_default, timely_args.processes)?;
     let source = match &args.input {
+        _ if args.direct => {
+            let start = Instant::now();
+            let election = StreamedElection::new(&args.generator.config());
+            eprintln!(
+                "drawing {} voters at {} stations (seed {}) on the workers; registries ready in {:.1}s",
+                args.generator.voters, election.stations().len(), args.generator.seed, start.elapsed().as_secs_f64()
+            );
+            Source::Streamed(Arc::new(election))
+        }
         Some(dir) => {
             anyhow::ensure!(dir.is_dir(), "--input {} is not a directory", dir.display());
             Source::Directory(dir.clone())
@@ -157,7 +166,7 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     };
     // Votes more than a day away from election day are absurd; without a date, the clock
     // learns the range from the votes themselves.
-    let generated = args.input.is_none() && cluster.as_ref().is_some_and(|c| c.embedded());
+    let generated = args.direct || (args.input.is_none() && cluster.as_ref().is_some_and(|c| c.embedded()));
     let election_date = args.election_date.or(generated.then_some(args.generator.config().election_date));
     if let Some(date) = election_date {
         clock = clock.around_day(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_millis());

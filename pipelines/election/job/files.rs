@@ -161,6 +161,6 @@ fn lines<'r>(
             for_each_line(&opened, share, &mut each)
         }
         Source::Bytes(bytes) => for_each_line(bytes.file(file), share, &mut each),
-        Source::Generated(_) | Source::Kafka(_) => unreachable!("only data-set files are read line by line"),
+        Source::Generated(_) | Source::Streamed(_) | Source::Kafka(_) => unreachable!("only data-set files are read line by line"),
     }
 }

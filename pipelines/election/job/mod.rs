@@ -9,6 +9,9 @@
 //! * Files and in-memory data sets ([`Source::Directory`], [`Source::Bytes`],
 //!   [`Source::Generated`]) are shared by blocks of lines ([`Share`]); the file is one
 //!   partition of event time.
+//! * A streamed election ([`Source::Streamed`]) is drawn by the workers, each its own range
+//!   of voters (see [`StreamedElection`]); its votes are one partition of event time per
+//!   worker.
 //! * Kafka ([`Source::Kafka`]) is shared by partitions, and each partition has its own
 //!   watermark (see [`crate::connectors::clock`] and [`KafkaSource`]).
 //!
@@ -23,6 +26,7 @@
 mod files;
 mod kafka;
 mod signals;
+mod streamed;
 
 pub use kafka::{output_topics, KafkaSource};
 pub use signals::StopRequest;
@@ -43,7 +47,7 @@ use super::{build_with, Detectors, ElectionFeed, RejectedVote};
 use crate::connectors::clock::{ClockConfig, EventClock};
 use crate::connectors::dataset::lines::estimate_lines;
 use crate::connectors::dataset::{self, DatasetBytes, DeadLetter, Vote};
-use crate::connectors::generator::Election;
+use crate::connectors::generator::{Election, StreamedElection};
 use crate::connectors::kafka::{KafkaError, Publisher};
 use crate::connectors::progress::SourceProgress;
 use crate::connectors::sink::{Output, Sink, SinkError, SinkExt, SinkReport};
@@ -54,6 +58,8 @@ use signals::JobSignals;
 pub enum Source {
     /// An election generated in this process (every process generates the same one).
     Generated(Arc<Election>),
+    /// An election drawn by the workers as they read it, each its own share: any size.
+    Streamed(Arc<StreamedElection>),
     /// A data-set directory of JSON Lines files.
     Directory(PathBuf),
     /// The same files' bytes, already in memory (benchmarks).
@@ -66,6 +72,7 @@ pub enum Source {
 fn expected_voters(source: &Source) -> u64 {
     match source {
         Source::Generated(election) => election.voters.len() as u64,
+        Source::Streamed(election) => election.voter_count(),
         Source::Directory(dir) => std::fs::File::open(dir.join(dataset::VOTERS)).map_or(0, |file| estimate_lines(&file)),
         Source::Bytes(bytes) => estimate_lines(bytes.file(dataset::VOTERS)),
         // The registry topic's offsets would say; the state grows as it is read.
@@ -258,6 +265,7 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
     };
     let mut run = match (source, readers) {
         (Source::Kafka(kafka), Some(readers)) => kafka::run(worker, run, kafka, readers)?,
+        (Source::Streamed(election), _) => streamed::run(worker, run, election)?,
         _ => files::run(worker, run, source)?,
     };
     run.end_of_input();
@@ -402,6 +410,13 @@ impl Run<'_> {
         }
         self.feed.flush();
         self.flushed = Instant::now();
+    }
+
+    /// While registries load: send what was read and let the dataflow take it in, so it
+    /// does not pile up in the channels.
+    fn registry_step(&mut self, worker: &mut Worker) {
+        self.feed.flush();
+        worker.step();
     }
 
     /// Registries are loaded: let them settle at time 0 before the first vote, so the log
