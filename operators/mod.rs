@@ -29,7 +29,7 @@ pub mod window;
 pub mod prelude {
     pub use super::capacity::OverCapacity;
     pub use super::classify::Classify;
-    pub use super::count::CountBy;
+    pub use super::count::{CountBy, CountKeys};
     pub use super::dedup::FirstWins;
     pub use super::enrich::Enrich;
     pub use super::group::GroupWith;

@@ -114,6 +114,14 @@ fn count_by_matches_oracle() {
     }
 }
 
+#[test]
+fn count_keys_matches_oracle() {
+    for seed in 20..24 {
+        let input = random_updates(seed, 300, |r| (r.random_range(0..12u32), r.random_range(0..3u32)));
+        check(input, |c| c.count_keys(), |acc| acc.iter().map(|(record, n)| ((*record, *n), 1)).collect());
+    }
+}
+
 /// Per key: the largest value and how many distinct values it has, over the values with
 /// positive counts.
 fn largest_and_distinct(_key: &u32, values: &[(&u32, isize)], out: &mut Vec<((u32, usize), isize)>) {

@@ -25,7 +25,7 @@
 //! votes ──────────────────────┤
 //! voters ─────────────────────┴ verdicts (per voter: checks + first vote wins) ─┬─ rejected ─ anomalies
 //!     ┌──────────────────────────────────────────────────── facts, per time ────┘
-//!     └ reduce_total ─ counts ─┬─ candidate, party, region, city, age group, gender, education × party, hour
+//!     └ count_keys ─── counts ─┬─ candidate, party, region, city, age group, gender, education × party, hour
 //!                              ├─ top_k ─ top polling stations
 //!                              ├─ per (station, 5 min) ─ rate_spikes(stations) ─ anomalies
 //!                              └─ per station ─ over_capacity(rolls) ─ anomalies
@@ -146,8 +146,7 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
         .facts
         .clone()
         .filter(|fact| !matches!(fact, Fact::Measure(_)))
-        .map(|fact| (fact, ()))
-        .reduce_total_named("Counts", |_, count, output| output.push((count[0].1, 1)));
+        .count_keys_named("Counts");
     let tallies = counts.clone().flat_map(|(fact, n)| match fact {
         Fact::Tally(tally) => Some((tally, n)),
         _ => None,

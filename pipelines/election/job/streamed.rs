@@ -1,6 +1,7 @@
 //! An election drawn by the workers themselves ([`StreamedElection`]): each worker draws its
 //! share of the voters, feeding their registry versions as it goes, keeps their votes as
-//! compact drafts, and once the registries are loaded delivers the drafts in delivery order.
+//! compact drafts, and once the registries are loaded delivers the drafts in delivery order,
+//! freeing them as it goes.
 //! Nothing is read from files or Kafka, so the size of the election is bounded only by the
 //! pipeline's state and the drafts (32 bytes a vote).
 
@@ -52,11 +53,17 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, election: &Streamed
     }
     run.registries_loaded(worker);
 
-    // The votes, in delivery order.
-    drafts.sort_unstable_by_key(VoteDraft::delivery_order);
+    // The votes, in delivery order: taken from the end of the drafts sorted backwards, whose
+    // memory is given back as they go.
+    drafts.sort_unstable_by_key(|draft| std::cmp::Reverse(draft.delivery_order()));
     let source: Text = SOURCE.into();
-    for (read, draft) in drafts.iter().enumerate() {
-        let vote = election.vote(draft);
+    let mut read = 0;
+    while let Some(draft) = drafts.pop() {
+        if drafts.capacity() > 1 << 16 && drafts.len() < drafts.capacity() / 2 {
+            drafts.shrink_to_fit();
+        }
+        read += 1;
+        let vote = election.vote(&draft);
         let ballot = Ballot {
             voting_time: vote.voting_time,
             vote_id: format_compact!("{}", vote.vote_id),
@@ -66,7 +73,7 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, election: &Streamed
             voting_method: vote.voting_method,
         };
         run.vote(0, ballot, SourcePosition { topic: source.clone(), partition: 0, offset: draft.number as i64 });
-        run.read(SOURCE, share.index as i32, read as i64 + 1, None);
+        run.read(SOURCE, share.index as i32, read, None);
         run.admitted(worker, 1);
         if run.stopping() {
             break;
