@@ -4,10 +4,38 @@
 //! and capacities `(key, capacity)`, at most one per key. Out: `(key, (count, capacity))` for
 //! every key whose count exceeds its capacity (e.g. a polling station with more counted
 //! votes than registered voters). Keys without a capacity are never over it.
+//!
+//! [`OverCapacity::over_capacity_grouped`] does the same for units that belong to groups
+//! (stations in regions), and for the groups: a group is over capacity when its units' counts
+//! sum to more than their capacities. It is one frontier-aware operator for totally ordered
+//! time whose state is a count and a capacity per unit and per group, where the plain
+//! version is a join over two arrangements and a group total would need a join and a count
+//! more. All its input goes to one worker: it is made for few units (thousands of stations)
+//! whose counts change at most once per time.
 
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::lattice::Lattice;
-use differential_dataflow::{ExchangeData, Hashable, VecCollection};
+use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
+use serde::{Deserialize, Serialize};
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::order::TotalOrder;
 use timely::progress::Timestamp;
+
+use super::batches::TimeBatches;
+
+/// What is over capacity: a unit (with its group) or a whole group.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Over<K, G> {
+    /// A unit whose count exceeds its capacity, and its group.
+    Unit(K, G),
+    /// A group whose units' counts sum to more than their capacities.
+    Group(G),
+}
 
 /// Finds counts above their key's capacity.
 pub trait OverCapacity<'scope, T: Timestamp, K> {
@@ -24,6 +52,34 @@ pub trait OverCapacity<'scope, T: Timestamp, K> {
     /// });
     /// ```
     fn over_capacity(self, capacities: VecCollection<'scope, T, (K, i64)>) -> VecCollection<'scope, T, (K, (i64, i64))>;
+
+    /// `(Over::Unit(key, group), (count, capacity))` for every unit with `count > capacity`,
+    /// and `(Over::Group(group), (count, capacity))` for every group whose units (those with
+    /// a capacity) count more than their capacities sum to; `units` holds each unit's
+    /// `(capacity, group)`, at most one at a time (as `latest_by_key` gives). Totally ordered
+    /// time only.
+    ///
+    /// ```
+    /// use ballotflow::operators::capacity::Over;
+    /// use ballotflow::operators::prelude::*;
+    /// use differential_dataflow::input::Input;
+    ///
+    /// timely::example(|scope| {
+    ///     // stations a and b in region 1, c in region 2: (station, (capacity, region))
+    ///     let counts = scope.new_collection_from(vec![('a', 3isize), ('b', 9), ('c', 1)]).1;
+    ///     let units = scope.new_collection_from(vec![('a', (5i64, 1u8)), ('b', (8, 1)), ('c', (0, 2))]).1;
+    ///     counts.over_capacity_grouped(units).assert_eq(scope.new_collection_from(vec![
+    ///         (Over::Unit('b', 1), (9, 8)),
+    ///         (Over::Unit('c', 2), (1, 0)),
+    ///         (Over::Group(2), (1, 0)),
+    ///     ]).1);
+    /// });
+    /// ```
+    fn over_capacity_grouped<G>(self, units: VecCollection<'scope, T, (K, (i64, G))>) -> VecCollection<'scope, T, (Over<K, G>, (i64, i64))>
+    where
+        T: TotalOrder,
+        K: Hash,
+        G: ExchangeData + Hash;
 }
 
 impl<'scope, T, K> OverCapacity<'scope, T, K> for VecCollection<'scope, T, (K, isize)>
@@ -34,5 +90,167 @@ where
     fn over_capacity(self, capacities: VecCollection<'scope, T, (K, i64)>) -> VecCollection<'scope, T, (K, (i64, i64))> {
         self.join_map(capacities, |k, n, capacity| (k.clone(), (*n as i64, *capacity)))
             .filter(|(_, (n, capacity))| n > capacity)
+    }
+
+    fn over_capacity_grouped<G>(self, units: VecCollection<'scope, T, (K, (i64, G))>) -> VecCollection<'scope, T, (Over<K, G>, (i64, i64))>
+    where
+        T: TotalOrder,
+        K: Hash,
+        G: ExchangeData + Hash,
+    {
+        let mut builder = OperatorBuilder::new("OverCapacityGrouped".to_string(), self.inner.scope());
+        let mut counts_in = builder.new_input(self.inner, Exchange::new(|_: &((K, isize), T, isize)| 0));
+        let mut units_in = builder.new_input(units.inner, Exchange::new(|_: &((K, (i64, G)), T, isize)| 0));
+        let (output, stream) = builder.new_output::<Vec<((Over<K, G>, (i64, i64)), T, isize)>>();
+        let mut output = OutputBuilder::from(output);
+        builder.build(move |_capabilities| {
+            let mut batches: TimeBatches<T, Vec<(K, Change<G>)>> = TimeBatches::new(1);
+            let mut state = Capacities::<K, G>::default();
+            move |frontiers| {
+                counts_in.for_each(|cap, data| {
+                    batches.hold(&cap);
+                    for ((key, n), time, diff) in data.drain(..) {
+                        batches.at(time).push((key, Change::Count(n as i64 * diff as i64)));
+                    }
+                });
+                units_in.for_each(|cap, data| {
+                    batches.hold(&cap);
+                    for ((key, unit), time, diff) in data.drain(..) {
+                        batches.at(time).push((key, Change::Unit(unit, diff)));
+                    }
+                });
+                while let Some((time, changes)) = batches.next_complete(frontiers) {
+                    let mut output = output.activate();
+                    let mut session = output.session(batches.caps(0));
+                    for (row, diff) in state.apply(changes) {
+                        session.give((row, time.clone(), diff));
+                    }
+                }
+                batches.downgrade();
+            }
+        });
+        stream.as_collection()
+    }
+}
+
+/// A change to a unit: its count by this much, or one of its `(capacity, group)` records.
+enum Change<G> {
+    Count(i64),
+    Unit((i64, G), isize),
+}
+
+type Row<K, G> = (Over<K, G>, (i64, i64));
+
+/// A unit's count and `(capacity, group)` records, and its row if it is over.
+struct Unit<K, G> {
+    count: i64,
+    records: Vec<((i64, G), isize)>,
+    row: Option<Row<K, G>>,
+    /// Within a time: the count and live record before its first change.
+    before: Option<(i64, Option<(i64, G)>)>,
+}
+
+impl<K, G> Default for Unit<K, G> {
+    fn default() -> Self {
+        Unit { count: 0, records: Vec::new(), row: None, before: None }
+    }
+}
+
+impl<K, G: Clone> Unit<K, G> {
+    /// The live `(capacity, group)` record.
+    fn capacity(&self) -> Option<(i64, G)> {
+        self.records.iter().find(|(_, n)| *n > 0).map(|(unit, _)| unit.clone())
+    }
+}
+
+/// A group's totals over its units with a capacity, and its row if it is over.
+struct Group<K, G> {
+    count: i64,
+    capacity: i64,
+    units: i64,
+    row: Option<Row<K, G>>,
+    dirty: bool,
+}
+
+impl<K, G> Default for Group<K, G> {
+    fn default() -> Self {
+        Group { count: 0, capacity: 0, units: 0, row: None, dirty: false }
+    }
+}
+
+/// The state of [`OverCapacity::over_capacity_grouped`].
+struct Capacities<K, G> {
+    units: HashMap<K, Unit<K, G>, foldhash::fast::FixedState>,
+    groups: HashMap<G, Group<K, G>, foldhash::fast::FixedState>,
+}
+
+impl<K, G> Default for Capacities<K, G> {
+    fn default() -> Self {
+        Capacities { units: HashMap::default(), groups: HashMap::default() }
+    }
+}
+
+impl<K: ExchangeData + Hash, G: ExchangeData + Hash> Capacities<K, G> {
+    /// Applies a time's changes; returns the changes of the output.
+    fn apply(&mut self, changes: Vec<(K, Change<G>)>) -> Vec<(Row<K, G>, isize)> {
+        let mut touched = Vec::new();
+        for (key, change) in changes {
+            let unit = self.units.entry(key.clone()).or_default();
+            if unit.before.is_none() {
+                unit.before = Some((unit.count, unit.capacity()));
+                touched.push(key);
+            }
+            match change {
+                Change::Count(n) => unit.count += n,
+                Change::Unit(record, diff) => {
+                    unit.records.push((record, diff));
+                    consolidate(&mut unit.records);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let mut dirty_groups = Vec::new();
+        for key in touched {
+            let unit = self.units.get_mut(&key).expect("touched units exist");
+            let (old_count, old) = unit.before.take().expect("touched units have a before");
+            let new = unit.capacity();
+            let mut shift = |g: &G, count: i64, capacity: i64, units: i64| {
+                let group = self.groups.entry(g.clone()).or_default();
+                (group.count, group.capacity, group.units) = (group.count + count, group.capacity + capacity, group.units + units);
+                if !std::mem::replace(&mut group.dirty, true) {
+                    dirty_groups.push(g.clone());
+                }
+            };
+            if let Some((capacity, g)) = &old {
+                shift(g, -old_count, -capacity, -1);
+            }
+            if let Some((capacity, g)) = &new {
+                shift(g, unit.count, *capacity, 1);
+            }
+            let row = new.filter(|(capacity, _)| unit.count > *capacity).map(|(capacity, g)| (Over::Unit(key.clone(), g), (unit.count, capacity)));
+            replace(&mut unit.row, row, &mut out);
+            if unit.count == 0 && unit.records.is_empty() {
+                self.units.remove(&key);
+            }
+        }
+        for g in dirty_groups {
+            let group = self.groups.get_mut(&g).expect("dirty groups exist");
+            group.dirty = false;
+            let row = (group.units > 0 && group.count > group.capacity).then(|| (Over::Group(g.clone()), (group.count, group.capacity)));
+            replace(&mut group.row, row, &mut out);
+            if group.units == 0 && group.row.is_none() {
+                self.groups.remove(&g);
+            }
+        }
+        out
+    }
+}
+
+/// Makes `row` the current row, recording the change in `out`.
+fn replace<R: PartialEq + Clone>(current: &mut Option<R>, row: Option<R>, out: &mut Vec<(R, isize)>) {
+    if *current != row {
+        out.extend(current.take().map(|old| (old, -1)));
+        out.extend(row.clone().map(|new| (new, 1)));
+        *current = row;
     }
 }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc, Mutex};
 
+use ballotflow::operators::capacity::Over;
 use ballotflow::operators::prelude::*;
 use ballotflow::operators::rate::{RateModel, RateSpike, RateUnit};
 use ballotflow::operators::window::window_start;
@@ -470,6 +471,51 @@ fn over_capacity_matches_oracle() {
                 .collect()
         });
     }
+}
+
+#[test]
+fn over_capacity_grouped_matches_oracle() {
+    // Units 0..12 with counts; units 0..8 with a capacity (value / 10) in group value % 3,
+    // which moves as the unit's record changes.
+    fn logic(c: VecCollection<'_, u64, (bool, u32, u32)>) -> VecCollection<'_, u64, (Over<u32, u32>, (i64, i64))> {
+        let counts = c.clone().flat_map(|(is_dim, k, _)| (!is_dim).then_some(k)).count_keys();
+        let units = c.flat_map(|(is_dim, k, v)| is_dim.then_some((k, (v as i64 / 10, v % 3))));
+        counts.over_capacity_grouped(units)
+    }
+    let mut found = BTreeMap::new();
+    for seed in 96..100 {
+        let input = facts_and_dimension(seed);
+        let oracle = |acc: &BTreeMap<(bool, u32, u32), isize>| {
+            let dim = dimension_of(acc);
+            let mut counts: BTreeMap<u32, i64> = BTreeMap::new();
+            for ((is_dim, k, _), r) in acc {
+                if !is_dim {
+                    *counts.entry(*k).or_default() += *r as i64;
+                }
+            }
+            let mut out = BTreeMap::new();
+            let mut groups: BTreeMap<u32, (i64, i64)> = BTreeMap::new();
+            for (k, v) in &dim {
+                let (n, capacity, group) = (counts.get(k).copied().unwrap_or(0), *v as i64 / 10, v % 3);
+                if n > capacity {
+                    out.insert((Over::Unit(*k, group), (n, capacity)), 1);
+                }
+                let totals = groups.entry(group).or_default();
+                (totals.0, totals.1) = (totals.0 + n, totals.1 + capacity);
+            }
+            for (g, (n, capacity)) in groups {
+                if n > capacity {
+                    out.insert((Over::Group(g), (n, capacity)), 1);
+                }
+            }
+            out
+        };
+        for (row, _) in oracle(&accumulate(&input, u64::MAX)) {
+            *found.entry(matches!(row.0, Over::Group(_))).or_insert(0) += 1;
+        }
+        check(input, logic, oracle);
+    }
+    assert!(found.len() == 2, "the random inputs have units and groups over capacity ({found:?})");
 }
 
 #[test]

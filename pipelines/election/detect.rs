@@ -22,6 +22,7 @@ use super::model::{AnomalyKind, Hours, Id};
 use super::results::{Anomaly, ResultRow};
 use crate::connectors::dataset::PollingStation;
 use crate::operators::prelude::*;
+use crate::operators::capacity::Over;
 use crate::operators::rate::{RateModel, RateUnit};
 
 /// What the detectors know of a station.
@@ -86,18 +87,13 @@ pub fn over_turnout<'scope>(
         expected: Some(OrderedFloat(registered as f64)),
         ..Anomaly::of(AnomalyKind::OverTurnout)
     };
-    let stations = station_counts
-        .clone()
-        .over_capacity(profiles.clone().map(|(s, p)| (s, p.registered as i64)))
-        .join_map(profiles.clone(), move |station, (n, registered), p| {
-            ResultRow::Anomaly(Anomaly { polling_station_id: Some(station.to_string()), ..row(&p.region, *n, *registered) })
-        });
-    let region_of = profiles.clone().map(|(s, p)| (s, p.region));
-    let region_counts = station_counts.join_map(region_of, |_, n, region| (region.clone(), *n)).explode(|(region, n)| Some((region, n))).count_by(Id::clone);
-    // Summed by a reduce, not counted, so that a region whose rolls sum to 0 has a capacity.
-    let region_rolls = profiles.map(|(_, p)| (p.region, p.registered as i64)).reduce_named("RegionRolls", |_, rolls, total| {
-        total.push((rolls.iter().map(|(registered, n)| **registered * *n as i64).sum::<i64>(), 1))
-    });
-    let regions = region_counts.over_capacity(region_rolls).map(move |(region, (n, registered))| ResultRow::Anomaly(row(&region, n, registered)));
-    stations.concat(regions)
+    station_counts.over_capacity_grouped(profiles.map(|(s, p)| (s, (p.registered as i64, p.region)))).map(move |(over, (n, registered))| {
+        let row = row(match &over {
+            Over::Unit(_, region) | Over::Group(region) => region,
+        }, n, registered);
+        match over {
+            Over::Unit(station, _) => ResultRow::Anomaly(Anomaly { polling_station_id: Some(station.to_string()), ..row }),
+            Over::Group(_) => ResultRow::Anomaly(row),
+        }
+    })
 }

@@ -28,7 +28,7 @@
 //!     └ count_keys ─── counts ─┬─ candidate, party, region, city, age group, gender, education × party, hour
 //!                              ├─ top_k ─ top polling stations
 //!                              ├─ per (station, 5 min) ─ rate_spikes(stations) ─ anomalies
-//!                              └─ per station ─ over_capacity(rolls) ─ anomalies
+//!                              └─ per station ─ over_capacity_grouped(rolls, regions) ─ anomalies
 //! reads, dead letters, verdicts, results ─ check_totals ─ data_quality
 //! ```
 //! The [`verdicts`] operator keeps each voter's record and distinct ballots in a hash map
