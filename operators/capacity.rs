@@ -236,7 +236,7 @@ impl<K: ExchangeData + Hash, G: ExchangeData + Hash> Capacities<K, G> {
         for g in dirty_groups {
             let group = self.groups.get_mut(&g).expect("dirty groups exist");
             group.dirty = false;
-            let row = (group.units > 0 && group.count > group.capacity).then(|| (Over::Group(g.clone()), (group.count, group.capacity)));
+            let row = (group.count > group.capacity).then(|| (Over::Group(g.clone()), (group.count, group.capacity)));
             replace(&mut group.row, row, &mut out);
             if group.units == 0 && group.row.is_none() {
                 self.groups.remove(&g);
