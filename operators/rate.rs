@@ -172,6 +172,7 @@ where
             let mut batches: TimeBatches<T, Updates<S, U>> = TimeBatches::new(1);
             let mut units: HashMap<S, Vec<(U, isize)>, FixedState> = HashMap::default();
             let mut windows: HashMap<i64, Window<S>, FixedState> = HashMap::default();
+            let mut roster: Option<Roster<S, U>> = None;
             move |frontiers| {
                 counts_in.for_each(|cap, data| {
                     batches.hold(&cap);
@@ -201,6 +202,7 @@ where
                         }
                     }
                     if !updates.units.is_empty() {
+                        roster = None;
                         for (s, u, diff) in updates.units {
                             let versions = units.entry(s.clone()).or_default();
                             match versions.iter_mut().find(|(v, _)| *v == u) {
@@ -218,12 +220,13 @@ where
                         }
                     }
                     dirty.sort_unstable();
+                    let roster = roster.get_or_insert_with(|| Roster::of(&units));
                     let mut output = output.activate();
                     let mut session = output.session(batches.caps(0));
                     for w in dirty {
                         let window = windows.get_mut(&w).expect("dirty windows exist");
                         window.dirty = false;
-                        let mut fresh = if window.records.is_empty() { Vec::new() } else { judge_window(w, &window.records, &units, &model) };
+                        let mut fresh = if window.records.is_empty() { Vec::new() } else { judge_window(w, &window.records, roster, &model) };
                         for (found, diff) in replace_output(&mut window.found, &mut fresh) {
                             session.give((found, time.clone(), diff));
                         }
@@ -264,25 +267,72 @@ impl<S> Default for Window<S> {
     }
 }
 
-/// The findings of window `w`: every current unit (the greatest of its records, if a
-/// collection holds several) with its events in the window, 0 if it had none.
+/// The units as judging reads them, rebuilt when one changes: each unit of positive size
+/// with its current record (the greatest, if a collection holds several), its size and its
+/// group as an index, and where each unit is.
+struct Roster<S, U> {
+    units: Vec<(S, U, u64, usize)>,
+    position: HashMap<S, usize, FixedState>,
+    groups: usize,
+}
+
+impl<S: Clone + Eq + std::hash::Hash, U: RateUnit> Roster<S, U> {
+    fn of(units: &HashMap<S, Vec<(U, isize)>, FixedState>) -> Self {
+        let mut groups: HashMap<U::Group, usize, FixedState> = HashMap::default();
+        let (mut list, mut position) = (Vec::new(), HashMap::default());
+        for (s, versions) in units {
+            let Some(u) = versions.iter().filter(|(_, count)| *count > 0).map(|(u, _)| u).max() else { continue };
+            let size = u.size();
+            if size == 0 {
+                continue;
+            }
+            let next = groups.len();
+            let group = *groups.entry(u.group()).or_insert(next);
+            position.insert(s.clone(), list.len());
+            list.push((s.clone(), u.clone(), size, group));
+        }
+        Roster { units: list, position, groups: groups.len() }
+    }
+}
+
+/// The findings of window `w`: every unit of the roster active in it, with its events in
+/// the window (0 if it had none).
 fn judge_window<S: Clone + Eq + std::hash::Hash, U: RateUnit>(
     w: i64,
     records: &HashMap<(S, i64), isize, FixedState>,
-    units: &HashMap<S, Vec<(U, isize)>, FixedState>,
+    roster: &Roster<S, U>,
     model: &RateModel,
 ) -> Vec<((S, RateSpike), isize)> {
-    let mut events: HashMap<&S, i64, FixedState> = HashMap::default();
+    let mut events = vec![0i64; roster.units.len()];
     for ((s, n), diff) in records.iter().filter(|(_, diff)| **diff > 0) {
-        *events.entry(s).or_default() += n * *diff as i64;
+        if let Some(&i) = roster.position.get(s) {
+            events[i] += n * *diff as i64;
+        }
     }
-    let active: Vec<(&S, &U, i64)> = units
-        .iter()
-        .filter_map(|(s, versions)| versions.iter().filter(|(_, count)| *count > 0).map(|(u, _)| u).max().map(|u| (s, u)))
-        .filter(|(_, u)| u.size() > 0 && u.active(w, model.width_ms))
-        .map(|(s, u)| (s, u, events.get(s).copied().unwrap_or(0)))
-        .collect();
-    judge(w, &active, model).into_iter().map(|found| (found, 1)).collect()
+    let mut groups = vec![Pool::default(); roster.groups];
+    let mut all = Pool::default();
+    let mut active = Vec::new();
+    for (i, (_, u, size, group)) in roster.units.iter().enumerate() {
+        if u.active(w, model.width_ms) {
+            groups[*group].add(events[i], *size);
+            all.add(events[i], *size);
+            active.push(i);
+        }
+    }
+    let least = model.min_peers.max(1);
+    let mut found = Vec::new();
+    for i in active.into_iter().filter(|i| events[*i] >= model.min_count) {
+        let (n, (unit, _, size, group)) = (events[i], &roster.units[i]);
+        let peers = [groups[*group], all].into_iter().map(|pool| pool.without(n, *size)).find(|peers| peers.2 >= least);
+        let Some(Pool(events, members, _)) = peers else { continue };
+        let expected = *size as f64 * (events as f64 / members as f64);
+        let variance = expected.max(1.0) * (1.0 + *size as f64 / members as f64);
+        let score = (n as f64 - expected) / variance.sqrt();
+        if n as f64 >= model.min_ratio * expected && score >= model.min_score {
+            found.push(((unit.clone(), RateSpike { window_start: w, observed: n, expected: OrderedFloat(expected), score: OrderedFloat(score) }), 1));
+        }
+    }
+    found
 }
 
 /// Events and members of a set of units: `(events, members, units)`.
@@ -298,28 +348,4 @@ impl Pool {
     fn without(self, n: i64, size: u64) -> Pool {
         Pool(self.0 - n, self.1 - size, self.2 - 1)
     }
-}
-
-/// The flagged units of window `w` among its active `units` `(unit, info, count)`.
-fn judge<S: Clone, U: RateUnit>(w: i64, units: &[(&S, &U, i64)], model: &RateModel) -> Vec<(S, RateSpike)> {
-    let mut groups: HashMap<U::Group, Pool, FixedState> = HashMap::default();
-    let mut all = Pool::default();
-    for (_, u, n) in units {
-        groups.entry(u.group()).or_default().add(*n, u.size());
-        all.add(*n, u.size());
-    }
-    let least = model.min_peers.max(1);
-    let mut found = Vec::new();
-    for (s, u, n) in units.iter().filter(|(_, _, n)| *n >= model.min_count) {
-        let (n, size) = (*n, u.size());
-        let peers = [groups[&u.group()], all].into_iter().map(|pool| pool.without(n, size)).find(|peers| peers.2 >= least);
-        let Some(Pool(events, members, _)) = peers else { continue };
-        let expected = size as f64 * (events as f64 / members as f64);
-        let variance = expected.max(1.0) * (1.0 + size as f64 / members as f64);
-        let score = (n as f64 - expected) / variance.sqrt();
-        if n as f64 >= model.min_ratio * expected && score >= model.min_score {
-            found.push(((*s).clone(), RateSpike { window_start: w, observed: n, expected: OrderedFloat(expected), score: OrderedFloat(score) }));
-        }
-    }
-    found
 }
