@@ -13,7 +13,7 @@ use std::time::Duration;
 use ballotflow::connectors::clock::{ClockConfig, EventClock};
 use ballotflow::connectors::dataset::{DatasetBytes, Vote};
 use ballotflow::connectors::generator::{generate, GeneratorConfig};
-use ballotflow::connectors::kafka::{decode, EmbeddedCluster, publish_dataset, Decoded, KafkaConfig, Pace, Polled, PublishProgress, Publisher, StartPosition, TopicReader, Topics};
+use ballotflow::connectors::kafka::{decode, publish_dataset, Decoded, EmbeddedCluster, KafkaConfig, Pace, Polled, PublishProgress, Publisher, StartPosition, TopicReader, Topics};
 use ballotflow::pipelines::election::ElectionFeed;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rdkafka::consumer::{BaseConsumer, Consumer};

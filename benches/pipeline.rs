@@ -19,9 +19,9 @@ mod baseline;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ballotflow::connectors::dataset::DatasetBytes;
 use ballotflow::connectors::generator::{generate, GeneratorConfig};
 use ballotflow::connectors::sink::memory::MemorySink;
-use ballotflow::connectors::dataset::DatasetBytes;
 use ballotflow::pipelines::election::job::{run_worker, JobConfig, JobProgress, Source};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
 use ballotflow::pipelines::election::Detectors;

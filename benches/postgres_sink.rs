@@ -93,10 +93,13 @@ fn sink_upserts(c: &mut Criterion, db: &BenchDb) {
     let mut csv = String::new();
     for (_, row) in &rows {
         let json = ballotflow::connectors::sink::json::TableRow::to_json(row);
-        let fields: Vec<String> = columns.iter().map(|c| match &json[*c] {
-            serde_json::Value::String(s) => format!("\"{}\"", s.replace('"', "\"\"")),
-            other => other.to_string(),
-        }).collect();
+        let fields: Vec<String> = columns
+            .iter()
+            .map(|c| match &json[*c] {
+                serde_json::Value::String(s) => format!("\"{}\"", s.replace('"', "\"\"")),
+                other => other.to_string(),
+            })
+            .collect();
         csv.push_str(&fields.join(","));
         csv.push('\n');
     }

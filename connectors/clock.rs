@@ -200,10 +200,7 @@ impl EventClock {
     pub fn partitioned(config: ClockConfig, start: u64, partitions: impl IntoIterator<Item = u32>) -> Self {
         assert!(config.tick_ms > 0, "tick must be positive");
         let now = Instant::now();
-        let partitions = partitions
-            .into_iter()
-            .map(|p| (p, Partition { max_seen: None, watermark: 0, last_active: now, idle: false, finished: false }))
-            .collect();
+        let partitions = partitions.into_iter().map(|p| (p, Partition { max_seen: None, watermark: 0, last_active: now, idle: false, finished: false })).collect();
         let reference = if config.learns_center() { Reference::Sampling { sample: Vec::new(), since: None } } else { Reference::Given };
         EventClock { config, partitions, max_seen: None, reference, frontier: start, late: 0, now }
     }

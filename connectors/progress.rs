@@ -139,7 +139,13 @@ impl SourceProgress {
         let at = |q: f64| {
             let rank = ((count as f64) * q).ceil().max(1.0) as u64;
             let mut seen = 0;
-            samples.iter().find(|(_, n)| { seen += n; seen >= rank }).map_or(0, |(ms, _)| *ms)
+            samples
+                .iter()
+                .find(|(_, n)| {
+                    seen += n;
+                    seen >= rank
+                })
+                .map_or(0, |(ms, _)| *ms)
         };
         (count > 0).then(|| Latency { count, p50_ms: at(0.5), p99_ms: at(0.99), max_ms: samples.last().map_or(0, |s| s.0) })
     }

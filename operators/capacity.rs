@@ -28,6 +28,9 @@ use timely::progress::Timestamp;
 
 use super::batches::TimeBatches;
 
+/// A row of [`OverCapacity::over_capacity_grouped`]: what is over, with `(count, capacity)`.
+pub type OverRow<K, G> = (Over<K, G>, (i64, i64));
+
 /// What is over capacity: a unit (with its group) or a whole group.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Over<K, G> {
@@ -75,7 +78,7 @@ pub trait OverCapacity<'scope, T: Timestamp, K> {
     ///     ]).1);
     /// });
     /// ```
-    fn over_capacity_grouped<G>(self, units: VecCollection<'scope, T, (K, (i64, G))>) -> VecCollection<'scope, T, (Over<K, G>, (i64, i64))>
+    fn over_capacity_grouped<G>(self, units: VecCollection<'scope, T, (K, (i64, G))>) -> VecCollection<'scope, T, OverRow<K, G>>
     where
         T: TotalOrder,
         K: Hash,
@@ -88,11 +91,10 @@ where
     K: ExchangeData + Hashable,
 {
     fn over_capacity(self, capacities: VecCollection<'scope, T, (K, i64)>) -> VecCollection<'scope, T, (K, (i64, i64))> {
-        self.join_map(capacities, |k, n, capacity| (k.clone(), (*n as i64, *capacity)))
-            .filter(|(_, (n, capacity))| n > capacity)
+        self.join_map(capacities, |k, n, capacity| (k.clone(), (*n as i64, *capacity))).filter(|(_, (n, capacity))| n > capacity)
     }
 
-    fn over_capacity_grouped<G>(self, units: VecCollection<'scope, T, (K, (i64, G))>) -> VecCollection<'scope, T, (Over<K, G>, (i64, i64))>
+    fn over_capacity_grouped<G>(self, units: VecCollection<'scope, T, (K, (i64, G))>) -> VecCollection<'scope, T, OverRow<K, G>>
     where
         T: TotalOrder,
         K: Hash,
@@ -101,7 +103,7 @@ where
         let mut builder = OperatorBuilder::new("OverCapacityGrouped".to_string(), self.inner.scope());
         let mut counts_in = builder.new_input(self.inner, Exchange::new(|_: &((K, isize), T, isize)| 0));
         let mut units_in = builder.new_input(units.inner, Exchange::new(|_: &((K, (i64, G)), T, isize)| 0));
-        let (output, stream) = builder.new_output::<Vec<((Over<K, G>, (i64, i64)), T, isize)>>();
+        let (output, stream) = builder.new_output::<Vec<(OverRow<K, G>, T, isize)>>();
         let mut output = OutputBuilder::from(output);
         builder.build(move |_capabilities| {
             let mut batches: TimeBatches<T, Vec<(K, Change<G>)>> = TimeBatches::new(1);
@@ -139,13 +141,11 @@ enum Change<G> {
     Unit((i64, G), isize),
 }
 
-type Row<K, G> = (Over<K, G>, (i64, i64));
-
 /// A unit's count and `(capacity, group)` records, and its row if it is over.
 struct Unit<K, G> {
     count: i64,
     records: Vec<((i64, G), isize)>,
-    row: Option<Row<K, G>>,
+    row: Option<OverRow<K, G>>,
     /// Within a time: the count and live record before its first change.
     before: Option<(i64, Option<(i64, G)>)>,
 }
@@ -168,7 +168,7 @@ struct Group<K, G> {
     count: i64,
     capacity: i64,
     units: i64,
-    row: Option<Row<K, G>>,
+    row: Option<OverRow<K, G>>,
     dirty: bool,
 }
 
@@ -192,7 +192,7 @@ impl<K, G> Default for Capacities<K, G> {
 
 impl<K: ExchangeData + Hash, G: ExchangeData + Hash> Capacities<K, G> {
     /// Applies a time's changes; returns the changes of the output.
-    fn apply(&mut self, changes: Vec<(K, Change<G>)>) -> Vec<(Row<K, G>, isize)> {
+    fn apply(&mut self, changes: Vec<(K, Change<G>)>) -> Vec<(OverRow<K, G>, isize)> {
         let mut touched = Vec::new();
         for (key, change) in changes {
             let unit = self.units.entry(key.clone()).or_default();

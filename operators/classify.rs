@@ -39,11 +39,9 @@ impl<'scope, T: Timestamp, D: Clone + 'static> Classify<'scope, T, D> for VecCol
         E: Clone + 'static,
         F: FnMut(&D) -> Option<E> + 'static,
     {
-        let (valid, invalid) = self.inner.ok_err::<Vec<_>, _, Vec<_>, _, _>(move |(record, time, diff)| {
-            match first_failure(&record) {
-                None => Ok((record, time, diff)),
-                Some(verdict) => Err(((record, verdict), time, diff)),
-            }
+        let (valid, invalid) = self.inner.ok_err::<Vec<_>, _, Vec<_>, _, _>(move |(record, time, diff)| match first_failure(&record) {
+            None => Ok((record, time, diff)),
+            Some(verdict) => Err(((record, verdict), time, diff)),
         });
         (valid.as_collection(), invalid.as_collection())
     }

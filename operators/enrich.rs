@@ -84,12 +84,7 @@ where
     V: ExchangeData,
     W: ExchangeData,
 {
-    let missing = facts
-        .map(|(k, _)| (k, ()))
-        .consolidate_stream()
-        .distinct()
-        .antijoin(dimension.clone().map(|(k, _)| k))
-        .map(|(k, ())| (k, None));
+    let missing = facts.map(|(k, _)| (k, ())).consolidate_stream().distinct().antijoin(dimension.clone().map(|(k, _)| k)).map(|(k, ())| (k, None));
     dimension.map(|(k, w)| (k, Some(w))).concat(missing)
 }
 
@@ -110,12 +105,7 @@ where
     }
 
     fn join_replicated<W: ExchangeData>(self, dimension: VecCollection<'scope, T, (K, W)>) -> VecCollection<'scope, T, (K, (V, W))> {
-        let everywhere = arrange_core::<_, _, ValBatcher<K, W, T, isize>, ValSpine<K, W, T, isize>>(
-            dimension.inner.broadcast(),
-            Pipeline,
-            "ReplicatedDimension",
-            ValBatcher::new,
-        );
+        let everywhere = arrange_core::<_, _, ValBatcher<K, W, T, isize>, ValSpine<K, W, T, isize>>(dimension.inner.broadcast(), Pipeline, "ReplicatedDimension", ValBatcher::new);
         let here = arrange_core::<_, _, ValBatcher<K, V, T, isize>, ValSpine<K, V, T, isize>>(self.inner, Pipeline, "LocalFacts", ValBatcher::new);
         here.join_core(everywhere, |k, v, w| Some((k.clone(), (v.clone(), w.clone()))))
     }

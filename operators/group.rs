@@ -64,23 +64,21 @@ where
         O: ExchangeData,
         L: FnMut(&K, Option<&W>, &[(&V, isize)], &mut Vec<(O, isize)>) + 'static,
     {
-        self.map(|(k, v)| (k, Side::Fact(v)))
-            .concat(dimension.map(|(k, w)| (k, Side::Dimension(w))))
-            .reduce_named(name, move |key, input, output| {
-                let mut info = None;
-                let mut facts = Vec::with_capacity(input.len());
-                for (side, count) in input.iter().filter(|(_, count)| *count > 0) {
-                    match side {
-                        Side::Dimension(w) => {
-                            assert!(info.is_none(), "the dimension has two values for key {key:?}");
-                            info = Some(w);
-                        }
-                        Side::Fact(v) => facts.push((v, *count)),
+        self.map(|(k, v)| (k, Side::Fact(v))).concat(dimension.map(|(k, w)| (k, Side::Dimension(w)))).reduce_named(name, move |key, input, output| {
+            let mut info = None;
+            let mut facts = Vec::with_capacity(input.len());
+            for (side, count) in input.iter().filter(|(_, count)| *count > 0) {
+                match side {
+                    Side::Dimension(w) => {
+                        assert!(info.is_none(), "the dimension has two values for key {key:?}");
+                        info = Some(w);
                     }
+                    Side::Fact(v) => facts.push((v, *count)),
                 }
-                if !facts.is_empty() {
-                    logic(key, info, &facts, output);
-                }
-            })
+            }
+            if !facts.is_empty() {
+                logic(key, info, &facts, output);
+            }
+        })
     }
 }

@@ -29,22 +29,23 @@ fn judge(config: ClockConfig, partitions: u32, events: &[Event]) -> Vec<Result<A
 /// Good events: each partition moves forward from 07:00 by up to a minute per event, with
 /// some events up to five minutes behind (late under the two-minute bound).
 fn good_events() -> impl Strategy<Value = (u32, Vec<Event>)> {
-    (1u32..=4).prop_flat_map(|partitions| {
-        let event = (0..partitions, 0i64..60_000, prop::bool::weighted(0.2), 0i64..300_000);
-        (Just(partitions), prop::collection::vec(event, 20..150))
-    })
-    .prop_map(|(partitions, steps)| {
-        let mut clocks = vec![DAY + 7 * HOUR; partitions as usize];
-        let events = steps
-            .into_iter()
-            .map(|(p, step, behind, by)| {
-                let clock = &mut clocks[p as usize];
-                *clock += step;
-                (p, if behind { *clock - by } else { *clock }, false)
-            })
-            .collect();
-        (partitions, events)
-    })
+    (1u32..=4)
+        .prop_flat_map(|partitions| {
+            let event = (0..partitions, 0i64..60_000, prop::bool::weighted(0.2), 0i64..300_000);
+            (Just(partitions), prop::collection::vec(event, 20..150))
+        })
+        .prop_map(|(partitions, steps)| {
+            let mut clocks = vec![DAY + 7 * HOUR; partitions as usize];
+            let events = steps
+                .into_iter()
+                .map(|(p, step, behind, by)| {
+                    let clock = &mut clocks[p as usize];
+                    *clock += step;
+                    (p, if behind { *clock - by } else { *clock }, false)
+                })
+                .collect();
+            (partitions, events)
+        })
 }
 
 /// An absurd time: 1970 (at a plausible time of day), the year 2100, or weeks away from the

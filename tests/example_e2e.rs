@@ -48,8 +48,7 @@ fn bad_lines_are_counted_dead_letters_and_the_rest_is_still_exact() {
     }
     std::fs::write(&votes_path, votes).unwrap();
 
-    let Printed { stdout, stderr } =
-        run(&["--input", data.to_str().unwrap(), "--results", results.to_str().unwrap(), "-w", "2", "--election-date", "2026-05-07"]);
+    let Printed { stdout, stderr } = run(&["--input", data.to_str().unwrap(), "--results", results.to_str().unwrap(), "-w", "2", "--election-date", "2026-05-07"]);
     assert!(stdout.lines().last().unwrap().ends_with("dead_letters=5"), "{stdout}");
     for kind in ["malformed_json=2", "not_utf8=1", "absurd_timestamp=1", "oversized=1"] {
         assert!(stderr.contains(kind), "dead-letter summary lacks {kind}: {stderr}");
@@ -80,7 +79,12 @@ fn absurd_times_anywhere_and_a_byte_order_mark_cost_no_good_vote() {
         vote.to_string()
     };
     let time_of_day = &real["voting_time"].as_str().unwrap()[10..];
-    let absurd = [moved("x1970", &format!("1970-01-01{time_of_day}")), moved("x2100", "2100-01-01T09:00:00.000Z"), moved("xmid", "2026-06-20T09:00:00.000Z"), moved("xlast", "1999-12-31T23:00:00.000Z")];
+    let absurd = [
+        moved("x1970", &format!("1970-01-01{time_of_day}")),
+        moved("x2100", "2100-01-01T09:00:00.000Z"),
+        moved("xmid", "2026-06-20T09:00:00.000Z"),
+        moved("xlast", "1999-12-31T23:00:00.000Z"),
+    ];
     let mut file = String::from("\u{feff}");
     for line in [absurd[0].as_str(), absurd[1].as_str(), "{not json", r#"{"vote_id":"x2"}"#] {
         file.push_str(line);
@@ -115,9 +119,7 @@ fn absurd_times_anywhere_and_a_byte_order_mark_cost_no_good_vote() {
 fn two_processes_give_the_same_results_as_one() {
     // Records cross process boundaries serialised, which a single process never does.
     let tmp = tempfile::tempdir().unwrap();
-    let ports: Vec<u16> = (0..2)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
-        .collect();
+    let ports: Vec<u16> = (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).collect();
     let hosts = tmp.path().join("hosts.txt");
     std::fs::write(&hosts, ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect::<String>()).unwrap();
     let (one, two) = (tmp.path().join("one.json"), tmp.path().join("two.json"));

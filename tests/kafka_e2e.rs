@@ -29,10 +29,7 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 
 /// Every result topic folded into its table: the last value per key, tombstones delete.
 fn result_topics(brokers: &str) -> serde_json::Value {
-    let consumer: BaseConsumer = KafkaConfig::new(brokers)
-        .client(&[("group.id", "check"), ("enable.partition.eof", "true"), ("enable.auto.commit", "false")])
-        .create()
-        .unwrap();
+    let consumer: BaseConsumer = KafkaConfig::new(brokers).client(&[("group.id", "check"), ("enable.partition.eof", "true"), ("enable.auto.commit", "false")]).create().unwrap();
     let mut assignment = TopicPartitionList::new();
     let topics: BTreeMap<String, &str> = ResultRow::TABLES.iter().map(|t| (kafka_topic(t), *t)).collect();
     for topic in topics.keys() {
@@ -96,7 +93,11 @@ fn produce_then_tally_bounded_and_unbounded_on_tansu() {
     // Read stderr to its end (a closed pipe would break the child's progress output).
     let (lines, received) = std::sync::mpsc::channel();
     let stderr = BufReader::new(child.stderr.take().unwrap());
-    let reader = std::thread::spawn(move || stderr.lines().map_while(Result::ok).for_each(|l| { let _ = lines.send(l); }));
+    let reader = std::thread::spawn(move || {
+        stderr.lines().map_while(Result::ok).for_each(|l| {
+            let _ = lines.send(l);
+        })
+    });
     let caught_up = format!("votes={votes} ");
     let mut seen = Vec::new();
     while let Ok(line) = received.recv_timeout(Duration::from_secs(60)) {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc, Mutex};
 
-use ballotflow::operators::capacity::Over;
+use ballotflow::operators::capacity::{Over, OverRow};
 use ballotflow::operators::prelude::*;
 use ballotflow::operators::rate::{RateModel, RateSpike, RateUnit};
 use ballotflow::operators::window::window_start;
@@ -99,19 +99,23 @@ fn random_updates<D: Clone>(seed: u64, n: usize, mut record: impl FnMut(&mut Cha
 fn count_by_matches_oracle() {
     for seed in 0..4 {
         let input = random_updates(seed, 300, |r| (r.random_range(0..20u32), r.random_range(0..5u32)));
-        check(input, |c| c.count_by(|(_, group)| *group), |acc| {
-            let mut out = BTreeMap::new();
-            let mut counts: BTreeMap<u32, isize> = BTreeMap::new();
-            for ((_, g), r) in acc {
-                *counts.entry(*g).or_default() += r;
-            }
-            for (g, n) in counts {
-                if n != 0 {
-                    out.insert((g, n), 1);
+        check(
+            input,
+            |c| c.count_by(|(_, group)| *group),
+            |acc| {
+                let mut out = BTreeMap::new();
+                let mut counts: BTreeMap<u32, isize> = BTreeMap::new();
+                for ((_, g), r) in acc {
+                    *counts.entry(*g).or_default() += r;
                 }
-            }
-            out
-        });
+                for (g, n) in counts {
+                    if n != 0 {
+                        out.insert((g, n), 1);
+                    }
+                }
+                out
+            },
+        );
     }
 }
 
@@ -136,22 +140,26 @@ fn largest_and_distinct(_key: &u32, values: &[(&u32, isize)], out: &mut Vec<((u3
 fn reduce_total_matches_oracle() {
     for seed in 40..44 {
         let input = random_updates(seed, 300, |r| (r.random_range(0..10u32), r.random_range(0..30u32)));
-        check(input, |c| c.reduce_total(largest_and_distinct), |acc| {
-            let mut groups: BTreeMap<u32, BTreeMap<u32, isize>> = BTreeMap::new();
-            for ((k, v), r) in acc {
-                *groups.entry(*k).or_default().entry(*v).or_default() += r;
-            }
-            let mut out = BTreeMap::new();
-            for (k, values) in groups {
-                let values: Vec<(&u32, isize)> = values.iter().filter(|(_, n)| **n != 0).map(|(v, n)| (v, *n)).collect();
-                let mut found = Vec::new();
-                largest_and_distinct(&k, &values, &mut found);
-                for (o, r) in found {
-                    *out.entry((k, o)).or_default() += r;
+        check(
+            input,
+            |c| c.reduce_total(largest_and_distinct),
+            |acc| {
+                let mut groups: BTreeMap<u32, BTreeMap<u32, isize>> = BTreeMap::new();
+                for ((k, v), r) in acc {
+                    *groups.entry(*k).or_default().entry(*v).or_default() += r;
                 }
-            }
-            out
-        });
+                let mut out = BTreeMap::new();
+                for (k, values) in groups {
+                    let values: Vec<(&u32, isize)> = values.iter().filter(|(_, n)| **n != 0).map(|(v, n)| (v, *n)).collect();
+                    let mut found = Vec::new();
+                    largest_and_distinct(&k, &values, &mut found);
+                    for (o, r) in found {
+                        *out.entry((k, o)).or_default() += r;
+                    }
+                }
+                out
+            },
+        );
     }
 }
 
@@ -159,13 +167,17 @@ fn reduce_total_matches_oracle() {
 fn count_per_window_matches_oracle() {
     for seed in 10..14 {
         let input = random_updates(seed, 300, |r| (r.random_range(-5_000i64..50_000), r.random_range(0..3u8)));
-        check(input, |c| c.count_per_window(10_000, |(t, _)| *t, |(_, k)| *k), |acc| {
-            let mut counts: BTreeMap<(i64, u8), isize> = BTreeMap::new();
-            for ((t, k), r) in acc {
-                *counts.entry((window_start(*t, 10_000), *k)).or_default() += r;
-            }
-            counts.into_iter().filter(|(_, n)| *n != 0).map(|(w, n)| ((w, n), 1)).collect()
-        });
+        check(
+            input,
+            |c| c.count_per_window(10_000, |(t, _)| *t, |(_, k)| *k),
+            |acc| {
+                let mut counts: BTreeMap<(i64, u8), isize> = BTreeMap::new();
+                for ((t, k), r) in acc {
+                    *counts.entry((window_start(*t, 10_000), *k)).or_default() += r;
+                }
+                counts.into_iter().filter(|(_, n)| *n != 0).map(|(w, n)| ((w, n), 1)).collect()
+            },
+        );
     }
 }
 
@@ -173,22 +185,26 @@ fn count_per_window_matches_oracle() {
 fn first_wins_matches_oracle() {
     for seed in 20..24 {
         let input = random_updates(seed, 300, |r| (r.random_range(0..15u32), r.random_range(0..50u32)));
-        check(input, |c| c.first_wins(), |acc| {
-            let mut per_key: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-            for ((k, v), r) in acc {
-                if *r > 0 {
-                    per_key.entry(*k).or_default().push(*v);
+        check(
+            input,
+            |c| c.first_wins(),
+            |acc| {
+                let mut per_key: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+                for ((k, v), r) in acc {
+                    if *r > 0 {
+                        per_key.entry(*k).or_default().push(*v);
+                    }
                 }
-            }
-            let mut out = BTreeMap::new();
-            for (k, mut vs) in per_key {
-                vs.sort();
-                for (i, v) in vs.into_iter().enumerate() {
-                    out.insert((k, (v, i == 0)), 1);
+                let mut out = BTreeMap::new();
+                for (k, mut vs) in per_key {
+                    vs.sort();
+                    for (i, v) in vs.into_iter().enumerate() {
+                        out.insert((k, (v, i == 0)), 1);
+                    }
                 }
-            }
-            out
-        });
+                out
+            },
+        );
     }
 }
 
@@ -204,15 +220,19 @@ fn latest_by_key_matches_oracle() {
         .into_iter()
         .filter(|u| u.2 > 0)
         .collect();
-        check(input, |c| c.latest_by_key(), |acc| {
-            let mut latest: BTreeMap<u32, (u64, Option<u32>)> = BTreeMap::new();
-            for (k, version) in acc.keys() {
-                if latest.get(k).is_none_or(|l| l.0 < version.0) {
-                    latest.insert(*k, *version);
+        check(
+            input,
+            |c| c.latest_by_key(),
+            |acc| {
+                let mut latest: BTreeMap<u32, (u64, Option<u32>)> = BTreeMap::new();
+                for (k, version) in acc.keys() {
+                    if latest.get(k).is_none_or(|l| l.0 < version.0) {
+                        latest.insert(*k, *version);
+                    }
                 }
-            }
-            latest.into_iter().filter_map(|(k, (_, v))| v.map(|v| ((k, v), 1))).collect()
-        });
+                latest.into_iter().filter_map(|(k, (_, v))| v.map(|v| ((k, v), 1))).collect()
+            },
+        );
     }
 }
 
@@ -274,10 +294,7 @@ fn group_with_matches_oracle() {
     for seed in 70..74 {
         check(facts_and_dimension(seed), logic, |acc| {
             let dim = dimension_of(acc);
-            acc.iter()
-                .filter(|((is_dim, _, _), r)| !is_dim && **r > 0)
-                .map(|((_, k, v), _)| ((*k, (*v, dim.get(k).copied())), 1))
-                .collect()
+            acc.iter().filter(|((is_dim, _, _), r)| !is_dim && **r > 0).map(|((_, k, v), _)| ((*k, (*v, dim.get(k).copied())), 1)).collect()
         });
     }
 }
@@ -323,7 +340,19 @@ fn classify_splits_exactly() {
     let input = random_updates(60, 300, |r| r.random_range(0..100u32));
     check(input, logic, |acc| {
         acc.iter()
-            .map(|(x, r)| ((*x, match x % 7 { 0 => Some(0), 1 | 2 => Some(1), _ => None }), *r))
+            .map(|(x, r)| {
+                (
+                    (
+                        *x,
+                        match x % 7 {
+                            0 => Some(0),
+                            1 | 2 => Some(1),
+                            _ => None,
+                        },
+                    ),
+                    *r,
+                )
+            })
             .collect()
     });
 }
@@ -409,9 +438,8 @@ fn rate_oracle(acc: &BTreeMap<EventOrUnit, isize>) -> BTreeMap<(u32, RateSpike),
                 continue;
             }
             // The other active units of the group, or of all if the group has too few.
-            let peers = |same_group: bool| -> Vec<(u32, &Unit)> {
-                active.iter().filter(|(o, p)| o != id && (!same_group || p.group == unit.group)).map(|(o, p)| (**o, *p)).collect()
-            };
+            let peers =
+                |same_group: bool| -> Vec<(u32, &Unit)> { active.iter().filter(|(o, p)| o != id && (!same_group || p.group == unit.group)).map(|(o, p)| (**o, *p)).collect() };
             let mut chosen = peers(true);
             if chosen.len() < RATE.min_peers {
                 chosen = peers(false);
@@ -464,11 +492,7 @@ fn over_capacity_matches_oracle() {
                     *counts.entry(*k).or_default() += *r as i64;
                 }
             }
-            counts
-                .into_iter()
-                .filter_map(|(k, n)| dim.get(&k).map(|v| (k, (n, *v as i64 / 10))).filter(|(_, (n, cap))| n > cap))
-                .map(|row| (row, 1))
-                .collect()
+            counts.into_iter().filter_map(|(k, n)| dim.get(&k).map(|v| (k, (n, *v as i64 / 10))).filter(|(_, (n, cap))| n > cap)).map(|row| (row, 1)).collect()
         });
     }
 }
@@ -477,7 +501,7 @@ fn over_capacity_matches_oracle() {
 fn over_capacity_grouped_matches_oracle() {
     // Units 0..12 with counts; units 0..8 with a capacity (value / 10) in group value % 3,
     // which moves as the unit's record changes.
-    fn logic(c: VecCollection<'_, u64, (bool, u32, u32)>) -> VecCollection<'_, u64, (Over<u32, u32>, (i64, i64))> {
+    fn logic(c: VecCollection<'_, u64, (bool, u32, u32)>) -> VecCollection<'_, u64, OverRow<u32, u32>> {
         let counts = c.clone().flat_map(|(is_dim, k, _)| (!is_dim).then_some(k)).count_keys();
         let units = c.flat_map(|(is_dim, k, v)| is_dim.then_some((k, (v as i64 / 10, v % 3))));
         counts.over_capacity_grouped(units)

@@ -109,10 +109,7 @@ fn temporary_failures_are_retried_and_lose_nothing() {
         let (steady, flaky, failures) = (Rows::new(false), Rows::new(false), Arc::new(AtomicUsize::new(0)));
         let (s, f, n) = (steady.clone(), flaky.clone(), failures.clone());
         let reports = run(3_000, workers, move |index| JobOutputs {
-            results: vec![
-                Output::new("steady", s.for_worker(index)),
-                Output::new("flaky", Flaky { inner: f.for_worker(index), calls: 0, failures: n.clone() }),
-            ],
+            results: vec![Output::new("steady", s.for_worker(index)), Output::new("flaky", Flaky { inner: f.for_worker(index), calls: 0, failures: n.clone() })],
             records: Vec::new(),
         });
         let reports: Vec<WorkerReport> = reports.into_iter().map(|r| r.expect("temporary failures do not fail the job")).collect();
@@ -132,10 +129,8 @@ fn a_permanent_failure_stops_the_job_and_the_other_outputs_complete_what_was_rea
     for workers in [1, 2, 4] {
         let steady = Rows::new(false);
         let s = steady.clone();
-        let results = run(40_000, workers, move |index| JobOutputs {
-            results: vec![Output::new("steady", s.for_worker(index)), Output::new("refusing", Refusing)],
-            records: Vec::new(),
-        });
+        let results =
+            run(40_000, workers, move |index| JobOutputs { results: vec![Output::new("steady", s.for_worker(index)), Output::new("refusing", Refusing)], records: Vec::new() });
         let mut read = 0;
         for result in results {
             match result {

@@ -18,7 +18,8 @@ use ballotflow::pipelines::election::{build_with, Detectors, ElectionFeed};
 use common::{diff, oracle_with, random_events, Admitted, Event, SENSITIVE};
 
 /// Every detector, with a rate model that fires on these small elections.
-const DETECTORS: Detectors = Detectors { rate_spike: Some(SENSITIVE), over_turnout: true, data_quality: Some(ballotflow::pipelines::election::quality::QualityRules { max_dead_letter_share: 0.01 }) };
+const DETECTORS: Detectors =
+    Detectors { rate_spike: Some(SENSITIVE), over_turnout: true, data_quality: Some(ballotflow::pipelines::election::quality::QualityRules { max_dead_letter_share: 0.01 }) };
 
 type Log = Vec<(u64, usize, u64)>; // (event index, worker, admitted at)
 
@@ -156,8 +157,6 @@ fn the_oracle_sees_late_votes_and_every_anomaly_kind() {
     let checks = rows.values().filter(|r| matches!(r, ResultRow::DataQuality(_))).count();
     assert_eq!(checks, 5, "every data-quality rule has a row");
     let votes: Vec<_> = events.iter().enumerate().filter(|(_, e)| matches!(e, Event::Vote(_))).map(|(i, _)| i as u64).collect();
-    let late = log.iter().filter(|(i, _, at)| {
-        votes.contains(i) && matches!(&events[*i as usize], Event::Vote(v) if (*at as i64) > v.voting_time)
-    });
+    let late = log.iter().filter(|(i, _, at)| votes.contains(i) && matches!(&events[*i as usize], Event::Vote(v) if (*at as i64) > v.voting_time));
     assert!(late.count() > 10, "some votes are admitted late");
 }

@@ -97,10 +97,13 @@ fn tables_equal_the_oracle_on_1_2_and_4_workers() {
     let mut admitted = admitted(&election);
     // Late votes: twenty counted voters vote again a millisecond earlier, after everything
     // else, so their counted vote becomes a duplicate long after it was written.
-    let rejected: BTreeSet<String> = oracle(&admitted).values().filter_map(|r| match r {
-        ResultRow::Anomaly(a) => a.vote_id.clone(),
-        _ => None,
-    }).collect();
+    let rejected: BTreeSet<String> = oracle(&admitted)
+        .values()
+        .filter_map(|r| match r {
+            ResultRow::Anomaly(a) => a.vote_id.clone(),
+            _ => None,
+        })
+        .collect();
     let mut votes = election.votes.clone();
     for (i, vote) in election.votes.iter().filter(|v| !rejected.contains(&v.vote_id) && v.voting_time % 60_000 != 0).take(20).enumerate() {
         let late = Vote { vote_id: format!("late-{i}"), voting_time: vote.voting_time - 1, ..vote.clone() };
@@ -134,12 +137,8 @@ fn tables_equal_the_oracle_on_1_2_and_4_workers() {
         assert_eq!(positions as usize, votes.len(), "{label}");
         let stats = pg.stats();
         assert!(stats.commits > 2 * workers as u64, "{label}: batched commits, not one at the end: {stats:?}");
-        let progress: Vec<(String, Option<i64>)> = client
-            .query(&format!("SELECT sink, frontier FROM {schema}.pipeline_progress ORDER BY sink, worker"), &[])
-            .unwrap()
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+        let progress: Vec<(String, Option<i64>)> =
+            client.query(&format!("SELECT sink, frontier FROM {schema}.pipeline_progress ORDER BY sink, worker"), &[]).unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
         assert_eq!(progress.len(), 2 * workers, "{label}: a progress row per sink and worker");
         assert!(progress.iter().all(|(_, frontier)| frontier.is_none()), "{label}: complete: {progress:?}");
         let flipped = flips(&log);
@@ -235,9 +234,14 @@ fn files(voters: &str, seed: &str) -> Files {
     admitted.dead_letters = 2; // the bad lines below
     let rows = oracle(&admitted);
     let mut votes = Vec::new();
-    read_jsonl::<Vote, _, _>(&data.join(dataset::VOTES), Share::all(), |at, v| {
-        votes.push((SourcePosition { topic: dataset::VOTES.into(), partition: 0, offset: at as i64 }, v));
-    }, |d| panic!("{d:?}"))
+    read_jsonl::<Vote, _, _>(
+        &data.join(dataset::VOTES),
+        Share::all(),
+        |at, v| {
+            votes.push((SourcePosition { topic: dataset::VOTES.into(), partition: 0, offset: at as i64 }, v));
+        },
+        |d| panic!("{d:?}"),
+    )
     .unwrap();
     // Positions in a file are byte offsets.
     let end = std::fs::metadata(data.join(dataset::VOTES)).unwrap().len() as i64;
@@ -368,11 +372,7 @@ fn terminated_connections_are_reconnected_and_nothing_is_lost() {
 
 #[test]
 fn an_unreachable_database_is_one_clear_error_without_the_password() {
-    let out = Command::new(example())
-        .args(["--voters", "1000", "--postgres", "postgresql://alice:hunter2@127.0.0.1:1/ballots"])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
+    let out = Command::new(example()).args(["--voters", "1000", "--postgres", "postgresql://alice:hunter2@127.0.0.1:1/ballots"]).env("RUST_LOG", "warn").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("PostgreSQL at alice@127.0.0.1:1/ballots is unreachable"), "{stderr}");

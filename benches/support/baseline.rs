@@ -35,16 +35,14 @@ fn views<'a, T: View<'a>, Full: serde::de::DeserializeOwned>(bytes: &'a [u8]) ->
 /// Tallies a data set.
 pub fn tally(data: &DatasetBytes) -> Tallies {
     let candidates: HashMap<String, Candidate> = lines::<Candidate>(&data.candidates).map(|c| (c.candidate_id.clone(), c)).collect();
-    let hours: HashMap<String, Hours> =
-        lines::<PollingStation>(&data.stations).filter_map(|s| Hours::of(&s).ok().map(|h| (s.polling_station_id, h))).collect();
+    let hours: HashMap<String, Hours> = lines::<PollingStation>(&data.stations).filter_map(|s| Hours::of(&s).ok().map(|h| (s.polling_station_id, h))).collect();
     let voters: HashMap<String, VoterRef> = views::<VoterRef, Voter>(&data.voters).map(|v| (v.voter_id.to_string(), v)).collect();
 
     let mut t = Tallies::default();
     let mut first: HashMap<String, VoteRef> = HashMap::new();
     for vote in views::<VoteRef, Vote>(&data.votes) {
         let valid = match (voters.get(vote.voter_id.as_ref()), candidates.contains_key(vote.candidate_id.as_ref())) {
-            (Some(voter), true) => voter.polling_station_id == vote.polling_station_id
-                && hours.get(vote.polling_station_id.as_ref()).is_some_and(|h| h.contains(vote.voting_time)),
+            (Some(voter), true) => voter.polling_station_id == vote.polling_station_id && hours.get(vote.polling_station_id.as_ref()).is_some_and(|h| h.contains(vote.voting_time)),
             _ => false,
         };
         if !valid {

@@ -358,9 +358,7 @@ fn fixed_millis(b: &[u8]) -> Option<i64> {
     if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        b[range].iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
-    };
+    let num = |range: std::ops::Range<usize>| -> Option<i64> { b[range].iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))) };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second, milli) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
@@ -420,7 +418,8 @@ mod tests {
         ] {
             assert_eq!(parse_view::<VoteRef, Vote>(bad).unwrap_err(), parse_line::<Vote>(bad).unwrap_err());
         }
-        let voter = r#"{"voter_id":"v1","gender":"female","address":{"city":"Leeds","state":"Yorkshire"},"registered_age":40,"education_level":"degree","polling_station_id":"s1"}"#;
+        let voter =
+            r#"{"voter_id":"v1","gender":"female","address":{"city":"Leeds","state":"Yorkshire"},"registered_age":40,"education_level":"degree","polling_station_id":"s1"}"#;
         let view = parse_view::<VoterRef, Voter>(voter.as_bytes()).unwrap().unwrap();
         assert_eq!((&*view.address.state, view.registered_age), ("Yorkshire", 40));
         for bad in [voter.replace(r#""registered_age":40"#, r#""registered_age":"40""#), voter.replace(r#""gender":"female","#, r#""email":5,"gender":"female","#)] {

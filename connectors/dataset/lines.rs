@@ -231,10 +231,13 @@ mod tests {
     fn lines(bytes: &[u8], share: Share) -> Vec<(u64, String)> {
         let mut out = Vec::new();
         for_each_line(bytes, share, |at, line| {
-            out.push((at, match line {
-                Line::Text(t) => String::from_utf8_lossy(t).into_owned(),
-                Line::Oversized(n, _) => format!("<{n} bytes>"),
-            }));
+            out.push((
+                at,
+                match line {
+                    Line::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    Line::Oversized(n, _) => format!("<{n} bytes>"),
+                },
+            ));
             ControlFlow::Continue(())
         })
         .unwrap();

@@ -21,20 +21,9 @@ pub(super) const RATE_SPIKE: &str = "rate_spike";
 /// Rate spikes: ballot stuffing by a station's abstainers inside one quiet 5-minute window.
 /// `requested` is [`GeneratorConfig::rate_spikes`]. Appends the burst votes to `drafts` and
 /// returns one label per burst.
-pub(super) fn inject_rate_spikes(
-    rng: &mut impl Rng,
-    day: &ElectionDay,
-    requested: usize,
-    drafts: &mut Vec<Draft>,
-    voted: &mut [bool],
-) -> Vec<AnomalyLabel> {
+pub(super) fn inject_rate_spikes(rng: &mut impl Rng, day: &ElectionDay, requested: usize, drafts: &mut Vec<Draft>, voted: &mut [bool]) -> Vec<AnomalyLabel> {
     let n_stations = day.stations.len();
-    let n_spikes = if requested == GeneratorConfig::AUTO_RATE_SPIKES {
-        (n_stations / 50).max(1)
-    } else {
-        requested
-    }
-    .min(n_stations);
+    let n_spikes = if requested == GeneratorConfig::AUTO_RATE_SPIKES { (n_stations / 50).max(1) } else { requested }.min(n_stations);
     let mut labels = Vec::new();
     if n_spikes == 0 {
         return labels;
@@ -44,10 +33,7 @@ pub(super) fn inject_rate_spikes(
     for (s, size) in spike_stations(rng, &windows, &abstainers, n_spikes) {
         let st = &day.station_infos[s];
         let first = |t: i64| (t + WINDOW_MS - 1).div_euclid(WINDOW_MS) * WINDOW_MS;
-        let (mut lo, mut hi) = (
-            first(st.open_ms.max(10 * 3_600_000)),
-            st.close_ms.min(15 * 3_600_000),
-        );
+        let (mut lo, mut hi) = (first(st.open_ms.max(10 * 3_600_000)), st.close_ms.min(15 * 3_600_000));
         if lo + WINDOW_MS > hi {
             (lo, hi) = (first(st.open_ms), st.close_ms);
         }
@@ -90,11 +76,7 @@ fn abstainers_by_station(day: &ElectionDay, voted: &[bool]) -> Vec<Vec<u32>> {
 
 /// Per station: the number of `drafts` in each aligned 5-minute window of its opening hours.
 fn window_counts(day: &ElectionDay, drafts: &[Draft]) -> Vec<Vec<u32>> {
-    let mut windows: Vec<Vec<u32>> = day
-        .station_infos
-        .iter()
-        .map(|s| vec![0; ((s.close_ms - s.open_ms).max(0) / WINDOW_MS) as usize])
-        .collect();
+    let mut windows: Vec<Vec<u32>> = day.station_infos.iter().map(|s| vec![0; ((s.close_ms - s.open_ms).max(0) / WINDOW_MS) as usize]).collect();
     for d in drafts {
         let s = &day.station_infos[d.station as usize];
         let w = ((d.time - day.start - s.open_ms) / WINDOW_MS) as usize;
@@ -107,12 +89,7 @@ fn window_counts(day: &ElectionDay, drafts: &[Draft]) -> Vec<Vec<u32>> {
 
 /// Up to `n_spikes` distinct stations that can cast a burst, with the burst size of each:
 /// in random order those with enough abstainers for the wanted size, then those with fewer.
-fn spike_stations(
-    rng: &mut impl Rng,
-    windows: &[Vec<u32>],
-    abstainers: &[Vec<u32>],
-    n_spikes: usize,
-) -> Vec<(usize, usize)> {
+fn spike_stations(rng: &mut impl Rng, windows: &[Vec<u32>], abstainers: &[Vec<u32>], n_spikes: usize) -> Vec<(usize, usize)> {
     // Per station: (wanted burst size, least size that is 10x the median window even
     // after the burst is added).
     let mut order: Vec<usize> = (0..windows.len()).collect();
@@ -136,22 +113,12 @@ fn spike_stations(
         }
     }
     fallback.sort_by_key(|&(s, available)| (std::cmp::Reverse(available), s));
-    preferred
-        .into_iter()
-        .chain(fallback)
-        .take(n_spikes)
-        .collect()
+    preferred.into_iter().chain(fallback).take(n_spikes).collect()
 }
 
 /// Per-vote anomalies: `anomaly_share` of the `n_normal` normal votes (the first drafts) of
 /// each kind, appended to `drafts` kind by kind.
-pub(super) fn inject_vote_anomalies(
-    rng: &mut impl Rng,
-    day: &ElectionDay,
-    anomaly_share: f64,
-    n_normal: usize,
-    drafts: &mut Vec<Draft>,
-) {
+pub(super) fn inject_vote_anomalies(rng: &mut impl Rng, day: &ElectionDay, anomaly_share: f64, n_normal: usize, drafts: &mut Vec<Draft>) {
     let (n_voters, n_stations) = (day.voters.len(), day.stations.len());
     let per_kind = if anomaly_share > 0.0 && n_stations > 0 {
         let n = (anomaly_share * n_normal as f64).round() as usize;
@@ -191,11 +158,7 @@ fn unregistered_voters(rng: &mut impl Rng, day: &ElectionDay, n: usize, drafts: 
 }
 
 fn unknown_candidates(rng: &mut impl Rng, day: &ElectionDay, n: usize, drafts: &mut Vec<Draft>) {
-    let unknown: &[&'static str] = if day.candidates.len() < 9999 {
-        &["cand-9999", "cand-0000"]
-    } else {
-        &["cand-x9999"]
-    };
+    let unknown: &[&'static str] = if day.candidates.len() < 9999 { &["cand-9999", "cand-0000"] } else { &["cand-x9999"] };
     for _ in 0..n {
         let v = rng.random_range(0..day.voters.len());
         let info = &day.voters[v];
@@ -260,35 +223,14 @@ fn outside_hours(rng: &mut impl Rng, day: &ElectionDay, n: usize, drafts: &mut V
 
 /// Duplicates: a second valid vote, strictly later, by a voter who voted normally (one of
 /// the first `n_normal` drafts).
-fn duplicate_votes(
-    rng: &mut impl Rng,
-    day: &ElectionDay,
-    n: usize,
-    n_normal: usize,
-    drafts: &mut Vec<Draft>,
-) {
+fn duplicate_votes(rng: &mut impl Rng, day: &ElectionDay, n: usize, n_normal: usize, drafts: &mut Vec<Draft>) {
     let n_cands = day.candidates.len() as u32;
-    let eligible: Vec<usize> = (0..n_normal)
-        .filter(|&i| {
-            drafts[i].time < day.start + day.station_infos[drafts[i].station as usize].close_ms - 1
-        })
-        .collect();
+    let eligible: Vec<usize> = (0..n_normal).filter(|&i| drafts[i].time < day.start + day.station_infos[drafts[i].station as usize].close_ms - 1).collect();
     for i in rand::seq::index::sample(rng, eligible.len(), n.min(eligible.len())) {
         let d = &drafts[eligible[i]];
         let close = day.start + day.station_infos[d.station as usize].close_ms;
-        let candidate = if rng.random_bool(0.5) {
-            d.candidate
-        } else {
-            CandRef::Known(rng.random_range(0..n_cands))
-        };
-        let dup = Draft {
-            voter: d.voter,
-            candidate,
-            station: d.station,
-            time: rng.random_range(d.time + 1..close),
-            method: d.method,
-            kind: Some(DUPLICATE_VOTE),
-        };
+        let candidate = if rng.random_bool(0.5) { d.candidate } else { CandRef::Known(rng.random_range(0..n_cands)) };
+        let dup = Draft { voter: d.voter, candidate, station: d.station, time: rng.random_range(d.time + 1..close), method: d.method, kind: Some(DUPLICATE_VOTE) };
         drafts.push(dup);
     }
 }

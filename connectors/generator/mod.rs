@@ -161,67 +161,24 @@ pub fn generate(cfg: &GeneratorConfig) -> Election {
     let places = registry::places();
 
     // The registry.
-    let candidates =
-        registry::make_candidates(&mut rng_for(cfg.seed, 1), parties, per_party, &places);
+    let candidates = registry::make_candidates(&mut rng_for(cfg.seed, 1), parties, per_party, &places);
     let place_of = registry::place_voters(&mut rng_for(cfg.seed, 2), &places, cfg.voters);
     let per_place = registry::count_per_place(&places, &place_of);
     let mut stations = registry::make_stations(&mut rng_for(cfg.seed, 3), &places, &per_place);
-    let (mut voters, voter_infos) = registry::register_voters(
-        &mut rng_for(cfg.seed, 4),
-        cfg,
-        &places,
-        &place_of,
-        &mut stations,
-    );
+    let (mut voters, voter_infos) = registry::register_voters(&mut rng_for(cfg.seed, 4), cfg, &places, &place_of, &mut stations);
     drop(place_of);
-    registry::add_registry_updates(
-        &mut rng_for(cfg.seed, 5),
-        cfg.registry_updates,
-        &places,
-        &mut voters,
-    );
+    registry::add_registry_updates(&mut rng_for(cfg.seed, 5), cfg.registry_updates, &places, &mut voters);
 
     // Election day: normal votes, then the injected anomalies, then delivery.
     let day = ElectionDay::new(cfg.election_date, &candidates, &stations, &voter_infos);
-    let (mut drafts, mut voted) = votes::cast_normal_votes(
-        &mut rng_for(cfg.seed, 6),
-        &day,
-        cfg.turnout,
-        parties,
-        per_party,
-    );
+    let (mut drafts, mut voted) = votes::cast_normal_votes(&mut rng_for(cfg.seed, 6), &day, cfg.turnout, parties, per_party);
     let n_normal = drafts.len();
-    let mut labels = anomalies::inject_rate_spikes(
-        &mut rng_for(cfg.seed, 7),
-        &day,
-        cfg.rate_spikes,
-        &mut drafts,
-        &mut voted,
-    );
-    anomalies::inject_vote_anomalies(
-        &mut rng_for(cfg.seed, 8),
-        &day,
-        cfg.anomaly_share,
-        n_normal,
-        &mut drafts,
-    );
+    let mut labels = anomalies::inject_rate_spikes(&mut rng_for(cfg.seed, 7), &day, cfg.rate_spikes, &mut drafts, &mut voted);
+    anomalies::inject_vote_anomalies(&mut rng_for(cfg.seed, 8), &day, cfg.anomaly_share, n_normal, &mut drafts);
     let votes = votes::deliver(&mut rng_for(cfg.seed, 9), &day, cfg, drafts, &mut labels);
     labels.sort();
 
     let stations = stations.records;
-    tracing::debug!(
-        candidates = candidates.len(),
-        stations = stations.len(),
-        voters = voters.len(),
-        votes = votes.len(),
-        labels = labels.len(),
-        "generated election"
-    );
-    Election {
-        candidates,
-        stations,
-        voters,
-        votes,
-        labels,
-    }
+    tracing::debug!(candidates = candidates.len(), stations = stations.len(), voters = voters.len(), votes = votes.len(), labels = labels.len(), "generated election");
+    Election { candidates, stations, voters, votes, labels }
 }

@@ -18,20 +18,8 @@ pub(super) struct Region {
     pub cities: &'static [City],
 }
 
-const fn city(
-    name: &'static str,
-    weight: f64,
-    postcode_area: &'static str,
-    first_district: u32,
-    dialling_code: &'static str,
-) -> City {
-    City {
-        name,
-        weight,
-        postcode_area,
-        first_district,
-        dialling_code,
-    }
+const fn city(name: &'static str, weight: f64, postcode_area: &'static str, first_district: u32, dialling_code: &'static str) -> City {
+    City { name, weight, postcode_area, first_district, dialling_code }
 }
 
 /// The 12 UK nations and English regions, weighted roughly by population.
@@ -166,12 +154,7 @@ pub(super) static REGIONS: &[Region] = &[
     Region {
         name: "Northern Ireland",
         weight: 1.9,
-        cities: &[
-            city("Belfast", 345.0, "BT", 1, "028"),
-            city("Derry", 85.0, "BT", 47, "028"),
-            city("Lisburn", 50.0, "BT", 27, "028"),
-            city("Newry", 27.0, "BT", 34, "028"),
-        ],
+        cities: &[city("Belfast", 345.0, "BT", 1, "028"), city("Derry", 85.0, "BT", 47, "028"), city("Lisburn", 50.0, "BT", 27, "028"), city("Newry", 27.0, "BT", 34, "028")],
     },
 ];
 
@@ -184,36 +167,12 @@ pub(super) struct Party {
 
 /// Up to six fictional, realistic-sounding UK parties (the first `parties` are used).
 pub(super) static PARTIES: &[Party] = &[
-    Party {
-        name: "Progressive Alliance",
-        platform: "Rebuild the NHS, build 300,000 affordable homes a year and fund a green industrial strategy.",
-        base_share: 0.30,
-    },
-    Party {
-        name: "National Unity Party",
-        platform: "Lower income tax, tighter border controls and a relief scheme for small businesses.",
-        base_share: 0.27,
-    },
-    Party {
-        name: "Liberal Reform Party",
-        platform: "Proportional representation, stronger civil liberties and closer trade ties with Europe.",
-        base_share: 0.15,
-    },
-    Party {
-        name: "Green Future Party",
-        platform: "Net zero by 2035, cheaper public transport and protection for green belt land.",
-        base_share: 0.11,
-    },
-    Party {
-        name: "Workers' Alliance",
-        platform: "Public ownership of rail and water, a higher minimum wage and stronger unions.",
-        base_share: 0.10,
-    },
-    Party {
-        name: "Independent Communities Party",
-        platform: "Devolve power and budgets to towns, councils and the nations of the UK.",
-        base_share: 0.07,
-    },
+    Party { name: "Progressive Alliance", platform: "Rebuild the NHS, build 300,000 affordable homes a year and fund a green industrial strategy.", base_share: 0.30 },
+    Party { name: "National Unity Party", platform: "Lower income tax, tighter border controls and a relief scheme for small businesses.", base_share: 0.27 },
+    Party { name: "Liberal Reform Party", platform: "Proportional representation, stronger civil liberties and closer trade ties with Europe.", base_share: 0.15 },
+    Party { name: "Green Future Party", platform: "Net zero by 2035, cheaper public transport and protection for green belt land.", base_share: 0.11 },
+    Party { name: "Workers' Alliance", platform: "Public ownership of rail and water, a higher minimum wage and stronger unions.", base_share: 0.10 },
+    Party { name: "Independent Communities Party", platform: "Devolve power and budgets to towns, councils and the nations of the UK.", base_share: 0.07 },
 ];
 
 #[rustfmt::skip]

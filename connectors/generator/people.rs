@@ -26,14 +26,10 @@ pub(super) const MIN_AGE: u32 = 18;
 pub(super) const MAX_AGE: u32 = 95;
 
 pub(super) fn age_band(age: u32) -> usize {
-    AGE_BANDS
-        .iter()
-        .position(|&(lo, hi, _, _)| (lo..=hi).contains(&age))
-        .unwrap_or(AGE_BANDS.len() - 1)
+    AGE_BANDS.iter().position(|&(lo, hi, _, _)| (lo..=hi).contains(&age)).unwrap_or(AGE_BANDS.len() - 1)
 }
 
-pub(super) const EDUCATION: [&str; 5] =
-    ["none", "secondary", "further", "bachelor", "postgraduate"];
+pub(super) const EDUCATION: [&str; 5] = ["none", "secondary", "further", "bachelor", "postgraduate"];
 pub(super) const INCOME: [&str; 3] = ["low", "middle", "high"];
 const POSTCODE_LETTERS: &[u8] = b"ABDEFGHJLNPQRSTUWXYZ";
 
@@ -48,10 +44,7 @@ pub(super) fn person_name(rng: &mut impl Rng, gender: &str) -> (&'static str, &'
         "male" => names::MALE_FIRST,
         _ => names::NEUTRAL_FIRST,
     };
-    (
-        firsts.choose(rng).expect("names"),
-        names::SURNAMES.choose(rng).expect("names"),
-    )
+    (firsts.choose(rng).expect("names"), names::SURNAMES.choose(rng).expect("names"))
 }
 
 pub(super) fn email(rng: &mut impl Rng, voter_name: &str) -> String {
@@ -86,23 +79,14 @@ pub(super) fn landline(rng: &mut impl Rng, code: &str) -> String {
         if i == split {
             out.push(' ');
         }
-        let digit = if i == 0 {
-            rng.random_range(2..10u8)
-        } else {
-            rng.random_range(0..10u8)
-        };
+        let digit = if i == 0 { rng.random_range(2..10u8) } else { rng.random_range(0..10u8) };
         out.push((b'0' + digit) as char);
     }
     out
 }
 
 fn mobile(rng: &mut impl Rng) -> String {
-    format!(
-        "07{}{:02} {:06}",
-        rng.random_range(4..10u32),
-        rng.random_range(0..100u32),
-        rng.random_range(0..1_000_000u32)
-    )
+    format!("07{}{:02} {:06}", rng.random_range(4..10u32), rng.random_range(0..100u32), rng.random_range(0..1_000_000u32))
 }
 
 fn format_date(d: NaiveDate) -> String {
@@ -111,13 +95,8 @@ fn format_date(d: NaiveDate) -> String {
 
 /// A date of birth such that the voter is exactly `age` on `election_date`.
 fn date_of_birth(rng: &mut impl Rng, election_date: NaiveDate, age: u32) -> NaiveDate {
-    let latest = election_date
-        .checked_sub_months(Months::new(12 * age))
-        .unwrap_or(election_date);
-    let earliest = election_date
-        .checked_sub_months(Months::new(12 * (age + 1)))
-        .and_then(|d| d.succ_opt())
-        .unwrap_or(latest);
+    let latest = election_date.checked_sub_months(Months::new(12 * age)).unwrap_or(election_date);
+    let earliest = election_date.checked_sub_months(Months::new(12 * (age + 1))).and_then(|d| d.succ_opt()).unwrap_or(latest);
     let days = (latest - earliest).num_days().max(0);
     earliest + chrono::Duration::days(rng.random_range(0..=days))
 }
@@ -151,22 +130,12 @@ pub(super) struct VoterMaker {
 
 impl VoterMaker {
     pub(super) fn new(election_date: NaiveDate) -> Self {
-        VoterMaker {
-            age_weights: Weighted::new(AGE_BANDS.iter().map(|b| b.2)),
-            election_date,
-        }
+        VoterMaker { age_weights: Weighted::new(AGE_BANDS.iter().map(|b| b.2)), election_date }
     }
 
     /// The record of the `v`-th voter (0-based), who lives in `place` and is registered at
     /// the station `polling_station_id` in postcode district `district`.
-    pub(super) fn voter(
-        &self,
-        rng: &mut impl Rng,
-        v: usize,
-        place: &Place,
-        district: u32,
-        polling_station_id: &str,
-    ) -> Voter {
+    pub(super) fn voter(&self, rng: &mut impl Rng, v: usize, place: &Place, district: u32, polling_station_id: &str) -> Voter {
         let (age, gender) = self.age_gender(rng);
         let name_dob = self.name_dob(rng, age, gender);
         let edu = education(rng, age);
@@ -190,17 +159,9 @@ impl VoterMaker {
     }
 
     /// A name for `gender` and a date of birth for `age`.
-    pub(super) fn name_dob(
-        &self,
-        rng: &mut impl Rng,
-        age: u32,
-        gender: &str,
-    ) -> (String, NaiveDate) {
+    pub(super) fn name_dob(&self, rng: &mut impl Rng, age: u32, gender: &str) -> (String, NaiveDate) {
         let (first, last) = person_name(rng, gender);
-        (
-            format!("{first} {last}"),
-            date_of_birth(rng, self.election_date, age),
-        )
+        (format!("{first} {last}"), date_of_birth(rng, self.election_date, age))
     }
 
     /// The rest of a voter's record, drawn after the profile, name and date of birth.
@@ -224,28 +185,11 @@ impl VoterMaker {
             _ => [0.12, 0.50, 0.38],
         };
         let income = pick(rng, &income_weights);
-        let nationality = if rng.random_bool(0.93) {
-            "British"
-        } else {
-            names::OTHER_NATIONALITIES
-                .choose(rng)
-                .expect("nationalities")
-        };
+        let nationality = if rng.random_bool(0.93) { "British" } else { names::OTHER_NATIONALITIES.choose(rng).expect("nationalities") };
         let city = place.city;
-        let street = format!(
-            "{} {} {}",
-            rng.random_range(1..200u32),
-            names::STREET_STEMS.choose(rng).expect("stems"),
-            names::STREET_SUFFIXES.choose(rng).expect("suffixes")
-        );
+        let street = format!("{} {} {}", rng.random_range(1..200u32), names::STREET_STEMS.choose(rng).expect("stems"), names::STREET_SUFFIXES.choose(rng).expect("suffixes"));
         let mut postcode = String::with_capacity(8);
-        let _ = write!(
-            postcode,
-            "{}{} {}",
-            city.postcode_area,
-            district,
-            rng.random_range(1..10u32)
-        );
+        let _ = write!(postcode, "{}{} {}", city.postcode_area, district, rng.random_range(1..10u32));
         for _ in 0..2 {
             postcode.push(*POSTCODE_LETTERS.choose(rng).expect("letters") as char);
         }
@@ -261,13 +205,7 @@ impl VoterMaker {
             date_of_birth: format_date(dob),
             gender: gender.to_string(),
             nationality: nationality.to_string(),
-            address: Address {
-                street,
-                city: city.name.to_string(),
-                state: names::REGIONS[place.region].name.to_string(),
-                country: "United Kingdom".to_string(),
-                postcode,
-            },
+            address: Address { street, city: city.name.to_string(), state: names::REGIONS[place.region].name.to_string(), country: "United Kingdom".to_string(), postcode },
             email,
             phone_number,
             cell_number,

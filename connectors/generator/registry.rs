@@ -18,11 +18,7 @@ pub(super) struct Place {
 
 /// Every town of every region, in table order.
 pub(super) fn places() -> Vec<Place> {
-    names::REGIONS
-        .iter()
-        .enumerate()
-        .flat_map(|(region, r)| r.cities.iter().map(move |city| Place { region, city }))
-        .collect()
+    names::REGIONS.iter().enumerate().flat_map(|(region, r)| r.cities.iter().map(move |city| Place { region, city })).collect()
 }
 
 /// What the vote phases need to know about a station beyond its record.
@@ -63,21 +59,12 @@ fn hhmm(ms: i64) -> String {
 }
 
 /// `per_party` candidates for each of the first `parties` parties, in id order.
-pub(super) fn make_candidates(
-    rng: &mut impl Rng,
-    parties: usize,
-    per_party: usize,
-    places: &[Place],
-) -> Vec<Candidate> {
+pub(super) fn make_candidates(rng: &mut impl Rng, parties: usize, per_party: usize, places: &[Place]) -> Vec<Candidate> {
     let mut out = Vec::with_capacity(parties * per_party);
     for party in &names::PARTIES[..parties] {
         for _ in 0..per_party {
             let id = format!("cand-{:04}", out.len() + 1);
-            let gender = if rng.random_bool(0.5) {
-                "female"
-            } else {
-                "male"
-            };
+            let gender = if rng.random_bool(0.5) { "female" } else { "male" };
             let (first, last) = person_name(rng, gender);
             let name = format!("{first} {last}");
             let place = places.choose(rng).expect("places");
@@ -93,15 +80,9 @@ pub(super) fn make_candidates(
                 "{} Locally: {}.",
                 party.platform,
                 match rng.random_range(0..3u32) {
-                    0 => format!(
-                        "standing up for {}",
-                        names::CAUSES.choose(rng).expect("causes")
-                    ),
+                    0 => format!("standing up for {}", names::CAUSES.choose(rng).expect("causes")),
                     1 => format!("a fair deal for {}", names::REGIONS[place.region].name),
-                    _ => format!(
-                        "more investment in {}",
-                        names::CAUSES.choose(rng).expect("causes")
-                    ),
+                    _ => format!("more investment in {}", names::CAUSES.choose(rng).expect("causes")),
                 }
             );
             out.push(Candidate {
@@ -129,30 +110,17 @@ pub(super) fn place_weights(places: &[Place]) -> Weighted {
 /// Where each of `n_voters` voters lives: an index into `places`, weighted by population.
 pub(super) fn place_voters(rng: &mut impl Rng, places: &[Place], n_voters: usize) -> Vec<u16> {
     let place_weights = place_weights(places);
-    (0..n_voters)
-        .map(|_| place_weights.sample(rng) as u16)
-        .collect()
+    (0..n_voters).map(|_| place_weights.sample(rng) as u16).collect()
 }
 
 fn station_name(rng: &mut impl Rng, city: &str, used: &mut BTreeSet<String>) -> String {
     for attempt in 0..30 {
         let venue = if rng.random_bool(0.3) {
-            format!(
-                "St {}'s Church Hall",
-                names::SAINTS.choose(rng).expect("saints")
-            )
+            format!("St {}'s Church Hall", names::SAINTS.choose(rng).expect("saints"))
         } else {
-            format!(
-                "{} {}",
-                names::STREET_STEMS.choose(rng).expect("stems"),
-                names::VENUES.choose(rng).expect("venues")
-            )
+            format!("{} {}", names::STREET_STEMS.choose(rng).expect("stems"), names::VENUES.choose(rng).expect("venues"))
         };
-        let name = if attempt < 29 {
-            format!("{venue}, {city}")
-        } else {
-            format!("{venue} Annexe {}, {city}", used.len() + 1)
-        };
+        let name = if attempt < 29 { format!("{venue}, {city}") } else { format!("{venue} Annexe {}, {city}", used.len() + 1) };
         if used.insert(name.clone()) {
             return name;
         }
@@ -206,53 +174,26 @@ pub(super) fn make_stations(rng: &mut impl Rng, places: &[Place], per_place: &[u
                 opens_at: hhmm(open_ms),
                 closes_at: hhmm(close_ms),
             });
-            infos.push(StationInfo {
-                open_ms,
-                close_ms,
-                region: place.region,
-                district: place.city.first_district + (j % 30) as u32,
-            });
+            infos.push(StationInfo { open_ms, close_ms, region: place.region, district: place.city.first_district + (j % 30) as u32 });
         }
     }
-    Stations {
-        records: stations,
-        infos,
-        first: first_station,
-        count: station_count,
-    }
+    Stations { records: stations, infos, first: first_station, count: station_count }
 }
 
 /// The electoral roll: one voter per entry of `place_of`, each at a random station of their
 /// town (counted in its `registered_voters`).
-pub(super) fn register_voters(
-    rng: &mut impl Rng,
-    cfg: &GeneratorConfig,
-    places: &[Place],
-    place_of: &[u16],
-    stations: &mut Stations,
-) -> (Vec<Voter>, Vec<VoterInfo>) {
+pub(super) fn register_voters(rng: &mut impl Rng, cfg: &GeneratorConfig, places: &[Place], place_of: &[u16], stations: &mut Stations) -> (Vec<Voter>, Vec<VoterInfo>) {
     let n_voters = place_of.len();
     let maker = VoterMaker::new(cfg.election_date);
-    let mut voters = Vec::with_capacity(
-        n_voters + (n_voters as f64 * cfg.registry_updates.clamp(0.0, 1.0)) as usize + 1,
-    );
+    let mut voters = Vec::with_capacity(n_voters + (n_voters as f64 * cfg.registry_updates.clamp(0.0, 1.0)) as usize + 1);
     let mut vinfo = Vec::with_capacity(n_voters);
     for (v, &p) in place_of.iter().enumerate() {
         let station = stations.first[p as usize] + rng.random_range(0..stations.count[p as usize]);
         let record = &mut stations.records[station as usize];
         record.registered_voters += 1;
         let district = stations.infos[station as usize].district;
-        let voter = maker.voter(
-            rng,
-            v,
-            &places[p as usize],
-            district,
-            &record.polling_station_id,
-        );
-        vinfo.push(VoterInfo {
-            station,
-            age: voter.registered_age,
-        });
+        let voter = maker.voter(rng, v, &places[p as usize], district, &record.polling_station_id);
+        vinfo.push(VoterInfo { station, age: voter.registered_age });
         voters.push(voter);
     }
     (voters, vinfo)
@@ -260,20 +201,12 @@ pub(super) fn register_voters(
 
 /// Registry updates: appends later versions of a `share` of the voters, with a new phone
 /// number and e-mail address only.
-pub(super) fn add_registry_updates(
-    rng: &mut impl Rng,
-    share: f64,
-    places: &[Place],
-    voters: &mut Vec<Voter>,
-) {
+pub(super) fn add_registry_updates(rng: &mut impl Rng, share: f64, places: &[Place], voters: &mut Vec<Voter>) {
     let n_voters = voters.len();
     let n_updates = ((n_voters as f64) * share.clamp(0.0, 1.0)).round() as usize;
     for v in rand::seq::index::sample(rng, n_voters, n_updates.min(n_voters)) {
         let mut updated = voters[v].clone();
-        let code = places
-            .iter()
-            .find(|p| p.city.name == updated.address.city)
-            .map_or("01632", |p| p.city.dialling_code);
+        let code = places.iter().find(|p| p.city.name == updated.address.city).map_or("01632", |p| p.city.dialling_code);
         while updated.phone_number == voters[v].phone_number {
             updated.phone_number = landline(rng, code);
         }

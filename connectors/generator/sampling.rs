@@ -67,9 +67,7 @@ impl Weighted {
     pub(super) fn sample(&self, rng: &mut impl Rng) -> usize {
         let total = *self.cum.last().expect("non-empty weights");
         let u = rng.random::<f64>() * total;
-        self.cum
-            .partition_point(|&c| c <= u)
-            .min(self.cum.len() - 1)
+        self.cum.partition_point(|&c| c <= u).min(self.cum.len() - 1)
     }
 }
 

@@ -35,10 +35,7 @@ use std::ops::Range;
 
 use rand::Rng;
 
-use super::anomalies::{
-    DUPLICATE_VOTE, OUTSIDE_HOURS, RATE_SPIKE, STATION_MISMATCH, UNKNOWN_CANDIDATE,
-    UNREGISTERED_VOTER, WINDOW_MS,
-};
+use super::anomalies::{DUPLICATE_VOTE, OUTSIDE_HOURS, RATE_SPIKE, STATION_MISMATCH, UNKNOWN_CANDIDATE, UNREGISTERED_VOTER, WINDOW_MS};
 use super::people::{education, email, landline, Profile, VoterMaker, EDUCATION};
 use super::registry::{self, Place, Stations};
 use super::sampling::{rng_for, EntityRng, Weighted};
@@ -512,13 +509,7 @@ impl StreamedElection {
             }
         }
         labels.sort();
-        Election {
-            candidates: self.candidates.clone(),
-            stations: self.stations.records.clone(),
-            voters,
-            votes: drafts.iter().map(|d| self.vote(d).to_vote()).collect(),
-            labels,
-        }
+        Election { candidates: self.candidates.clone(), stations: self.stations.records.clone(), voters, votes: drafts.iter().map(|d| self.vote(d).to_vote()).collect(), labels }
     }
 }
 

@@ -3,19 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::anomalies::{
-    DUPLICATE_VOTE, OUTSIDE_HOURS, RATE_SPIKE, STATION_MISMATCH, UNKNOWN_CANDIDATE,
-    UNREGISTERED_VOTER, WINDOW_MS,
-};
+use super::anomalies::{DUPLICATE_VOTE, OUTSIDE_HOURS, RATE_SPIKE, STATION_MISMATCH, UNKNOWN_CANDIDATE, UNREGISTERED_VOTER, WINDOW_MS};
 use super::people::{EDUCATION, INCOME};
 use super::*;
 
 fn small(seed: u64) -> GeneratorConfig {
-    GeneratorConfig {
-        seed,
-        voters: 2_000,
-        ..GeneratorConfig::default()
-    }
+    GeneratorConfig { seed, voters: 2_000, ..GeneratorConfig::default() }
 }
 
 fn tod_ms(hhmm: &str) -> i64 {
@@ -29,21 +22,8 @@ fn classify(e: &Election) -> (BTreeMap<String, &'static str>, BTreeSet<String>) 
     for v in &e.voters {
         registry.insert(v.voter_id.as_str(), v.polling_station_id.as_str());
     }
-    let cands: BTreeSet<&str> = e
-        .candidates
-        .iter()
-        .map(|c| c.candidate_id.as_str())
-        .collect();
-    let hours: BTreeMap<&str, (i64, i64)> = e
-        .stations
-        .iter()
-        .map(|s| {
-            (
-                s.polling_station_id.as_str(),
-                (tod_ms(&s.opens_at), tod_ms(&s.closes_at)),
-            )
-        })
-        .collect();
+    let cands: BTreeSet<&str> = e.candidates.iter().map(|c| c.candidate_id.as_str()).collect();
+    let hours: BTreeMap<&str, (i64, i64)> = e.stations.iter().map(|s| (s.polling_station_id.as_str(), (tod_ms(&s.opens_at), tod_ms(&s.closes_at)))).collect();
     let mut kinds = BTreeMap::new();
     let mut earliest: BTreeMap<&str, (i64, &str)> = BTreeMap::new();
     let mut valid = Vec::new();
@@ -115,24 +95,12 @@ fn registry_is_consistent() {
     assert_eq!(e.voters.len(), cfg.voters + 10);
     let mut per_station: BTreeMap<&str, u32> = BTreeMap::new();
     for v in last.values() {
-        *per_station
-            .entry(v.polling_station_id.as_str())
-            .or_default() += 1;
+        *per_station.entry(v.polling_station_id.as_str()).or_default() += 1;
     }
-    let stations: BTreeMap<&str, &PollingStation> = e
-        .stations
-        .iter()
-        .map(|s| (s.polling_station_id.as_str(), s))
-        .collect();
+    let stations: BTreeMap<&str, &PollingStation> = e.stations.iter().map(|s| (s.polling_station_id.as_str(), s)).collect();
     assert_eq!(stations.len(), e.stations.len(), "station ids are unique");
     for s in &e.stations {
-        assert_eq!(
-            s.registered_voters,
-            per_station
-                .get(s.polling_station_id.as_str())
-                .copied()
-                .unwrap_or(0)
-        );
+        assert_eq!(s.registered_voters, per_station.get(s.polling_station_id.as_str()).copied().unwrap_or(0));
         assert!(s.registered_voters > 0);
         assert!(tod_ms(&s.opens_at) < tod_ms(&s.closes_at));
     }
@@ -144,11 +112,7 @@ fn registry_is_consistent() {
         assert_eq!(s.region, v.address.state);
         assert!((18..=95).contains(&v.registered_age));
         let dob = NaiveDate::parse_from_str(&v.date_of_birth, "%Y-%m-%d").unwrap();
-        assert_eq!(
-            cfg.election_date.years_since(dob),
-            Some(v.registered_age),
-            "{v:?}"
-        );
+        assert_eq!(cfg.election_date.years_since(dob), Some(v.registered_age), "{v:?}");
         assert!(EDUCATION.contains(&v.education_level.as_str()));
         assert!(INCOME.contains(&v.income_category.as_str()));
     }
@@ -165,19 +129,10 @@ fn labels_agree_with_an_independent_classifier() {
         let e = generate(&small(seed));
         let (kinds, counted) = classify(&e);
         let labelled = per_vote_labels(&e);
-        assert_eq!(
-            labelled.len(),
-            e.labels.iter().filter(|l| l.kind != RATE_SPIKE).count()
-        );
+        assert_eq!(labelled.len(), e.labels.iter().filter(|l| l.kind != RATE_SPIKE).count());
         let kinds: BTreeMap<String, &str> = kinds.into_iter().collect();
         assert_eq!(labelled, kinds);
-        for kind in [
-            UNREGISTERED_VOTER,
-            UNKNOWN_CANDIDATE,
-            STATION_MISMATCH,
-            OUTSIDE_HOURS,
-            DUPLICATE_VOTE,
-        ] {
+        for kind in [UNREGISTERED_VOTER, UNKNOWN_CANDIDATE, STATION_MISMATCH, OUTSIDE_HOURS, DUPLICATE_VOTE] {
             let n = labelled.values().filter(|&&k| k == kind).count();
             assert!((1..=30).contains(&n), "{kind}: {n}");
         }
@@ -197,75 +152,27 @@ fn labels_agree_with_an_independent_classifier() {
 fn edge_configurations_stay_consistent() {
     let base = small(21);
     let configs = [
-        GeneratorConfig {
-            voters: 0,
-            ..base.clone()
-        },
-        GeneratorConfig {
-            voters: 1,
-            ..base.clone()
-        },
-        GeneratorConfig {
-            voters: 99,
-            ..base.clone()
-        },
-        GeneratorConfig {
-            voters: 100,
-            ..base.clone()
-        },
-        GeneratorConfig {
-            voters: 500,
-            turnout: 1.0,
-            ..base.clone()
-        },
-        GeneratorConfig {
-            voters: 500,
-            turnout: 0.0,
-            ..base.clone()
-        },
-        GeneratorConfig {
-            parties: 1,
-            candidates_per_party: 0,
-            ..base.clone()
-        },
-        GeneratorConfig {
-            parties: 9,
-            candidates_per_party: 3,
-            ..base.clone()
-        },
-        GeneratorConfig {
-            anomaly_share: 0.0,
-            rate_spikes: 0,
-            registry_updates: 0.0,
-            ..base.clone()
-        },
-        GeneratorConfig {
-            anomaly_share: 0.2,
-            max_delay_ms: 0,
-            ..base.clone()
-        },
+        GeneratorConfig { voters: 0, ..base.clone() },
+        GeneratorConfig { voters: 1, ..base.clone() },
+        GeneratorConfig { voters: 99, ..base.clone() },
+        GeneratorConfig { voters: 100, ..base.clone() },
+        GeneratorConfig { voters: 500, turnout: 1.0, ..base.clone() },
+        GeneratorConfig { voters: 500, turnout: 0.0, ..base.clone() },
+        GeneratorConfig { parties: 1, candidates_per_party: 0, ..base.clone() },
+        GeneratorConfig { parties: 9, candidates_per_party: 3, ..base.clone() },
+        GeneratorConfig { anomaly_share: 0.0, rate_spikes: 0, registry_updates: 0.0, ..base.clone() },
+        GeneratorConfig { anomaly_share: 0.2, max_delay_ms: 0, ..base.clone() },
     ];
     for cfg in configs {
         let e = generate(&cfg);
-        assert_eq!(
-            e.candidates.len(),
-            cfg.parties.clamp(3, 6) * cfg.candidates_per_party.max(1)
-        );
+        assert_eq!(e.candidates.len(), cfg.parties.clamp(3, 6) * cfg.candidates_per_party.max(1));
         let (kinds, counted) = classify(&e);
         let labelled = per_vote_labels(&e);
         assert_eq!(labelled, kinds, "{cfg:?}");
         assert_eq!(counted.len() + labelled.len(), e.votes.len());
         if cfg.voters >= 100 && cfg.anomaly_share > 0.0 {
-            for kind in [
-                UNREGISTERED_VOTER,
-                UNKNOWN_CANDIDATE,
-                STATION_MISMATCH,
-                OUTSIDE_HOURS,
-            ] {
-                assert!(
-                    labelled.values().any(|&k| k == kind),
-                    "{kind} missing for {cfg:?}"
-                );
+            for kind in [UNREGISTERED_VOTER, UNKNOWN_CANDIDATE, STATION_MISMATCH, OUTSIDE_HOURS] {
+                assert!(labelled.values().any(|&k| k == kind), "{kind} missing for {cfg:?}");
             }
             if cfg.turnout > 0.0 {
                 assert!(labelled.values().any(|&k| k == DUPLICATE_VOTE), "{cfg:?}");
@@ -285,10 +192,7 @@ fn edge_configurations_stay_consistent() {
 
 #[test]
 fn about_the_configured_share_is_out_of_order() {
-    let cfg = GeneratorConfig {
-        voters: 5_000,
-        ..small(11)
-    };
+    let cfg = GeneratorConfig { voters: 5_000, ..small(11) };
     let e = generate(&cfg);
     let mut max_seen = i64::MIN;
     let mut late = 0;
@@ -299,145 +203,73 @@ fn about_the_configured_share_is_out_of_order() {
         max_seen = max_seen.max(v.voting_time);
     }
     let share = late as f64 / e.votes.len() as f64;
-    assert!(
-        (0.025..0.075).contains(&share),
-        "out of order share {share}"
-    );
+    assert!((0.025..0.075).contains(&share), "out of order share {share}");
 
-    let e = generate(&GeneratorConfig {
-        out_of_order_share: 0.0,
-        ..cfg
-    });
-    assert!(e
-        .votes
-        .windows(2)
-        .all(|w| (w[0].voting_time, &w[0].vote_id) <= (w[1].voting_time, &w[1].vote_id)));
+    let e = generate(&GeneratorConfig { out_of_order_share: 0.0, ..cfg });
+    assert!(e.votes.windows(2).all(|w| (w[0].voting_time, &w[0].vote_id) <= (w[1].voting_time, &w[1].vote_id)));
 }
 
 #[test]
 fn rate_spikes_stand_out() {
-    for cfg in [
-        small(5),
-        GeneratorConfig {
-            voters: 20_000,
-            rate_spikes: 3,
-            ..small(6)
-        },
-    ] {
+    for cfg in [small(5), GeneratorConfig { voters: 20_000, rate_spikes: 3, ..small(6) }] {
         let e = generate(&cfg);
         let (_, counted) = classify(&e);
         let spikes: Vec<&AnomalyLabel> = e.labels.iter().filter(|l| l.kind == RATE_SPIKE).collect();
-        let expected = if cfg.rate_spikes == GeneratorConfig::AUTO_RATE_SPIKES {
-            (e.stations.len() / 50).max(1)
-        } else {
-            cfg.rate_spikes
-        };
+        let expected = if cfg.rate_spikes == GeneratorConfig::AUTO_RATE_SPIKES { (e.stations.len() / 50).max(1) } else { cfg.rate_spikes };
         assert_eq!(spikes.len(), expected);
-        let distinct: BTreeSet<_> = spikes
-            .iter()
-            .map(|l| l.polling_station_id.clone())
-            .collect();
+        let distinct: BTreeSet<_> = spikes.iter().map(|l| l.polling_station_id.clone()).collect();
         assert_eq!(distinct.len(), spikes.len());
         for l in spikes {
             let sid = l.polling_station_id.as_deref().unwrap();
             let ws = l.window_start.unwrap();
             assert_eq!(ws % WINDOW_MS, 0);
-            let s = e
-                .stations
-                .iter()
-                .find(|s| s.polling_station_id == sid)
-                .unwrap();
+            let s = e.stations.iter().find(|s| s.polling_station_id == sid).unwrap();
             let (open, close) = (tod_ms(&s.opens_at), tod_ms(&s.closes_at));
             let day = ws - ws.rem_euclid(DAY_MS);
             assert!(ws - day >= open && ws - day + WINDOW_MS <= close);
             let mut windows = vec![0usize; ((close - open) / WINDOW_MS) as usize];
-            for v in e
-                .votes
-                .iter()
-                .filter(|v| v.polling_station_id == sid && counted.contains(&v.vote_id))
-            {
+            for v in e.votes.iter().filter(|v| v.polling_station_id == sid && counted.contains(&v.vote_id)) {
                 windows[((v.voting_time - day - open) / WINDOW_MS) as usize] += 1;
             }
             let in_window = windows[((ws - day - open) / WINDOW_MS) as usize];
             let mut sorted = windows.clone();
             sorted.sort_unstable();
             let median = sorted[sorted.len() / 2];
-            assert!(
-                in_window >= 10 * median && in_window >= 10,
-                "{sid}: {in_window} vs median {median}"
-            );
+            assert!(in_window >= 10 * median && in_window >= 10, "{sid}: {in_window} vs median {median}");
             if cfg.voters >= 20_000 {
                 assert!(in_window >= 30, "{sid}: {in_window}");
             }
         }
     }
-    let e = generate(&GeneratorConfig {
-        rate_spikes: 0,
-        ..small(5)
-    });
+    let e = generate(&GeneratorConfig { rate_spikes: 0, ..small(5) });
     assert!(e.labels.iter().all(|l| l.kind != RATE_SPIKE));
 }
 
 #[test]
 fn write_dir_round_trips() {
-    let e = generate(&GeneratorConfig {
-        voters: 300,
-        ..small(3)
-    });
+    let e = generate(&GeneratorConfig { voters: 300, ..small(3) });
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("set");
     e.write_dir(&path).unwrap();
     fn read<T: serde::de::DeserializeOwned>(p: &Path) -> Vec<T> {
-        std::fs::read_to_string(p)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        std::fs::read_to_string(p).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
-    assert_eq!(
-        read::<Candidate>(&path.join(dataset::CANDIDATES)),
-        e.candidates
-    );
-    assert_eq!(
-        read::<PollingStation>(&path.join(dataset::POLLING_STATIONS)),
-        e.stations
-    );
+    assert_eq!(read::<Candidate>(&path.join(dataset::CANDIDATES)), e.candidates);
+    assert_eq!(read::<PollingStation>(&path.join(dataset::POLLING_STATIONS)), e.stations);
     assert_eq!(read::<Voter>(&path.join(dataset::VOTERS)), e.voters);
     assert_eq!(read::<Vote>(&path.join(dataset::VOTES)), e.votes);
-    assert_eq!(
-        read::<AnomalyLabel>(&path.join(dataset::INJECTED_ANOMALIES)),
-        e.labels
-    );
+    assert_eq!(read::<AnomalyLabel>(&path.join(dataset::INJECTED_ANOMALIES)), e.labels);
     let before = std::fs::read(path.join(dataset::VOTES)).unwrap();
-    generate(&GeneratorConfig {
-        voters: 300,
-        ..small(3)
-    })
-    .write_dir(&path)
-    .unwrap();
-    assert_eq!(
-        std::fs::read(path.join(dataset::VOTES)).unwrap(),
-        before,
-        "byte-identical"
-    );
+    generate(&GeneratorConfig { voters: 300, ..small(3) }).write_dir(&path).unwrap();
+    assert_eq!(std::fs::read(path.join(dataset::VOTES)).unwrap(), before, "byte-identical");
 }
 
 #[test]
 #[ignore = "timing; run with --release -- --ignored"]
 fn one_million_voters_timing() {
     let start = std::time::Instant::now();
-    let e = generate(&GeneratorConfig {
-        voters: 1_000_000,
-        ..GeneratorConfig::default()
-    });
-    eprintln!(
-        "generated {} voters, {} stations, {} votes, {} labels in {:?}",
-        e.voters.len(),
-        e.stations.len(),
-        e.votes.len(),
-        e.labels.len(),
-        start.elapsed()
-    );
+    let e = generate(&GeneratorConfig { voters: 1_000_000, ..GeneratorConfig::default() });
+    eprintln!("generated {} voters, {} stations, {} votes, {} labels in {:?}", e.voters.len(), e.stations.len(), e.votes.len(), e.labels.len(), start.elapsed());
 }
 
 // The streamed election: the same checks, and what makes it a source of any size.
@@ -466,10 +298,7 @@ fn streamed_voters_facts_are_their_records() {
         let record = e.record(&voter);
         assert_eq!(record, whole.voters[v as usize]);
         assert_eq!(record.voter_id, voter.voter_id().to_string());
-        assert_eq!(
-            (record.address.state.as_str(), record.address.city.as_str(), record.gender.as_str()),
-            (voter.region, voter.city, voter.gender)
-        );
+        assert_eq!((record.address.state.as_str(), record.address.city.as_str(), record.gender.as_str()), (voter.region, voter.city, voter.gender));
         assert_eq!((record.registered_age, record.education_level.as_str()), (voter.age, voter.education));
         assert_eq!(record.polling_station_id, voter.station.polling_station_id);
         if e.updated(&voter) {

@@ -23,18 +23,9 @@ pub(super) struct ElectionDay<'a> {
 }
 
 impl<'a> ElectionDay<'a> {
-    pub(super) fn new(
-        date: NaiveDate,
-        candidates: &'a [Candidate],
-        stations: &'a Stations,
-        voters: &'a [VoterInfo],
-    ) -> Self {
+    pub(super) fn new(date: NaiveDate, candidates: &'a [Candidate], stations: &'a Stations, voters: &'a [VoterInfo]) -> Self {
         ElectionDay {
-            start: date
-                .and_hms_opt(0, 0, 0)
-                .expect("midnight exists")
-                .and_utc()
-                .timestamp_millis(),
+            start: date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_millis(),
             curve: DayCurve::new(),
             candidates,
             stations: &stations.records,
@@ -53,19 +44,13 @@ pub(super) struct DayCurve {
 
 impl DayCurve {
     pub(super) fn new() -> Self {
-        let gauss = |m: f64, mu: f64, sd: f64| {
-            (-0.5 * ((m - mu) / sd).powi(2)).exp() / (sd * (2.0 * std::f64::consts::PI).sqrt())
-        };
+        let gauss = |m: f64, mu: f64, sd: f64| (-0.5 * ((m - mu) / sd).powi(2)).exp() / (sd * (2.0 * std::f64::consts::PI).sqrt());
         let mut cdf = Vec::with_capacity(1441);
         let mut total = 0.0;
         cdf.push(0.0);
         for m in 0..1440 {
             let mf = m as f64 + 0.5;
-            let base = if (360..1260).contains(&m) {
-                0.25 / 900.0
-            } else {
-                0.05 / 900.0
-            };
+            let base = if (360..1260).contains(&m) { 0.25 / 900.0 } else { 0.05 / 900.0 };
             total += base + 0.30 * gauss(mf, 480.0, 45.0) + 0.45 * gauss(mf, 1110.0, 70.0);
             cdf.push(total);
         }
@@ -81,11 +66,7 @@ impl DayCurve {
         }
         let (lo, hi) = (self.cdf[open_min], self.cdf[close_min]);
         let u = lo + rng.random::<f64>() * (hi - lo);
-        let m = self
-            .cdf
-            .partition_point(|&c| c <= u)
-            .saturating_sub(1)
-            .clamp(open_min, close_min - 1);
+        let m = self.cdf.partition_point(|&c| c <= u).saturating_sub(1).clamp(open_min, close_min - 1);
         m as i64 * MINUTE_MS + rng.random_range(0..MINUTE_MS)
     }
 }
@@ -113,21 +94,14 @@ impl Preferences {
                 .collect();
             for age in MIN_AGE..=MAX_AGE {
                 let x = (age as f64 - 50.0) / 30.0;
-                table.push(Weighted::new((0..parties).map(|p| {
-                    names::PARTIES[p].base_share * tilt[p] * (0.6 * leans[p] * x).exp()
-                })));
+                table.push(Weighted::new((0..parties).map(|p| names::PARTIES[p].base_share * tilt[p] * (0.6 * leans[p] * x).exp())));
             }
         }
-        Preferences {
-            per_party,
-            parties,
-            table,
-        }
+        Preferences { per_party, parties, table }
     }
 
     pub(super) fn choose(&self, rng: &mut impl Rng, region: usize, age: u32) -> u32 {
-        let row = region * (MAX_AGE - MIN_AGE + 1) as usize
-            + (age.clamp(MIN_AGE, MAX_AGE) - MIN_AGE) as usize;
+        let row = region * (MAX_AGE - MIN_AGE + 1) as usize + (age.clamp(MIN_AGE, MAX_AGE) - MIN_AGE) as usize;
         let party = self.table[row].sample(rng);
         debug_assert!(party < self.parties);
         (party * self.per_party + rng.random_range(0..self.per_party)) as u32
@@ -171,24 +145,16 @@ pub(super) struct Draft {
 /// The chance that a voter of `age` votes, for a base `turnout`: tilted by age, with the
 /// population's mean at `turnout`.
 pub(super) fn turnout_at_age(turnout: f64, age: u32) -> f64 {
-    let mean_factor: f64 = AGE_BANDS.iter().map(|b| b.2 * b.3).sum::<f64>()
-        / AGE_BANDS.iter().map(|b| b.2).sum::<f64>();
+    let mean_factor: f64 = AGE_BANDS.iter().map(|b| b.2 * b.3).sum::<f64>() / AGE_BANDS.iter().map(|b| b.2).sum::<f64>();
     (turnout * AGE_BANDS[age_band(age)].3 / mean_factor).clamp(0.0, 1.0)
 }
 
 /// Normal votes: each registered voter turns out with the configured turnout, tilted by age,
 /// and votes at their own station. Returns the drafts and who voted, per voter.
-pub(super) fn cast_normal_votes(
-    rng: &mut impl Rng,
-    day: &ElectionDay,
-    turnout: f64,
-    parties: usize,
-    per_party: usize,
-) -> (Vec<Draft>, Vec<bool>) {
+pub(super) fn cast_normal_votes(rng: &mut impl Rng, day: &ElectionDay, turnout: f64, parties: usize, per_party: usize) -> (Vec<Draft>, Vec<bool>) {
     let n_voters = day.voters.len();
     let prefs = Preferences::new(rng, parties, per_party);
-    let mut drafts: Vec<Draft> =
-        Vec::with_capacity((n_voters as f64 * turnout.clamp(0.0, 1.0) * 1.1) as usize + 16);
+    let mut drafts: Vec<Draft> = Vec::with_capacity((n_voters as f64 * turnout.clamp(0.0, 1.0) * 1.1) as usize + 16);
     let mut voted = vec![false; n_voters];
     for (v, info) in day.voters.iter().enumerate() {
         if !rng.random_bool(turnout_at_age(turnout, info.age)) {
@@ -210,13 +176,7 @@ pub(super) fn cast_normal_votes(
 
 /// Numbers the drafts `vote-00000001` onwards in event-time order, labels the anomalous ones
 /// into `labels`, and returns the votes in delivery order (a share of them delayed).
-pub(super) fn deliver(
-    rng: &mut impl Rng,
-    day: &ElectionDay,
-    cfg: &GeneratorConfig,
-    drafts: Vec<Draft>,
-    labels: &mut Vec<AnomalyLabel>,
-) -> Vec<Vote> {
+pub(super) fn deliver(rng: &mut impl Rng, day: &ElectionDay, cfg: &GeneratorConfig, drafts: Vec<Draft>, labels: &mut Vec<AnomalyLabel>) -> Vec<Vote> {
     let mut by_time: Vec<u32> = (0..drafts.len() as u32).collect();
     by_time.sort_unstable_by_key(|&i| (drafts[i as usize].time, i));
     let share = cfg.out_of_order_share.clamp(0.0, 1.0);
@@ -225,18 +185,9 @@ pub(super) fn deliver(
         let d = &drafts[i as usize];
         let vote_id = format!("vote-{:08}", rank + 1);
         if let Some(kind) = d.kind {
-            labels.push(AnomalyLabel {
-                kind: kind.to_string(),
-                vote_id: Some(vote_id.clone()),
-                polling_station_id: None,
-                window_start: None,
-            });
+            labels.push(AnomalyLabel { kind: kind.to_string(), vote_id: Some(vote_id.clone()), polling_station_id: None, window_start: None });
         }
-        let delay = if cfg.max_delay_ms > 0 && share > 0.0 && rng.random_bool(share) {
-            rng.random_range(1..=cfg.max_delay_ms)
-        } else {
-            0
-        };
+        let delay = if cfg.max_delay_ms > 0 && share > 0.0 && rng.random_bool(share) { rng.random_range(1..=cfg.max_delay_ms) } else { 0 };
         delivered.push((
             d.time + delay,
             Vote {

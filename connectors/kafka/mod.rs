@@ -224,13 +224,8 @@ mod tests {
 
     #[test]
     fn secrets_never_show_in_debug_output() {
-        let config = KafkaConfig::new("broker:9092")
-            .with_setting("sasl.password=hunter2")
-            .unwrap()
-            .with_setting("ssl.key.password=s3cret")
-            .unwrap()
-            .with_setting("linger.ms=5")
-            .unwrap();
+        let config =
+            KafkaConfig::new("broker:9092").with_setting("sasl.password=hunter2").unwrap().with_setting("ssl.key.password=s3cret").unwrap().with_setting("linger.ms=5").unwrap();
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("linger.ms=5"));

@@ -110,10 +110,7 @@ impl Publisher {
     pub fn failure(&self) -> Option<KafkaError> {
         match self.deliveries.failed.load(Ordering::Relaxed) {
             0 => None,
-            failed => Some(KafkaError::Delivery {
-                failed,
-                first: self.deliveries.first_error.lock().expect("delivery errors poisoned").clone().unwrap_or_default(),
-            }),
+            failed => Some(KafkaError::Delivery { failed, first: self.deliveries.first_error.lock().expect("delivery errors poisoned").clone().unwrap_or_default() }),
         }
     }
 
@@ -163,7 +160,11 @@ pub fn ensure_topics(config: &KafkaConfig, topics: &[TopicSpec], replication: i3
             .iter()
             .map(|t| {
                 let topic = NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(replication));
-                if with_settings { t.settings.iter().fold(topic, |topic, (key, value)| topic.set(key, value)) } else { topic }
+                if with_settings {
+                    t.settings.iter().fold(topic, |topic, (key, value)| topic.set(key, value))
+                } else {
+                    topic
+                }
             })
             .collect();
         let results = futures_executor::block_on(admin.create_topics(&new, &options)).map_err(config.failure(context))?;
@@ -204,7 +205,9 @@ pub fn create_topics(config: &KafkaConfig, topics: &[(&str, i32)], replication: 
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((_, RDKafkaErrorCode::OperationTimedOut)) => return Err(config.failure("creating topics")(rdkafka::error::KafkaError::AdminOp(RDKafkaErrorCode::OperationTimedOut))),
+            Err((_, RDKafkaErrorCode::OperationTimedOut)) => {
+                return Err(config.failure("creating topics")(rdkafka::error::KafkaError::AdminOp(RDKafkaErrorCode::OperationTimedOut)))
+            }
             Err((topic, code)) => {
                 return Err(KafkaError::client(format!("creating topic {topic}"))(rdkafka::error::KafkaError::AdminOp(code)));
             }

@@ -110,21 +110,13 @@ impl PgConfig {
         if config.get_application_name().is_none() {
             config.application_name("ballotflow");
         }
-        Ok(PgConfig {
-            config,
-            schema: "ballotflow".into(),
-            batch_interval: Duration::from_millis(200),
-            batch_rows: 50_000,
-            outage_limit: Duration::from_secs(300),
-        })
+        Ok(PgConfig { config, schema: "ballotflow".into(), batch_interval: Duration::from_millis(200), batch_rows: 50_000, outage_limit: Duration::from_secs(300) })
     }
 
     /// Writes to PostgreSQL schema `name` (created if missing).
     pub fn with_schema(mut self, name: &str) -> Result<Self, PgError> {
         let mut chars = name.chars();
-        let plain = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            && name.len() <= 63;
+        let plain = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_') && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') && name.len() <= 63;
         if !plain {
             return Err(PgError::BadSchema(name.to_string()));
         }
@@ -227,9 +219,7 @@ impl Postgres {
         let schema = format!("\"{}\"", config.schema);
         tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}; SET LOCAL search_path TO {schema};")).map_err(config.sql_error("creating the schema"))?;
         tx.batch_execute(SCHEMA_SQL).map_err(config.sql_error("applying sql/schema.sql"))?;
-        let others = tx
-            .query("SELECT DISTINCT job FROM pipeline_progress WHERE job <> $1", &[&job])
-            .map_err(config.sql_error("reading pipeline_progress"))?;
+        let others = tx.query("SELECT DISTINCT job FROM pipeline_progress WHERE job <> $1", &[&job]).map_err(config.sql_error("reading pipeline_progress"))?;
         if let Some(other) = others.first() {
             let other: String = other.get(0);
             tracing::warn!(schema = %config.schema, previous = %other, "the schema holds another job's rows; emptying it");
@@ -291,11 +281,7 @@ impl Postgres {
 
 /// Every table `sql/schema.sql` creates, in file order.
 fn schema_tables() -> Vec<&'static str> {
-    SCHEMA_SQL
-        .lines()
-        .filter_map(|line| line.strip_prefix("CREATE TABLE IF NOT EXISTS "))
-        .filter_map(|rest| rest.split_whitespace().next())
-        .collect()
+    SCHEMA_SQL.lines().filter_map(|line| line.strip_prefix("CREATE TABLE IF NOT EXISTS ")).filter_map(|rest| rest.split_whitespace().next()).collect()
 }
 
 #[cfg(test)]

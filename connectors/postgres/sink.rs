@@ -215,9 +215,7 @@ impl Link {
                     }
                     Err(Failure::Io(e)) => e.to_string(),
                     Err(Failure::Pg(e)) if transient(&e) => describe(&e),
-                    Err(Failure::Pg(source)) => {
-                        return Err(SinkError::permanent(PgError::Sql { target: self.db.config.target(), context: what.to_string(), source }))
-                    }
+                    Err(Failure::Pg(source)) => return Err(SinkError::permanent(PgError::Sql { target: self.db.config.target(), context: what.to_string(), source })),
                 },
                 None => match Self::connect(&self.db, self.tables) {
                     Ok(connection) => {

@@ -13,9 +13,14 @@ use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
 pub fn load_labels(path: &Path) -> anyhow::Result<Vec<AnomalyLabel>> {
     let mut labels = Vec::new();
     let mut bad = None;
-    read_jsonl::<AnomalyLabel, _, _>(path, Share::all(), |_, label| labels.push(label), |letter| {
-        bad.get_or_insert(letter);
-    })
+    read_jsonl::<AnomalyLabel, _, _>(
+        path,
+        Share::all(),
+        |_, label| labels.push(label),
+        |letter| {
+            bad.get_or_insert(letter);
+        },
+    )
     .with_context(|| format!("reading labels {}", path.display()))?;
     if let Some(letter) = bad {
         anyhow::bail!("{} line {} is not an anomaly label: {}", path.display(), letter.position + 1, letter.reason);

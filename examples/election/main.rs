@@ -50,10 +50,7 @@ use cli::{Cli, Command, RunArgs, TimelyArgs};
 use display::{print_report, print_summary, show_progress, Finished, ProgressLine};
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Generate { out, generator }) => {
@@ -62,8 +59,13 @@ fn main() -> anyhow::Result<()> {
             election.write_dir(&out).with_context(|| format!("writing {}", out.display()))?;
             eprintln!(
                 "wrote {} candidates, {} stations, {} voter records, {} votes, {} labels to {} in {:.1}s",
-                election.candidates.len(), election.stations.len(), election.voters.len(), election.votes.len(),
-                election.labels.len(), out.display(), start.elapsed().as_secs_f64()
+                election.candidates.len(),
+                election.stations.len(),
+                election.voters.len(),
+                election.votes.len(),
+                election.labels.len(),
+                out.display(),
+                start.elapsed().as_secs_f64()
             );
             Ok(())
         }
@@ -115,7 +117,10 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
             let election = StreamedElection::new(&args.generator.config());
             eprintln!(
                 "drawing {} voters at {} stations (seed {}) on the workers; registries ready in {:.1}s",
-                args.generator.voters, election.stations().len(), args.generator.seed, start.elapsed().as_secs_f64()
+                args.generator.voters,
+                election.stations().len(),
+                args.generator.seed,
+                start.elapsed().as_secs_f64()
             );
             Source::Streamed(Arc::new(election))
         }
@@ -131,7 +136,10 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
                 let election = generate(&args.generator.config());
                 eprintln!(
                     "generated {} votes of {} voters at {} stations (seed {}) in {:.1}s",
-                    election.votes.len(), args.generator.voters, election.stations.len(), args.generator.seed,
+                    election.votes.len(),
+                    args.generator.voters,
+                    election.stations.len(),
+                    args.generator.seed,
                     start.elapsed().as_secs_f64()
                 );
                 let data = election.to_bytes();

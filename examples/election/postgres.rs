@@ -53,6 +53,11 @@ pub fn print_report(db: &Postgres, sources: &SourceProgress) {
     let latency = sources.latency().map_or(String::new(), |l| format!(" latency_p50_ms={} latency_p99_ms={} latency_max_ms={}", l.p50_ms, l.p99_ms, l.max_ms));
     println!(
         "postgres: commits={} upserts={} deletes={} outages={} outage_s={:.1} replays={}{latency}",
-        s.commits, s.upserts, s.deletes, s.outages, s.outage_time.as_secs_f64(), s.replays
+        s.commits,
+        s.upserts,
+        s.deletes,
+        s.outages,
+        s.outage_time.as_secs_f64(),
+        s.replays
     );
 }

@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use super::model::{AnomalyKind, Hours, Id};
 use super::results::{Anomaly, ResultRow};
 use crate::connectors::dataset::PollingStation;
-use crate::operators::prelude::*;
 use crate::operators::capacity::Over;
+use crate::operators::prelude::*;
 use crate::operators::rate::{RateModel, RateUnit};
 
 /// What the detectors know of a station.
@@ -88,9 +88,13 @@ pub fn over_turnout<'scope>(
         ..Anomaly::of(AnomalyKind::OverTurnout)
     };
     station_counts.over_capacity_grouped(profiles.map(|(s, p)| (s, (p.registered as i64, p.region)))).map(move |(over, (n, registered))| {
-        let row = row(match &over {
-            Over::Unit(_, region) | Over::Group(region) => region,
-        }, n, registered);
+        let row = row(
+            match &over {
+                Over::Unit(_, region) | Over::Group(region) => region,
+            },
+            n,
+            registered,
+        );
         match over {
             Over::Unit(station, _) => ResultRow::Anomaly(Anomaly { polling_station_id: Some(station.to_string()), ..row }),
             Over::Group(_) => ResultRow::Anomaly(row),

@@ -131,10 +131,8 @@ pub fn build<'scope>(inputs: ElectionInputs<'scope>) -> ElectionOutputs<'scope> 
 
 /// Builds the election dataflow with the given detectors, in the inputs' scope.
 pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) -> ElectionOutputs<'scope> {
-    let candidates = inputs
-        .candidates
-        .latest_by_key_named("Candidates")
-        .map(|(id, c)| (Id::from(id), CandidateInfo { name: c.candidate_name.into(), party: c.party_affiliation.into() }));
+    let candidates =
+        inputs.candidates.latest_by_key_named("Candidates").map(|(id, c)| (Id::from(id), CandidateInfo { name: c.candidate_name.into(), party: c.party_affiliation.into() }));
     // The feed rejects stations with unreadable hours, so every station here has a profile.
     let profiles = inputs.stations.latest_by_key_named("Stations").flat_map(|(id, s)| StationProfile::of(&s).map(|p| (Id::from(id), p)));
     let station_hours = profiles.clone().map(|(id, p)| (id, p.hours));
@@ -142,11 +140,7 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
     let config = VerdictConfig { window_ms: detectors.rate_spike.map(|model| model.width_ms), statuses: inputs.statuses, expected_voters: inputs.expected_voters };
     let verdicts = verdicts::verdicts(inputs.votes, inputs.voters, candidates.clone(), station_hours, config);
     // Tallies and registered voters per region, as counts.
-    let counts = verdicts
-        .facts
-        .clone()
-        .filter(|fact| !matches!(fact, Fact::Measure(_)))
-        .count_keys_named("Counts");
+    let counts = verdicts.facts.clone().filter(|fact| !matches!(fact, Fact::Measure(_))).count_keys_named("Counts");
     let tallies = counts.clone().flat_map(|(fact, n)| match fact {
         Fact::Tally(tally) => Some((tally, n)),
         _ => None,
@@ -209,12 +203,7 @@ fn results<'scope>(
             _ => None,
         }))
         .map(|(id, (c, n))| {
-            ResultRow::VotesPerCandidate(VotesPerCandidate {
-                candidate_id: text(id),
-                candidate_name: text(c.name),
-                party_affiliation: text(c.party),
-                votes: votes_or_zero(n),
-            })
+            ResultRow::VotesPerCandidate(VotesPerCandidate { candidate_id: text(id), candidate_name: text(c.name), party_affiliation: text(c.party), votes: votes_or_zero(n) })
         });
     let per_party = candidates
         .map(|(_, c)| c.party)
@@ -245,16 +234,13 @@ fn results<'scope>(
             Tally::City(region, city) => Some(ResultRow::TurnoutByCity(TurnoutByCity { region: text(region), city: text(city), votes })),
             Tally::AgeGroup(band) => Some(ResultRow::TurnoutByAgeGroup(TurnoutByAgeGroup { age_group: AGE_GROUPS[band as usize].to_string(), votes })),
             Tally::Gender(gender) => Some(ResultRow::TurnoutByGender(TurnoutByGender { gender: text(gender), votes })),
-            Tally::EducationParty(education, party) => Some(ResultRow::VotesByEducationParty(VotesByEducationParty {
-                education_level: text(education),
-                party_affiliation: text(party),
-                votes,
-            })),
+            Tally::EducationParty(education, party) => {
+                Some(ResultRow::VotesByEducationParty(VotesByEducationParty { education_level: text(education), party_affiliation: text(party), votes }))
+            }
             Tally::Hour(hour_start) => Some(ResultRow::TurnoutByHour(TurnoutByHour { hour_start, votes })),
             _ => None,
         }
     });
 
-    differential_dataflow::collection::concatenate(per_candidate.scope(), [per_candidate, per_party, per_region, top_stations, plain])
-        .map(ResultRow::keyed)
+    differential_dataflow::collection::concatenate(per_candidate.scope(), [per_candidate, per_party, per_region, top_stations, plain]).map(ResultRow::keyed)
 }

@@ -188,13 +188,8 @@ pub enum AnomalyKind {
 
 impl AnomalyKind {
     /// Every per-vote kind (a vote's verdict), in checking order.
-    pub const PER_VOTE: [AnomalyKind; 5] = [
-        AnomalyKind::UnregisteredVoter,
-        AnomalyKind::UnknownCandidate,
-        AnomalyKind::StationMismatch,
-        AnomalyKind::OutsideHours,
-        AnomalyKind::DuplicateVote,
-    ];
+    pub const PER_VOTE: [AnomalyKind; 5] =
+        [AnomalyKind::UnregisteredVoter, AnomalyKind::UnknownCandidate, AnomalyKind::StationMismatch, AnomalyKind::OutsideHours, AnomalyKind::DuplicateVote];
 
     /// The kind's name in files and tables, e.g. `"duplicate_vote"`.
     pub fn as_str(&self) -> &'static str {

@@ -107,13 +107,7 @@ pub fn evaluate(totals: &BTreeMap<Measure, i64>, rules: &QualityRules) -> Vec<Qu
     let highest = turnouts.iter().copied().fold(0.0, f64::max);
     let share = if dead + read > 0 { dead as f64 / (dead + read) as f64 } else { 0.0 };
     vec![
-        check(
-            "referential_integrity",
-            unknown == 0,
-            unknown as f64,
-            0.0,
-            format!("{unknown} of {votes} votes name a voter or candidate missing from the registries"),
-        ),
+        check("referential_integrity", unknown == 0, unknown as f64, 0.0, format!("{unknown} of {votes} votes name a voter or candidate missing from the registries")),
         check(
             "candidate_totals_match_counted",
             candidate_votes == counted,
@@ -121,20 +115,8 @@ pub fn evaluate(totals: &BTreeMap<Measure, i64>, rules: &QualityRules) -> Vec<Qu
             counted as f64,
             format!("the candidates' totals sum to {candidate_votes}; the ledger counts {counted} votes"),
         ),
-        check(
-            "turnout_within_0_100",
-            outside == 0,
-            highest,
-            100.0,
-            format!("{outside} of {} regions have a turnout outside 0–100%; the highest is {highest:.2}%", turnouts.len()),
-        ),
-        check(
-            "counted_within_registry",
-            counted <= registered,
-            counted as f64,
-            registered as f64,
-            format!("{counted} counted votes for {registered} registered voters"),
-        ),
+        check("turnout_within_0_100", outside == 0, highest, 100.0, format!("{outside} of {} regions have a turnout outside 0–100%; the highest is {highest:.2}%", turnouts.len())),
+        check("counted_within_registry", counted <= registered, counted as f64, registered as f64, format!("{counted} counted votes for {registered} registered voters")),
         check(
             "dead_letter_share",
             share <= rules.max_dead_letter_share,

@@ -186,10 +186,7 @@ pub fn build<'scope>(
     let dead_letters = dead_letters.distinct().map(RecordRow::DeadLetter);
     let mut rows = candidates.concat(stations).concat(voters).concat(dead_letters);
     if let Some((sources, statuses)) = ledger {
-        let ledger = sources
-            .distinct()
-            .join(statuses)
-            .map(|(ballot, (position, status))| RecordRow::Vote(position, ballot, status));
+        let ledger = sources.distinct().join(statuses).map(|(ballot, (position, status))| RecordRow::Vote(position, ballot, status));
         rows = rows.concat(ledger);
     }
     rows.map(|row| (row.key(), row))

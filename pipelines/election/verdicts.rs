@@ -488,9 +488,7 @@ impl Tables {
     /// Adds `diff` copies of `ballot` to the voter's ballots, in ballot order.
     fn add_ballot(&mut self, voter: &mut Voter, ballot: &Ballot, diff: isize) {
         let (candidate, station) = (self.candidate(&ballot.candidate_id), self.station(&ballot.polling_station_id));
-        let same = |s: &Stored| {
-            s.time == ballot.voting_time && s.vote_id == ballot.vote_id && s.candidate == candidate && s.station == station && s.method == ballot.voting_method
-        };
+        let same = |s: &Stored| s.time == ballot.voting_time && s.vote_id == ballot.vote_id && s.candidate == candidate && s.station == station && s.method == ballot.voting_method;
         if let Some(stored) = voter.ballots.iter_mut().find(|s| same(s)) {
             stored.copies += diff as i32;
             return;

@@ -224,7 +224,11 @@ fn minutes(hhmm: &str) -> i64 {
 fn open_at(station: &PollingStation, time: i64) -> bool {
     let minute = (time - DAY).rem_euclid(24 * 60 * MINUTE) / MINUTE;
     let (o, c) = (minutes(&station.opens_at), minutes(&station.closes_at));
-    if o < c { o <= minute && minute < c } else { minute >= o || minute < c }
+    if o < c {
+        o <= minute && minute < c
+    } else {
+        minute >= o || minute < c
+    }
 }
 
 /// The result tables the pipeline must hold for these admitted events, with every detector.
@@ -245,9 +249,7 @@ pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<Resul
             (None, _) => Some(AnomalyKind::UnregisteredVoter),
             (_, None) => Some(AnomalyKind::UnknownCandidate),
             (Some(voter), Some(_)) => match stations.get(&vote.polling_station_id) {
-                Some(s) if voter.polling_station_id == vote.polling_station_id => {
-                    (!open_at(s, vote.voting_time)).then_some(AnomalyKind::OutsideHours)
-                }
+                Some(s) if voter.polling_station_id == vote.polling_station_id => (!open_at(s, vote.voting_time)).then_some(AnomalyKind::OutsideHours),
                 _ => Some(AnomalyKind::StationMismatch),
             },
         };
@@ -259,8 +261,13 @@ pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<Resul
     let mut counted = Vec::new();
     for (_, mut votes) in valid {
         votes.sort_by(|a, b| {
-            (a.voting_time, &a.vote_id, &a.candidate_id, &a.polling_station_id, a.voting_method)
-                .cmp(&(b.voting_time, &b.vote_id, &b.candidate_id, &b.polling_station_id, b.voting_method))
+            (a.voting_time, &a.vote_id, &a.candidate_id, &a.polling_station_id, a.voting_method).cmp(&(
+                b.voting_time,
+                &b.vote_id,
+                &b.candidate_id,
+                &b.polling_station_id,
+                b.voting_method,
+            ))
         });
         counted.push(votes[0]);
         anomalies.extend(votes[1..].iter().map(|v| (*v, AnomalyKind::DuplicateVote)));
@@ -286,12 +293,7 @@ pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<Resul
     for r in regions {
         let registered = voters.values().filter(|v| v.address.state == r).count() as i64;
         let votes = count(&|v| voter_of(v).address.state == r);
-        rows.push(ResultRow::TurnoutByRegion(TurnoutByRegion {
-            turnout_pct: 100.0 * votes as f64 / registered as f64,
-            region: r,
-            votes,
-            registered_voters: registered,
-        }));
+        rows.push(ResultRow::TurnoutByRegion(TurnoutByRegion { turnout_pct: 100.0 * votes as f64 / registered as f64, region: r, votes, registered_voters: registered }));
     }
     let tally = |rows: &mut Vec<ResultRow>, key: &dyn Fn(&Vote) -> (String, String), make: &dyn Fn(String, String, i64) -> ResultRow| {
         let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
@@ -300,9 +302,7 @@ pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<Resul
         }
         rows.extend(counts.into_iter().map(|((a, b), n)| make(a, b, n)));
     };
-    tally(&mut rows, &|v| (voter_of(v).address.state, voter_of(v).address.city), &|region, city, votes| {
-        ResultRow::TurnoutByCity(TurnoutByCity { region, city, votes })
-    });
+    tally(&mut rows, &|v| (voter_of(v).address.state, voter_of(v).address.city), &|region, city, votes| ResultRow::TurnoutByCity(TurnoutByCity { region, city, votes }));
     let age_group = |age: u32| match age {
         0..=24 => "18-24",
         25..=34 => "25-34",
@@ -386,16 +386,14 @@ fn rate_spikes(counted: &[&Vote], stations: &BTreeMap<String, PollingStation>, m
     let windows: BTreeSet<i64> = counts.keys().map(|(w, _)| *w).collect();
     let mut rows = Vec::new();
     for w in windows {
-        let open: Vec<(&String, &PollingStation)> =
-            stations.iter().filter(|(_, s)| s.registered_voters > 0 && (open_at(s, w) || open_at(s, w + width - 1))).collect();
+        let open: Vec<(&String, &PollingStation)> = stations.iter().filter(|(_, s)| s.registered_voters > 0 && (open_at(s, w) || open_at(s, w + width - 1))).collect();
         let n = |id: &str| counts.get(&(w, id)).copied().unwrap_or(0);
         for (id, s) in &open {
             if n(id) < model.min_count {
                 continue;
             }
-            let others = |same_region: bool| -> Vec<(&String, &PollingStation)> {
-                open.iter().filter(|(o, p)| o != id && (!same_region || p.region == s.region)).copied().collect()
-            };
+            let others =
+                |same_region: bool| -> Vec<(&String, &PollingStation)> { open.iter().filter(|(o, p)| o != id && (!same_region || p.region == s.region)).copied().collect() };
             let least = model.min_peers.max(1);
             let mut peers = others(true);
             if peers.len() < least {
@@ -470,5 +468,5 @@ pub fn diff(expected: &BTreeMap<ResultKey, ResultRow>, actual: &BTreeMap<ResultK
 pub mod example;
 pub mod pg;
 pub mod published;
-pub mod tansu;
 pub mod python;
+pub mod tansu;

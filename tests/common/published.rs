@@ -102,4 +102,3 @@ pub fn bad_messages() -> Vec<(&'static str, Option<Vec<u8>>, &'static str)> {
         ("polling_stations_topic", Some(bad_hours.to_vec()), "invalid_value"),
     ]
 }
-

@@ -71,7 +71,11 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &Source) ->
         run.vote(0, ballot, position);
         run.read(dataset::VOTES, share.index as i32, at as i64 + 1, None);
         run.admitted(worker, 1);
-        if run.stopping() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        if run.stopping() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     };
     match source {
         Source::Generated(election) => {
@@ -140,13 +144,7 @@ fn records<'r, T>(
 
 /// Hands every line of this worker's share of `file` (without a leading byte-order mark)
 /// to `on_line` until it breaks; oversized lines become dead letters.
-fn lines<'r>(
-    source: &Source,
-    file: &str,
-    share: Share,
-    run: &mut Run<'r>,
-    mut on_line: impl FnMut(&mut Run<'r>, u64, &[u8]) -> ControlFlow<()>,
-) -> std::io::Result<()> {
+fn lines<'r>(source: &Source, file: &str, share: Share, run: &mut Run<'r>, mut on_line: impl FnMut(&mut Run<'r>, u64, &[u8]) -> ControlFlow<()>) -> std::io::Result<()> {
     let mut each = |at: u64, line: Line<'_>| match line {
         Line::Text(text) => on_line(run, at, without_bom(at, text)),
         Line::Oversized(n, head) => {

@@ -20,11 +20,11 @@ use rdkafka::Message;
 use timely::worker::Worker;
 
 use super::{JobError, Run};
-use crate::pipelines::election::model::{Ballot, Text};
-use crate::pipelines::election::records::SourcePosition;
 use crate::connectors::dataset::{self, DeadLetter, Vote};
 use crate::connectors::kafka::{decode, Decoded, KafkaConfig, KafkaError, Polled, Publisher, StartPosition, TopicReader, TopicSpec, Topics};
 use crate::connectors::sink::json::TableRow;
+use crate::pipelines::election::model::{Ballot, Text};
+use crate::pipelines::election::records::SourcePosition;
 use crate::pipelines::election::results::{kafka_topic, ResultRow};
 
 /// A Kafka source for the election job.
@@ -50,14 +50,7 @@ impl KafkaSource {
     /// A bounded source of the default topics from their earliest offsets, publishing no
     /// dead letters.
     pub fn new(config: KafkaConfig) -> Self {
-        KafkaSource {
-            config,
-            topics: Topics::default(),
-            start: StartPosition::Earliest,
-            bounded: true,
-            shutdown: Arc::default(),
-            dead_letters: None,
-        }
+        KafkaSource { config, topics: Topics::default(), start: StartPosition::Earliest, bounded: true, shutdown: Arc::default(), dead_letters: None }
     }
 }
 
@@ -174,18 +167,33 @@ fn registry(run: &mut Run<'_>, file: &str, message: &BorrowedMessage<'_>) {
     run.read(message.topic(), message.partition(), message.offset() + 1, message.timestamp().to_millis());
     let dead = match file {
         dataset::CANDIDATES => match decode(message.key(), message.payload(), true) {
-            Decoded::Record(candidate) => { run.feed.candidate(seq, candidate); None },
-            Decoded::Tombstone(id) => { run.feed.delete_candidate(seq, id); None },
+            Decoded::Record(candidate) => {
+                run.feed.candidate(seq, candidate);
+                None
+            }
+            Decoded::Tombstone(id) => {
+                run.feed.delete_candidate(seq, id);
+                None
+            }
             Decoded::Dead(reason) => Some(reason),
         },
         dataset::POLLING_STATIONS => match decode(message.key(), message.payload(), true) {
             Decoded::Record(station) => run.feed.station(seq, station).err(),
-            Decoded::Tombstone(id) => { run.feed.delete_station(seq, id); None },
+            Decoded::Tombstone(id) => {
+                run.feed.delete_station(seq, id);
+                None
+            }
             Decoded::Dead(reason) => Some(reason),
         },
         _ => match decode(message.key(), message.payload(), true) {
-            Decoded::Record(voter) => { run.feed.voter(seq, voter); None },
-            Decoded::Tombstone(id) => { run.feed.delete_voter(seq, id); None },
+            Decoded::Record(voter) => {
+                run.feed.voter(seq, voter);
+                None
+            }
+            Decoded::Tombstone(id) => {
+                run.feed.delete_voter(seq, id);
+                None
+            }
             Decoded::Dead(reason) => Some(reason),
         },
     };
@@ -201,9 +209,7 @@ fn vote(run: &mut Run<'_>, topic: &Text, message: &BorrowedMessage<'_>) {
     match decode::<Vote>(message.key(), message.payload(), false) {
         Decoded::Record(vote) => run.vote(message.partition() as u32, Ballot::from(vote), position),
         Decoded::Tombstone(_) => unreachable!("votes have no tombstones"),
-        Decoded::Dead(reason) => {
-            run.dead_letter(DeadLetter::message(message.topic(), message.partition(), message.offset(), reason, message.payload().unwrap_or_default()))
-        }
+        Decoded::Dead(reason) => run.dead_letter(DeadLetter::message(message.topic(), message.partition(), message.offset(), reason, message.payload().unwrap_or_default())),
     }
 }
 

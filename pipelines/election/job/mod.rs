@@ -282,9 +282,7 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
             failure.get_or_insert(dead_letter_failure(topic, e));
         }
     }
-    let failure = failure.or_else(|| {
-        signals.stop_requested().map(|StopRequest { output, error }| OutputFailure { output, error: Arc::new(SinkError::permanent(error)) })
-    });
+    let failure = failure.or_else(|| signals.stop_requested().map(|StopRequest { output, error }| OutputFailure { output, error: Arc::new(SinkError::permanent(error)) }));
     drop(signals);
     match failure {
         Some(failure) => Err(JobError::Output { failure, report: Box::new(std::mem::take(&mut report)) }),
