@@ -73,11 +73,9 @@ pub trait CountKeys<'scope, T: Timestamp, K> {
     /// use differential_dataflow::input::Input;
     ///
     /// timely::example(|scope| {
-    ///     // a station per counted vote
-    ///     let stations = scope.new_collection_from(vec!["ps-1", "ps-2", "ps-1"]).1;
-    ///     stations
-    ///         .count_keys()
-    ///         .assert_eq(scope.new_collection_from(vec![("ps-1", 2), ("ps-2", 1)]).1);
+    ///     // a station number per counted vote
+    ///     let stations = scope.new_collection_from(vec![1u32, 2, 1]).1;
+    ///     stations.count_keys().assert_eq(scope.new_collection_from(vec![(1, 2), (2, 1)]).1);
     /// });
     /// ```
     fn count_keys(self) -> VecCollection<'scope, T, (K, isize)>;

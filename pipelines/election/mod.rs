@@ -149,7 +149,8 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
         Fact::Registered(region) => Some((region, n)),
         _ => None,
     });
-    let mut results = results(tallies.clone(), candidates, registered).concat(verdicts.anomalies);
+    let (tables, table_measures) = results(tallies.clone(), candidates, registered);
+    let mut results = tables.concat(verdicts.anomalies);
     if let Some(model) = detectors.rate_spike {
         let window_counts = tallies.clone().flat_map(|(t, n)| match t {
             Tally::Window(station, start) => Some(((start, station), n)),
@@ -174,7 +175,7 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
                     Fact::Measure(measure) => Some(measure),
                     _ => None,
                 }),
-                results.clone().explode(|(_, row)| Measure::of_result(&row)),
+                table_measures,
             ],
         );
         results = results.concat(quality::checks(measures, rules));
@@ -190,12 +191,14 @@ fn text(t: Id) -> String {
     t.to_string()
 }
 
-/// The result tables, from the counts of every tally and the registered voters per region.
+/// The result tables, from the counts of every tally and the registered voters per region,
+/// and the data-quality measures of their rows (taken here, from the two tables measured,
+/// rather than from a copy of every result row).
 fn results<'scope>(
     tallies: VecCollection<'scope, u64, (Tally, isize)>,
     candidates: VecCollection<'scope, u64, (Id, CandidateInfo)>,
     registered: VecCollection<'scope, u64, (Id, isize)>,
-) -> VecCollection<'scope, u64, (ResultKey, ResultRow)> {
+) -> (VecCollection<'scope, u64, (ResultKey, ResultRow)>, VecCollection<'scope, u64, Measure>) {
     let per_candidate = candidates
         .clone()
         .enrich(tallies.clone().flat_map(|(t, n)| match t {
@@ -242,5 +245,7 @@ fn results<'scope>(
         }
     });
 
-    differential_dataflow::collection::concatenate(per_candidate.scope(), [per_candidate, per_party, per_region, top_stations, plain]).map(ResultRow::keyed)
+    let measures = per_candidate.clone().concat(per_region.clone()).explode(|row| Measure::of_result(&row));
+    let tables = differential_dataflow::collection::concatenate(per_candidate.scope(), [per_candidate, per_party, per_region, top_stations, plain]).map(ResultRow::keyed);
+    (tables, measures)
 }
