@@ -13,7 +13,7 @@ use ballotflow::connectors::sink::memory::MemorySink;
 use ballotflow::connectors::sink::{Change, Output, Sink, SinkError};
 use ballotflow::pipelines::election::job::{run_job, JobConfig, JobError, JobOutputs, JobProgress, Source, WorkerReport};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
-use common::{diff, Admitted, Event};
+use common::{diff, Admitted};
 
 type Rows = MemorySink<ResultKey, ResultRow>;
 
@@ -97,14 +97,7 @@ fn run(voters: usize, workers: usize, outputs: impl Fn(usize) -> JobOutputs + Se
 #[test]
 fn temporary_failures_are_retried_and_lose_nothing() {
     let election = generate(&GeneratorConfig { seed: 3, voters: 3_000, ..GeneratorConfig::default() });
-    let mut admitted = Admitted::default();
-    let registries = (election.candidates.iter().cloned().map(Event::Candidate))
-        .chain(election.stations.iter().cloned().map(Event::Station))
-        .chain(election.voters.iter().cloned().map(Event::Voter));
-    for (seq, event) in registries.chain(election.votes.iter().cloned().map(Event::Vote)).enumerate() {
-        admitted.add(seq as u64, &event);
-    }
-    let expected = common::oracle(&admitted);
+    let expected = common::oracle(&Admitted::of(common::events(&election)));
     for workers in [1, 2, 4] {
         let (steady, flaky, failures) = (Rows::new(false), Rows::new(false), Arc::new(AtomicUsize::new(0)));
         let (s, f, n) = (steady.clone(), flaky.clone(), failures.clone());

@@ -16,7 +16,7 @@ use ballotflow::pipelines::election::job::{run_job, JobConfig, JobOutputs, JobPr
 use ballotflow::pipelines::election::model::AnomalyKind;
 use ballotflow::pipelines::election::records::{RecordKey, RecordRow};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
-use common::{diff, Admitted, Event};
+use common::{diff, Admitted};
 
 /// A record output that keeps nothing (it makes the job keep the voters' full records).
 struct Discard;
@@ -56,14 +56,7 @@ fn tally(election: &Arc<StreamedElection>, workers: usize, records: bool) -> (BT
 fn every_worker_count_tallies_the_whole_streamed_election() {
     let streamed = Arc::new(StreamedElection::new(&GeneratorConfig { seed: 5, voters: 4_000, ..GeneratorConfig::default() }));
     let election = streamed.election();
-    let mut admitted = Admitted::default();
-    let registries = (election.candidates.iter().cloned().map(Event::Candidate))
-        .chain(election.stations.iter().cloned().map(Event::Station))
-        .chain(election.voters.iter().cloned().map(Event::Voter));
-    for (seq, event) in registries.chain(election.votes.iter().cloned().map(Event::Vote)).enumerate() {
-        admitted.add(seq as u64, &event);
-    }
-    let expected = common::oracle(&admitted);
+    let expected = common::oracle(&Admitted::of(common::events(&election)));
     for (workers, records) in [(1, false), (2, false), (4, false), (2, true)] {
         let (rows, reports) = tally(&streamed, workers, records);
         assert!(rows == expected, "{workers} workers, records {records}:\n{}", diff(&expected, &rows));

@@ -4,6 +4,7 @@
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
+use super::registry::StationInfo;
 use super::votes::{voting_method, CandRef, Draft, ElectionDay, VoterRef};
 use super::{GeneratorConfig, DAY_MS, MINUTE_MS};
 use crate::connectors::dataset::{AnomalyLabel, VotingMethod};
@@ -31,14 +32,7 @@ pub(super) fn inject_rate_spikes(rng: &mut impl Rng, day: &ElectionDay, requeste
     let abstainers = abstainers_by_station(day, voted);
     let windows = window_counts(day, drafts);
     for (s, size) in spike_stations(rng, &windows, &abstainers, n_spikes) {
-        let st = &day.station_infos[s];
-        let first = |t: i64| (t + WINDOW_MS - 1).div_euclid(WINDOW_MS) * WINDOW_MS;
-        let (mut lo, mut hi) = (first(st.open_ms.max(10 * 3_600_000)), st.close_ms.min(15 * 3_600_000));
-        if lo + WINDOW_MS > hi {
-            (lo, hi) = (first(st.open_ms), st.close_ms);
-        }
-        let slots = ((hi - lo) / WINDOW_MS).max(1);
-        let window_start = day.start + lo + rng.random_range(0..slots) * WINDOW_MS;
+        let window_start = day.start + spike_window(rng, &day.station_infos[s]);
         let candidate = CandRef::Known(rng.random_range(0..day.candidates.len() as u32));
         let pool = &abstainers[s];
         for i in rand::seq::index::sample(rng, pool.len(), size) {
@@ -61,6 +55,32 @@ pub(super) fn inject_rate_spikes(rng: &mut impl Rng, day: &ElectionDay, requeste
         });
     }
     labels
+}
+
+/// The time of day a rate-spike burst at station `st` starts: an aligned 5-minute window
+/// between 10:00 and 15:00 UTC inside its opening hours, or anywhere in them if none is.
+pub(super) fn spike_window(rng: &mut impl Rng, st: &StationInfo) -> i64 {
+    let first = |t: i64| (t + WINDOW_MS - 1).div_euclid(WINDOW_MS) * WINDOW_MS;
+    let (mut lo, mut hi) = (first(st.open_ms.max(10 * 3_600_000)), st.close_ms.min(15 * 3_600_000));
+    if lo + WINDOW_MS > hi {
+        (lo, hi) = (first(st.open_ms), st.close_ms);
+    }
+    let slots = ((hi - lo) / WINDOW_MS).max(1);
+    lo + rng.random_range(0..slots) * WINDOW_MS
+}
+
+/// A time of day within 90 minutes before station `st` opens or after it closes; `None` if
+/// it is open around the clock.
+pub(super) fn outside_hours_time(rng: &mut impl Rng, st: &StationInfo) -> Option<i64> {
+    let before = st.open_ms.min(90 * MINUTE_MS);
+    let after = (DAY_MS - st.close_ms).min(90 * MINUTE_MS);
+    if before > 0 && (after <= 0 || rng.random_bool(0.5)) {
+        Some(st.open_ms - rng.random_range(1..=before))
+    } else if after > 0 {
+        Some(st.close_ms + rng.random_range(0..after))
+    } else {
+        None
+    }
 }
 
 /// Per station: the registered voters who have not voted, in roll order.
@@ -200,16 +220,7 @@ fn outside_hours(rng: &mut impl Rng, day: &ElectionDay, n: usize, drafts: &mut V
     for _ in 0..n {
         let v = rng.random_range(0..day.voters.len());
         let info = &day.voters[v];
-        let st = &day.station_infos[info.station as usize];
-        let before = st.open_ms.min(90 * MINUTE_MS);
-        let after = (DAY_MS - st.close_ms).min(90 * MINUTE_MS);
-        let tod = if before > 0 && (after <= 0 || rng.random_bool(0.5)) {
-            st.open_ms - rng.random_range(1..=before)
-        } else if after > 0 {
-            st.close_ms + rng.random_range(0..after)
-        } else {
-            continue; // open around the clock: nothing is outside its hours
-        };
+        let Some(tod) = outside_hours_time(rng, &day.station_infos[info.station as usize]) else { continue };
         drafts.push(Draft {
             voter: VoterRef::Registered(v as u32),
             candidate: CandRef::Known(rng.random_range(0..n_cands)),

@@ -35,12 +35,12 @@ use std::ops::Range;
 
 use rand::Rng;
 
-use super::anomalies::{DUPLICATE_VOTE, OUTSIDE_HOURS, RATE_SPIKE, STATION_MISMATCH, UNKNOWN_CANDIDATE, UNREGISTERED_VOTER, WINDOW_MS};
+use super::anomalies::{outside_hours_time, spike_window, DUPLICATE_VOTE, OUTSIDE_HOURS, RATE_SPIKE, STATION_MISMATCH, UNKNOWN_CANDIDATE, UNREGISTERED_VOTER, WINDOW_MS};
 use super::people::{education, email, landline, Profile, VoterMaker, EDUCATION};
 use super::registry::{self, Place, Stations};
 use super::sampling::{rng_for, EntityRng, Weighted};
 use super::votes::{turnout_at_age, voting_method, DayCurve, Preferences};
-use super::{names, Election, GeneratorConfig, DAY_MS, MINUTE_MS};
+use super::{names, Election, GeneratorConfig};
 use crate::connectors::dataset::{AnomalyLabel, Candidate, PollingStation, Vote, Voter, VotingMethod};
 
 /// What an [`EntityRng`] draws: one stream per phase and entity.
@@ -253,16 +253,9 @@ impl StreamedElection {
         let rng = &mut rng_for(self.cfg.seed, 7);
         let abstaining = (1.0 - self.cfg.turnout.clamp(0.0, 1.0)).max(0.05);
         for s in rand::seq::index::sample(rng, n_stations, requested.min(n_stations)) {
-            let st = &self.stations.infos[s];
-            let first = |t: i64| (t + WINDOW_MS - 1).div_euclid(WINDOW_MS) * WINDOW_MS;
-            let (mut lo, mut hi) = (first(st.open_ms.max(10 * 3_600_000)), st.close_ms.min(15 * 3_600_000));
-            if lo + WINDOW_MS > hi {
-                (lo, hi) = (first(st.open_ms), st.close_ms);
-            }
-            let slots = ((hi - lo) / WINDOW_MS).max(1);
             let registered = self.stations.records[s].registered_voters.max(1) as f64;
             self.spikes[s] = Some(Spike {
-                window_start: self.start + lo + rng.random_range(0..slots) * WINDOW_MS,
+                window_start: self.start + spike_window(rng, &self.stations.infos[s]),
                 candidate: rng.random_range(0..self.candidates.len() as u16),
                 join: (BURST / (registered * abstaining)).min(1.0),
             });
@@ -360,7 +353,7 @@ impl StreamedElection {
     pub fn votes(&self, voter: &DrawnVoter<'_>, out: &mut Vec<VoteDraft>) {
         let (v, s, age) = (voter.index, voter.station_index, voter.age);
         let st = &self.stations.infos[s as usize];
-        let (open, close) = (self.start + st.open_ms, self.start + st.close_ms);
+        let close = self.start + st.close_ms;
         let n_cands = self.candidates.len() as u16;
         let mut rng = EntityRng::new(self.cfg.seed, phase::VOTE, v);
         let mut first = None;
@@ -406,16 +399,7 @@ impl StreamedElection {
             out.push(self.draft(rng, v * SLOTS + MISMATCH, time, other, candidate, method));
         }
         if rng.random_bool(share) {
-            let before = st.open_ms.min(90 * MINUTE_MS);
-            let after = (DAY_MS - st.close_ms).min(90 * MINUTE_MS);
-            let tod = if before > 0 && (after <= 0 || rng.random_bool(0.5)) {
-                Some(open - self.start - rng.random_range(1..=before))
-            } else if after > 0 {
-                Some(close - self.start + rng.random_range(0..after))
-            } else {
-                None // open around the clock: nothing is outside its hours
-            };
-            if let Some(tod) = tod {
+            if let Some(tod) = outside_hours_time(rng, st) {
                 let (candidate, method) = (rng.random_range(0..n_cands), voting_method(rng, age));
                 out.push(self.draft(rng, v * SLOTS + OUTSIDE, self.start + tod, s, candidate, method));
             }

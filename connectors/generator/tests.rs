@@ -123,22 +123,29 @@ fn per_vote_labels(e: &Election) -> BTreeMap<String, &str> {
     e.labels.iter().filter_map(|l| l.vote_id.clone().map(|id| (id, l.kind.as_str()))).collect()
 }
 
+/// Checks the per-vote labels of `e` against the independent classifier: the same kind for
+/// every labelled vote, each kind injected a number of times in `per_kind`, every vote
+/// either counted or labelled, and unique vote ids. Returns the counted votes.
+fn check_labels(e: &Election, per_kind: std::ops::RangeInclusive<usize>, context: &str) -> BTreeSet<String> {
+    let (kinds, counted) = classify(e);
+    let labelled = per_vote_labels(e);
+    assert_eq!(labelled, kinds.into_iter().collect::<BTreeMap<String, &str>>(), "{context}");
+    for kind in [UNREGISTERED_VOTER, UNKNOWN_CANDIDATE, STATION_MISMATCH, OUTSIDE_HOURS, DUPLICATE_VOTE] {
+        let n = labelled.values().filter(|&&k| k == kind).count();
+        assert!(per_kind.contains(&n), "{context}, {kind}: {n}");
+    }
+    assert_eq!(counted.len() + labelled.len(), e.votes.len(), "{context}");
+    let ids: BTreeSet<&str> = e.votes.iter().map(|v| v.vote_id.as_str()).collect();
+    assert_eq!(ids.len(), e.votes.len(), "{context}: vote ids are unique");
+    counted
+}
+
 #[test]
 fn labels_agree_with_an_independent_classifier() {
     for seed in [1, 2, 3] {
         let e = generate(&small(seed));
-        let (kinds, counted) = classify(&e);
-        let labelled = per_vote_labels(&e);
-        assert_eq!(labelled.len(), e.labels.iter().filter(|l| l.kind != RATE_SPIKE).count());
-        let kinds: BTreeMap<String, &str> = kinds.into_iter().collect();
-        assert_eq!(labelled, kinds);
-        for kind in [UNREGISTERED_VOTER, UNKNOWN_CANDIDATE, STATION_MISMATCH, OUTSIDE_HOURS, DUPLICATE_VOTE] {
-            let n = labelled.values().filter(|&&k| k == kind).count();
-            assert!((1..=30).contains(&n), "{kind}: {n}");
-        }
-        assert_eq!(counted.len() + labelled.len(), e.votes.len());
-        let ids: BTreeSet<&str> = e.votes.iter().map(|v| v.vote_id.as_str()).collect();
-        assert_eq!(ids.len(), e.votes.len(), "vote ids are unique");
+        assert_eq!(per_vote_labels(&e).len(), e.labels.iter().filter(|l| l.kind != RATE_SPIKE).count());
+        let counted = check_labels(&e, 1..=30, &format!("seed {seed}"));
         let mut sorted = e.labels.clone();
         sorted.sort();
         assert_eq!(sorted, e.labels);
@@ -325,16 +332,7 @@ fn streamed_registry_is_consistent_and_labels_agree_with_an_independent_classifi
             let voter = e.voters.iter().find(|v| v.polling_station_id == s.polling_station_id).expect("a station has voters");
             assert_eq!((s.city.as_str(), s.region.as_str()), (voter.address.city.as_str(), voter.address.state.as_str()));
         }
-        let (kinds, counted) = classify(&e);
-        let labelled = per_vote_labels(&e);
-        assert_eq!(labelled, kinds.into_iter().collect::<BTreeMap<String, &str>>(), "seed {seed}");
-        for kind in [UNREGISTERED_VOTER, UNKNOWN_CANDIDATE, STATION_MISMATCH, OUTSIDE_HOURS, DUPLICATE_VOTE] {
-            let n = labelled.values().filter(|&&k| k == kind).count();
-            assert!((5..=45).contains(&n), "seed {seed}, {kind}: {n}");
-        }
-        assert_eq!(counted.len() + labelled.len(), e.votes.len());
-        let ids: BTreeSet<&str> = e.votes.iter().map(|v| v.vote_id.as_str()).collect();
-        assert_eq!(ids.len(), e.votes.len(), "vote ids are unique");
+        let counted = check_labels(&e, 5..=45, &format!("seed {seed}"));
         let share = counted.len() as f64 / 2_000.0;
         assert!((0.55..0.85).contains(&share), "seed {seed}: turnout {share}");
         // Delivery order: by delivery time; about the configured share delayed.

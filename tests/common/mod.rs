@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ballotflow::connectors::dataset::{Address, Candidate, PollingStation, Vote, Voter, VotingMethod};
+use ballotflow::connectors::generator::Election;
 use ballotflow::operators::rate::RateModel;
 use ballotflow::pipelines::election::model::AnomalyKind;
 use ballotflow::pipelines::election::quality::{evaluate, Measure};
@@ -31,6 +32,14 @@ pub enum Event {
     Station(PollingStation),
     Voter(Voter),
     DeleteVoter(String),
+}
+
+/// An election's records as events: the registries in file order, then every vote.
+pub fn events(election: &Election) -> impl Iterator<Item = Event> + '_ {
+    (election.candidates.iter().cloned().map(Event::Candidate))
+        .chain(election.stations.iter().cloned().map(Event::Station))
+        .chain(election.voters.iter().cloned().map(Event::Voter))
+        .chain(election.votes.iter().cloned().map(Event::Vote))
 }
 
 pub fn candidate(id: usize, name: &str, party: &str) -> Candidate {
@@ -197,6 +206,15 @@ fn upsert<R>(map: &mut BTreeMap<String, (u64, Option<R>)>, id: String, seq: u64,
 }
 
 impl Admitted {
+    /// `events` admitted in order, each at its position.
+    pub fn of(events: impl IntoIterator<Item = Event>) -> Self {
+        let mut admitted = Admitted::default();
+        for (seq, event) in events.into_iter().enumerate() {
+            admitted.add(seq as u64, &event);
+        }
+        admitted
+    }
+
     pub fn add(&mut self, seq: u64, event: &Event) {
         self.reads += 1;
         match event.clone() {

@@ -26,16 +26,7 @@ pub fn deletions(election: &Election) -> Vec<Event> {
 /// The oracle's view of an election: registries in file order, every vote, then the
 /// deletions.
 pub fn admitted(election: &Election) -> Admitted {
-    let mut admitted = Admitted::default();
-    let events = (election.candidates.iter().cloned().map(Event::Candidate))
-        .chain(election.stations.iter().cloned().map(Event::Station))
-        .chain(election.voters.iter().cloned().map(Event::Voter))
-        .chain(election.votes.iter().cloned().map(Event::Vote))
-        .chain(deletions(election));
-    for (seq, event) in events.enumerate() {
-        admitted.add(seq as u64, &event);
-    }
-    admitted
+    Admitted::of(super::events(election).chain(deletions(election)))
 }
 
 pub fn clock() -> ClockConfig {

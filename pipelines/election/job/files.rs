@@ -22,14 +22,7 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &Source) ->
 
     // Registries, at time 0.
     if let Source::Generated(election) = source {
-        for (seq, c) in election.candidates.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
-            run.feed.candidate(seq as u64, c.clone());
-        }
-        for (seq, s) in election.stations.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
-            if let Err(reason) = run.feed.station(seq as u64, s.clone()) {
-                run.dead_letter(DeadLetter::new(dataset::POLLING_STATIONS, seq as u64, reason, s.polling_station_id.as_bytes()));
-            }
-        }
+        run.small_registries(share, &election.candidates, &election.stations, dataset::POLLING_STATIONS);
         for (seq, v) in election.voters.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
             run.feed.voter(seq as u64, v.clone());
         }

@@ -46,7 +46,7 @@ use super::results::{ResultKey, ResultRow};
 use super::{build_with, Detectors, ElectionFeed, RejectedVote};
 use crate::connectors::clock::{ClockConfig, EventClock};
 use crate::connectors::dataset::lines::estimate_lines;
-use crate::connectors::dataset::{self, DatasetBytes, DeadLetter, Vote};
+use crate::connectors::dataset::{self, Candidate, DatasetBytes, DeadLetter, PollingStation, Share, Vote};
 use crate::connectors::generator::{Election, StreamedElection};
 use crate::connectors::kafka::{KafkaError, Publisher};
 use crate::connectors::progress::SourceProgress;
@@ -408,6 +408,19 @@ impl Run<'_> {
         }
         self.feed.flush();
         self.flushed = Instant::now();
+    }
+
+    /// This worker's share of in-memory candidate and station lists, each record's index its
+    /// sequence number; a station the feed rejects is a dead letter of `source`.
+    fn small_registries(&mut self, share: Share, candidates: &[Candidate], stations: &[PollingStation], source: &str) {
+        for (seq, c) in candidates.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
+            self.feed.candidate(seq as u64, c.clone());
+        }
+        for (seq, s) in stations.iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
+            if let Err(reason) = self.feed.station(seq as u64, s.clone()) {
+                self.dead_letter(DeadLetter::new(source, seq as u64, reason, s.polling_station_id.as_bytes()));
+            }
+        }
     }
 
     /// While registries load: send what was read and let the dataflow take it in, so it

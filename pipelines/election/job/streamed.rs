@@ -9,7 +9,7 @@ use compact_str::format_compact;
 use timely::worker::Worker;
 
 use super::{JobError, Run};
-use crate::connectors::dataset::{DeadLetter, Share};
+use crate::connectors::dataset::Share;
 use crate::connectors::generator::{DrawnVoter, StreamedElection, VoteDraft};
 use crate::pipelines::election::model::{age_band, Ballot, Text, VoterInfo, VoterVersion};
 use crate::pipelines::election::records::SourcePosition;
@@ -24,14 +24,7 @@ const REGISTRY_STEP: u64 = 1 << 16;
 /// Draws this worker's share of `election` into the job.
 pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, election: &StreamedElection) -> Result<Run<'a>, JobError> {
     let share = Share::of(worker.index(), worker.peers());
-    for (seq, c) in election.candidates().iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
-        run.feed.candidate(seq as u64, c.clone());
-    }
-    for (seq, s) in election.stations().iter().enumerate().filter(|(i, _)| share.owns(*i as u64)) {
-        if let Err(reason) = run.feed.station(seq as u64, s.clone()) {
-            run.dead_letter(DeadLetter::new(SOURCE, seq as u64, reason, s.polling_station_id.as_bytes()));
-        }
-    }
+    run.small_registries(share, election.candidates(), election.stations(), SOURCE);
 
     // The roll: versions `v`, then the re-registrations at `voters + v`.
     let voters = election.share(share.index, share.peers);
