@@ -100,9 +100,11 @@ where
         K: Hash,
         G: ExchangeData + Hash,
     {
-        let mut builder = OperatorBuilder::new("OverCapacityGrouped".to_string(), self.inner.scope());
-        let mut counts_in = builder.new_input(self.inner, Exchange::new(|_: &((K, isize), T, isize)| 0));
-        let mut units_in = builder.new_input(units.inner, Exchange::new(|_: &((K, (i64, G)), T, isize)| 0));
+        let name = "OverCapacityGrouped";
+        let mut builder = OperatorBuilder::new(name.to_string(), self.inner.scope());
+        let home = super::home_worker(name);
+        let mut counts_in = builder.new_input(self.inner, Exchange::new(move |_: &((K, isize), T, isize)| home));
+        let mut units_in = builder.new_input(units.inner, Exchange::new(move |_: &((K, (i64, G)), T, isize)| home));
         let (output, stream) = builder.new_output::<Vec<(OverRow<K, G>, T, isize)>>();
         let mut output = OutputBuilder::from(output);
         builder.build(move |_capabilities| {

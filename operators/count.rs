@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 
-use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::lattice::Lattice;
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
@@ -27,6 +26,9 @@ use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
 use super::batches::TimeBatches;
+
+/// A count per key.
+type Counts<K> = HashMap<K, isize, foldhash::fast::FixedState>;
 
 /// Counts records per key.
 pub trait CountBy<'scope, T: Timestamp, D> {
@@ -100,20 +102,20 @@ where
         let (output, stream) = builder.new_output::<Vec<((K, isize), T, isize)>>();
         let mut output = OutputBuilder::from(output);
         builder.build(move |_capabilities| {
-            let mut batches: TimeBatches<T, Vec<(K, isize)>> = TimeBatches::new(1);
-            let mut counts: HashMap<K, isize, foldhash::fast::FixedState> = HashMap::default();
+            // A time's updates are added up on arrival, in a map per time.
+            let mut batches: TimeBatches<T, Counts<K>> = TimeBatches::new(1);
+            let mut counts: Counts<K> = HashMap::default();
             move |frontiers| {
                 input.for_each(|cap, data| {
                     batches.hold(&cap);
                     for (key, time, diff) in data.drain(..) {
-                        batches.at(time).push((key, diff));
+                        *batches.at(time).entry(key).or_default() += diff;
                     }
                 });
-                while let Some((time, mut updates)) = batches.next_complete(frontiers) {
-                    consolidate(&mut updates);
+                while let Some((time, updates)) = batches.next_complete(frontiers) {
                     let mut output = output.activate();
                     let mut session = output.session(batches.caps(0));
-                    for (key, diff) in updates {
+                    for (key, diff) in updates.into_iter().filter(|(_, diff)| *diff != 0) {
                         let old = counts.get(&key).copied().unwrap_or(0);
                         let new = old + diff;
                         if old != 0 {

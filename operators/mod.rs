@@ -21,6 +21,7 @@ pub mod group;
 pub mod quality;
 pub mod rate;
 pub mod reduce;
+pub mod split;
 pub mod topk;
 pub mod upsert;
 pub mod window;
@@ -36,7 +37,16 @@ pub mod prelude {
     pub use super::quality::CheckTotals;
     pub use super::rate::RateSpikes;
     pub use super::reduce::ReduceTotal;
+    pub use super::split::Split;
     pub use super::topk::TopK;
     pub use super::upsert::LatestByKey;
     pub use super::window::TumblingWindow;
+}
+
+/// The worker an operator that gathers everything on one worker runs on: chosen by the
+/// operator's name, so that different such operators (a top-k, a capacity check) spread over
+/// the workers rather than all landing on worker 0. The same on every worker and process.
+pub(crate) fn home_worker(name: &str) -> u64 {
+    use differential_dataflow::Hashable;
+    name.hashed()
 }

@@ -301,29 +301,42 @@ fn group_with_matches_oracle() {
 
 #[test]
 fn top_k_matches_oracle() {
-    // Input: one count per key, replaced over time (as a count operator produces).
-    fn logic(c: VecCollection<'_, u64, (u32, i64)>) -> VecCollection<'_, u64, (u32, (u32, i64))> {
+    // Input: one count per key, replaced over time (as a count operator produces): counts go
+    // up and down, tie often, and keys come and go.
+    fn top_1(c: VecCollection<'_, u64, (u32, i64)>) -> VecCollection<'_, u64, (u32, (u32, i64))> {
+        c.top_k(1)
+    }
+    fn top_3(c: VecCollection<'_, u64, (u32, i64)>) -> VecCollection<'_, u64, (u32, (u32, i64))> {
         c.top_k(3)
     }
-    for seed in 50..54 {
+    fn top_12(c: VecCollection<'_, u64, (u32, i64)>) -> VecCollection<'_, u64, (u32, (u32, i64))> {
+        c.top_k(12)
+    }
+    for seed in 50..56 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut input = Vec::new();
         for k in 0..10u32 {
             let (mut count, mut t) = (rng.random_range(0..5i64), rng.random_range(0..10u64));
             input.push(((k, count), t, 1));
-            for _ in 0..rng.random_range(0..4) {
+            for _ in 0..rng.random_range(0..6) {
                 let at = t + rng.random_range(1..5u64);
                 input.push(((k, count), at, -1));
-                count += rng.random_range(0..3);
+                if rng.random_bool(0.15) {
+                    break; // the key is gone
+                }
+                count = (count + rng.random_range(-2..3)).max(0);
                 input.push(((k, count), at, 1));
                 t = at;
             }
         }
-        check(input, logic, |acc| {
-            let mut ranked: Vec<(u32, i64)> = acc.keys().copied().collect();
-            ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            ranked.into_iter().take(3).enumerate().map(|(i, kc)| ((i as u32 + 1, kc), 1)).collect()
-        });
+        type Logic = for<'a> fn(VecCollection<'a, u64, (u32, i64)>) -> VecCollection<'a, u64, (u32, (u32, i64))>;
+        for (k, logic) in [(1, top_1 as Logic), (3, top_3), (12, top_12)] {
+            check(input.clone(), logic, |acc| {
+                let mut ranked: Vec<(u32, i64)> = acc.iter().filter(|(_, n)| **n > 0).map(|(kc, _)| *kc).collect();
+                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                ranked.into_iter().take(k).enumerate().map(|(i, kc)| ((i as u32 + 1, kc), 1)).collect()
+            });
+        }
     }
 }
 

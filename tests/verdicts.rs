@@ -101,7 +101,14 @@ fn events(seed: u64) -> Vec<(Event, u64)> {
     out
 }
 
-type Outputs = (Vec<(Fact, u64, isize)>, Vec<((Ballot, VoteStatus), u64, isize)>, Vec<(String, u64, isize)>);
+/// What the verdicts add up to: the facts and the measures, side by side.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Added {
+    Fact(Fact),
+    Measure(Measure),
+}
+
+type Outputs = (Vec<(Added, u64, isize)>, Vec<((Ballot, VoteStatus), u64, isize)>, Vec<(String, u64, isize)>);
 
 fn run(events: &[(Event, u64)], workers: usize) -> Outputs {
     let (facts_tx, facts_rx) = mpsc::channel();
@@ -119,7 +126,7 @@ fn run(events: &[(Event, u64)], workers: usize) -> Outputs {
             let (hours, hour_collection) = scope.new_collection();
             let config = VerdictConfig { window_ms: Some(WINDOW_MS), statuses: true, expected_voters: 50 };
             let out = verdicts(ballot_collection, voter_collection, candidate_collection, hour_collection, config);
-            out.facts.inner.capture_into(facts_tx);
+            out.facts.map(Added::Fact).concat(out.measures.map(Added::Measure)).inner.capture_into(facts_tx);
             out.statuses.inner.capture_into(statuses_tx);
             out.anomalies.map(|(key, _)| format!("{key:?}")).inner.capture_into(anomalies_tx);
             (ballots, voters, candidates, hours)
@@ -155,7 +162,7 @@ fn flat<D>(updates: Vec<(u64, Vec<D>)>) -> Vec<D> {
 }
 
 /// The verdicts of everything at times up to `q`, recomputed from scratch.
-fn oracle(events: &[(Event, u64)], q: u64) -> (BTreeMap<Fact, isize>, BTreeMap<(Ballot, VoteStatus), isize>) {
+fn oracle(events: &[(Event, u64)], q: u64) -> (BTreeMap<Added, isize>, BTreeMap<(Ballot, VoteStatus), isize>) {
     let mut copies: BTreeMap<Ballot, isize> = BTreeMap::new();
     let mut versions: BTreeMap<String, (u64, Option<VoterInfo>)> = BTreeMap::new();
     let mut candidates: BTreeMap<(Id, CandidateInfo), isize> = BTreeMap::new();
@@ -176,13 +183,13 @@ fn oracle(events: &[(Event, u64)], q: u64) -> (BTreeMap<Fact, isize>, BTreeMap<(
     }
     let candidate = |id: &str| candidates.iter().find(|((c, _), n)| &**c == id && **n > 0).map(|((_, info), _)| info.clone());
     let hours_of = |id: &str| hours.iter().find(|((s, _), n)| &**s == id && **n > 0).map(|((_, h), _)| *h);
-    let mut facts: BTreeMap<Fact, isize> = BTreeMap::new();
+    let mut facts: BTreeMap<Added, isize> = BTreeMap::new();
     let mut statuses = BTreeMap::new();
-    let mut add = |fact: Fact| *facts.entry(fact).or_default() += 1;
+    let mut add = |added: Added| *facts.entry(added).or_default() += 1;
     for (_, info) in versions.values() {
         if let Some(info) = info {
-            add(Fact::Registered(info.region.as_str().into()));
-            add(Fact::Measure(Measure::RegisteredVoter));
+            add(Added::Fact(Fact::Registered(info.region.as_str().into())));
+            add(Added::Measure(Measure::RegisteredVoter));
         }
     }
     let mut counted: BTreeSet<String> = BTreeSet::new();
@@ -202,10 +209,10 @@ fn oracle(events: &[(Event, u64)], q: u64) -> (BTreeMap<Fact, isize>, BTreeMap<(
                 }
             },
         };
-        add(Fact::Measure(Measure::Vote));
+        add(Added::Measure(Measure::Vote));
         match status {
             VoteStatus::Counted => {
-                add(Fact::Measure(Measure::Counted));
+                add(Added::Measure(Measure::Counted));
                 let (info, c) = (info.unwrap(), c.unwrap());
                 let text = |s: &str| -> Id { s.into() };
                 for tally in [
@@ -220,10 +227,10 @@ fn oracle(events: &[(Event, u64)], q: u64) -> (BTreeMap<Fact, isize>, BTreeMap<(
                     Tally::Station(text(&ballot.polling_station_id)),
                     Tally::Window(text(&ballot.polling_station_id), ballot.voting_time.div_euclid(WINDOW_MS) * WINDOW_MS),
                 ] {
-                    add(Fact::Tally(tally));
+                    add(Added::Fact(Fact::Tally(tally)));
                 }
             }
-            VoteStatus::Rejected(AnomalyKind::UnregisteredVoter | AnomalyKind::UnknownCandidate) => add(Fact::Measure(Measure::UnknownReference)),
+            VoteStatus::Rejected(AnomalyKind::UnregisteredVoter | AnomalyKind::UnknownCandidate) => add(Added::Measure(Measure::UnknownReference)),
             VoteStatus::Rejected(_) => {}
         }
         statuses.insert((ballot.clone(), status), 1);

@@ -139,28 +139,21 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
 
     let config = VerdictConfig { window_ms: detectors.rate_spike.map(|model| model.width_ms), statuses: inputs.statuses, expected_voters: inputs.expected_voters };
     let verdicts = verdicts::verdicts(inputs.votes, inputs.voters, candidates.clone(), station_hours, config);
-    // Tallies and registered voters per region, as counts.
-    let counts = verdicts.facts.clone().filter(|fact| !matches!(fact, Fact::Measure(_))).count_keys_named("Counts");
-    let tallies = counts.clone().flat_map(|(fact, n)| match fact {
-        Fact::Tally(tally) => Some((tally, n)),
-        _ => None,
-    });
-    let registered = counts.flat_map(|(fact, n)| match fact {
-        Fact::Registered(region) => Some((region, n)),
-        _ => None,
-    });
-    let (tables, table_measures) = results(tallies.clone(), candidates, registered);
+    // Counts of every tally and of the registered voters per region, each table's share
+    // moved to that table alone (see [`Part`]).
+    let parts = Parts::of(verdicts.facts.count_keys_named("Counts"));
+    let (tables, table_measures) = results(&parts, candidates);
     let mut results = tables.concat(verdicts.anomalies);
     if let Some(model) = detectors.rate_spike {
-        let window_counts = tallies.clone().flat_map(|(t, n)| match t {
-            Tally::Window(station, start) => Some(((start, station), n)),
+        let window_counts = parts.windows.flat_map(|(fact, n)| match fact {
+            Fact::Tally(Tally::Window(station, start)) => Some(((start, station), n)),
             _ => None,
         });
         results = results.concat(detect::rate_spikes(window_counts, profiles.clone(), model).map(ResultRow::keyed));
     }
     if detectors.over_turnout {
-        let station_counts = tallies.flat_map(|(t, n)| match t {
-            Tally::Station(station) => Some((station, n)),
+        let station_counts = parts.stations.flat_map(|(fact, n)| match fact {
+            Fact::Tally(Tally::Station(station)) => Some((station, n)),
             _ => None,
         });
         results = results.concat(detect::over_turnout(station_counts, profiles).map(ResultRow::keyed));
@@ -168,15 +161,7 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
     if let Some(rules) = detectors.data_quality {
         let measures = differential_dataflow::collection::concatenate(
             inputs.reads.scope(),
-            [
-                inputs.reads,
-                inputs.dead_letters.map(|_| Measure::DeadLetter),
-                verdicts.facts.flat_map(|fact| match fact {
-                    Fact::Measure(measure) => Some(measure),
-                    _ => None,
-                }),
-                table_measures,
-            ],
+            [inputs.reads, inputs.dead_letters.map(|_| Measure::DeadLetter), verdicts.measures, table_measures],
         );
         results = results.concat(quality::checks(measures, rules));
     }
@@ -191,18 +176,46 @@ fn text(t: Id) -> String {
     t.to_string()
 }
 
+/// The counts of the facts, split by what consumes them: each part goes to one table or
+/// detector, so no consumer sees (or clones) the others' counts.
+struct Parts<'scope> {
+    candidates: VecCollection<'scope, u64, (Fact, isize)>,
+    parties: VecCollection<'scope, u64, (Fact, isize)>,
+    regions: VecCollection<'scope, u64, (Fact, isize)>,
+    registered: VecCollection<'scope, u64, (Fact, isize)>,
+    stations: VecCollection<'scope, u64, (Fact, isize)>,
+    windows: VecCollection<'scope, u64, (Fact, isize)>,
+    /// The tables that need nothing else: cities, age groups, genders, education × party, hours.
+    plain: VecCollection<'scope, u64, (Fact, isize)>,
+}
+
+impl<'scope> Parts<'scope> {
+    fn of(counts: VecCollection<'scope, u64, (Fact, isize)>) -> Self {
+        let part = |(fact, _): &(Fact, isize)| match fact {
+            Fact::Tally(Tally::Candidate(_)) => 0,
+            Fact::Tally(Tally::Party(_)) => 1,
+            Fact::Tally(Tally::Region(_)) => 2,
+            Fact::Registered(_) => 3,
+            Fact::Tally(Tally::Station(_)) => 4,
+            Fact::Tally(Tally::Window(..)) => 5,
+            Fact::Tally(_) => 6,
+        };
+        let [candidates, parties, regions, registered, stations, windows, plain] = counts.split(part);
+        Parts { candidates, parties, regions, registered, stations, windows, plain }
+    }
+}
+
 /// The result tables, from the counts of every tally and the registered voters per region,
 /// and the data-quality measures of their rows (taken here, from the two tables measured,
 /// rather than from a copy of every result row).
 fn results<'scope>(
-    tallies: VecCollection<'scope, u64, (Tally, isize)>,
+    parts: &Parts<'scope>,
     candidates: VecCollection<'scope, u64, (Id, CandidateInfo)>,
-    registered: VecCollection<'scope, u64, (Id, isize)>,
 ) -> (VecCollection<'scope, u64, (ResultKey, ResultRow)>, VecCollection<'scope, u64, Measure>) {
     let per_candidate = candidates
         .clone()
-        .enrich(tallies.clone().flat_map(|(t, n)| match t {
-            Tally::Candidate(id) => Some((id, n)),
+        .enrich(parts.candidates.clone().flat_map(|(fact, n)| match fact {
+            Fact::Tally(Tally::Candidate(id)) => Some((id, n)),
             _ => None,
         }))
         .map(|(id, (c, n))| {
@@ -212,35 +225,40 @@ fn results<'scope>(
         .map(|(_, c)| c.party)
         .distinct()
         .map(|party| (party, ()))
-        .enrich(tallies.clone().flat_map(|(t, n)| match t {
-            Tally::Party(party) => Some((party, n)),
+        .enrich(parts.parties.clone().flat_map(|(fact, n)| match fact {
+            Fact::Tally(Tally::Party(party)) => Some((party, n)),
             _ => None,
         }))
         .map(|(party, ((), n))| ResultRow::VotesPerParty(VotesPerParty { party_affiliation: text(party), votes: votes_or_zero(n) }));
+    let registered = parts.registered.clone().flat_map(|(fact, n)| match fact {
+        Fact::Registered(region) => Some((region, n)),
+        _ => None,
+    });
     let per_region = registered
-        .enrich(tallies.clone().flat_map(|(t, n)| match t {
-            Tally::Region(region) => Some((region, n)),
+        .enrich(parts.regions.clone().flat_map(|(fact, n)| match fact {
+            Fact::Tally(Tally::Region(region)) => Some((region, n)),
             _ => None,
         }))
         .map(|(region, (registered, n))| ResultRow::TurnoutByRegion(TurnoutByRegion::new(text(region), votes_or_zero(n), registered as i64)));
-    let top_stations = tallies
+    let top_stations = parts
+        .stations
         .clone()
-        .flat_map(|(t, n)| match t {
-            Tally::Station(id) => Some((id, n)),
+        .flat_map(|(fact, n)| match fact {
+            Fact::Tally(Tally::Station(id)) => Some((id, n)),
             _ => None,
         })
-        .top_k(10)
+        .top_k_named("TopStations", 10)
         .map(|(rank, (id, n))| ResultRow::TopPollingStation(TopPollingStation { rank, polling_station_id: text(id), votes: n as i64 }));
-    let plain = tallies.flat_map(|(t, n)| {
+    let plain = parts.plain.clone().flat_map(|(fact, n)| {
         let votes = n as i64;
-        match t {
-            Tally::City(region, city) => Some(ResultRow::TurnoutByCity(TurnoutByCity { region: text(region), city: text(city), votes })),
-            Tally::AgeGroup(band) => Some(ResultRow::TurnoutByAgeGroup(TurnoutByAgeGroup { age_group: AGE_GROUPS[band as usize].to_string(), votes })),
-            Tally::Gender(gender) => Some(ResultRow::TurnoutByGender(TurnoutByGender { gender: text(gender), votes })),
-            Tally::EducationParty(education, party) => {
+        match fact {
+            Fact::Tally(Tally::City(region, city)) => Some(ResultRow::TurnoutByCity(TurnoutByCity { region: text(region), city: text(city), votes })),
+            Fact::Tally(Tally::AgeGroup(band)) => Some(ResultRow::TurnoutByAgeGroup(TurnoutByAgeGroup { age_group: AGE_GROUPS[band as usize].to_string(), votes })),
+            Fact::Tally(Tally::Gender(gender)) => Some(ResultRow::TurnoutByGender(TurnoutByGender { gender: text(gender), votes })),
+            Fact::Tally(Tally::EducationParty(education, party)) => {
                 Some(ResultRow::VotesByEducationParty(VotesByEducationParty { education_level: text(education), party_affiliation: text(party), votes }))
             }
-            Tally::Hour(hour_start) => Some(ResultRow::TurnoutByHour(TurnoutByHour { hour_start, votes })),
+            Fact::Tally(Tally::Hour(hour_start)) => Some(ResultRow::TurnoutByHour(TurnoutByHour { hour_start, votes })),
             _ => None,
         }
     });

@@ -6,9 +6,9 @@
 //!
 //! * **facts**, a collection whose multiplicities are counts: per counted vote its
 //!   [`Tally`]s (candidate, party, region, …), per registered voter its region
-//!   ([`Fact::Registered`]), and the [`Measure`]s of the data-quality rules. A worker adds
-//!   up each time's facts before they leave it, so a closed minute of votes becomes a few
-//!   hundred updates, not ten per vote;
+//!   ([`Fact::Registered`]). A worker adds up each time's facts before they leave it, so a
+//!   closed minute of votes becomes a few hundred updates, not ten per vote;
+//! * **measures**: the [`Measure`]s of the data-quality rules, added up in the same way;
 //! * **anomalies**: a row per rejected vote;
 //! * **statuses** (only if asked for, for the vote ledger): every distinct vote with its
 //!   verdict.
@@ -86,14 +86,15 @@ pub enum Fact {
     Tally(Tally),
     /// A registered voter of this region (`address.state`).
     Registered(Id),
-    /// A data-quality measure.
-    Measure(Measure),
 }
 
 /// What [`verdicts`] produces.
 pub struct Verdicts<'scope> {
     /// Counts as multiplicities (see the module docs).
     pub facts: VecCollection<'scope, u64, Fact>,
+    /// Data-quality measures as multiplicities: votes, counted votes, unknown references,
+    /// registered voters.
+    pub measures: VecCollection<'scope, u64, Measure>,
     /// A row per rejected vote.
     pub anomalies: VecCollection<'scope, u64, (ResultKey, ResultRow)>,
     /// Every distinct vote with its verdict; empty unless asked for.
@@ -132,10 +133,12 @@ pub fn verdicts<'scope>(
     let (facts_out, facts) = builder.new_output::<Vec<(Fact, u64, isize)>>();
     let (anomalies_out, anomalies) = builder.new_output::<Vec<((ResultKey, ResultRow), u64, isize)>>();
     let (statuses_out, statuses) = builder.new_output::<Vec<((Ballot, VoteStatus), u64, isize)>>();
+    let (measures_out, measures) = builder.new_output::<Vec<(Measure, u64, isize)>>();
     let (mut facts_out, mut anomalies_out, mut statuses_out) = (OutputBuilder::from(facts_out), OutputBuilder::from(anomalies_out), OutputBuilder::from(statuses_out));
+    let mut measures_out = OutputBuilder::from(measures_out);
 
     builder.build(move |_capabilities| {
-        let mut batches: TimeBatches<u64, Batch> = TimeBatches::new(3);
+        let mut batches: TimeBatches<u64, Batch> = TimeBatches::new(4);
         let mut state = State::new(config, scope_peers);
         move |frontiers| {
             ballots_in.for_each(|cap, data| {
@@ -177,11 +180,15 @@ pub fn verdicts<'scope>(
                 }
             });
             let mut out = Out::default();
+            let (mut facts, mut measures) = (Vec::new(), Vec::new());
             while let Some((time, mut batch)) = batches.next_complete(frontiers) {
                 out.facts = std::mem::take(&mut batch.facts);
                 state.judge(batch, &mut out);
-                let mut facts = facts_out.activate();
-                facts.session(batches.caps(0)).give_iterator(state.tables.render_facts(&mut out.facts).map(|(fact, diff)| (fact, time, diff)));
+                state.tables.render_facts(&mut out.facts, &mut facts, &mut measures);
+                facts_out.activate().session(batches.caps(0)).give_iterator(facts.drain(..).map(|(fact, diff)| (fact, time, diff)));
+                if !measures.is_empty() {
+                    measures_out.activate().session(batches.caps(3)).give_iterator(measures.drain(..).map(|(measure, diff)| (measure, time, diff)));
+                }
                 if !out.anomalies.is_empty() {
                     anomalies_out.activate().session(batches.caps(1)).give_iterator(out.anomalies.drain(..).map(|(row, diff)| (row, time, diff)));
                 }
@@ -192,7 +199,7 @@ pub fn verdicts<'scope>(
             batches.downgrade();
         }
     });
-    Verdicts { facts: facts.as_collection(), anomalies: anomalies.as_collection(), statuses: statuses.as_collection() }
+    Verdicts { facts: facts.as_collection(), measures: measures.as_collection(), anomalies: anomalies.as_collection(), statuses: statuses.as_collection() }
 }
 
 /// The updates of one time, and the facts of those already applied.
@@ -625,10 +632,10 @@ impl Tables {
         }
     }
 
-    /// The facts of a time with their text, without those that cancelled out.
-    fn render_facts<'a>(&'a self, facts: &'a mut Map<Coded, isize>) -> impl Iterator<Item = (Fact, isize)> + 'a {
+    /// The facts of a time with their text, and its measures, without those that cancelled out.
+    fn render_facts(&self, coded: &mut Map<Coded, isize>, facts: &mut Vec<(Fact, isize)>, measures: &mut Vec<(Measure, isize)>) {
         let word = |i: u32| self.words.text(i).clone();
-        facts.drain().filter(|(_, diff)| *diff != 0).map(move |(code, diff)| {
+        for (code, diff) in coded.drain().filter(|(_, diff)| *diff != 0) {
             let fact = match code {
                 Coded::Candidate(c) => Fact::Tally(Tally::Candidate(self.candidates.text(c).clone())),
                 Coded::Party(p) => Fact::Tally(Tally::Party(word(p))),
@@ -641,15 +648,19 @@ impl Tables {
                 Coded::Station(s) => Fact::Tally(Tally::Station(self.stations.text(s).clone())),
                 Coded::Window(s, w) => Fact::Tally(Tally::Window(self.stations.text(s).clone(), w)),
                 Coded::Registered(r) => Fact::Registered(word(r)),
-                Coded::Measure(m) => Fact::Measure(match m {
-                    CodedMeasure::Vote => Measure::Vote,
-                    CodedMeasure::Counted => Measure::Counted,
-                    CodedMeasure::UnknownReference => Measure::UnknownReference,
-                    CodedMeasure::RegisteredVoter => Measure::RegisteredVoter,
-                }),
+                Coded::Measure(m) => {
+                    let measure = match m {
+                        CodedMeasure::Vote => Measure::Vote,
+                        CodedMeasure::Counted => Measure::Counted,
+                        CodedMeasure::UnknownReference => Measure::UnknownReference,
+                        CodedMeasure::RegisteredVoter => Measure::RegisteredVoter,
+                    };
+                    measures.push((measure, diff));
+                    continue;
+                }
             };
-            (fact, diff)
-        })
+            facts.push((fact, diff));
+        }
     }
 }
 

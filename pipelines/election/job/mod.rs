@@ -25,6 +25,7 @@
 
 mod files;
 mod kafka;
+mod profile;
 mod signals;
 mod streamed;
 
@@ -224,6 +225,7 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
     let detectors = config.detectors;
     let JobOutputs { results: result_outputs, records: record_outputs } = outputs;
     let ledger = config.ledger && !record_outputs.is_empty();
+    let profile = profile::OperatorProfile::start(worker);
     let (feed, probe, reports) = worker.dataflow::<u64, _, _>(|scope| {
         let (mut feed, mut inputs) = ElectionFeed::with_clock(scope, clock);
         feed.record_sources(ledger);
@@ -262,6 +264,7 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
         arrivals: (None, 0),
         started: Instant::now(),
         flushed: Instant::now(),
+        profile,
     };
     let mut run = match (source, readers) {
         (Source::Kafka(kafka), Some(readers)) => kafka::run(worker, run, kafka, readers)?,
@@ -272,10 +275,13 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
     run.publish_progress();
     run.report.votes = run.feed.votes();
     run.report.late = run.feed.late();
-    let Run { feed, probe, signals, mut report, dead_letter_topic, .. } = run;
+    let Run { feed, probe, signals, mut report, dead_letter_topic, profile, .. } = run;
     drop(feed);
     // Until everything this worker read is delivered, or its outputs have failed.
     worker.step_while(|| !probe.done() || !report.outputs.iter().all(SinkReport::done));
+    if let Some(profile) = &profile {
+        profile.report(worker, "votes", 25);
+    }
     let mut failure = report.outputs.iter().find_map(|output| output.error().map(|error| OutputFailure { output: output.name().to_string(), error }));
     if let Some((publisher, topic)) = &dead_letter_topic {
         if let Err(e) = publisher.flush() {
@@ -326,6 +332,8 @@ struct Run<'a> {
     started: Instant,
     /// When the feed was last flushed.
     flushed: Instant,
+    /// Per-operator times, if asked for ([`profile::ENV`]).
+    profile: Option<profile::OperatorProfile>,
 }
 
 impl Run<'_> {
@@ -437,6 +445,9 @@ impl Run<'_> {
         self.flush();
         let probe = &self.probe;
         worker.step_while(|| probe.less_than(&1));
+        if let Some(profile) = &self.profile {
+            profile.report(worker, "registries", 10);
+        }
         self.report.registry_records = self.feed.registry_records() + self.report.dead_letter_total();
         self.report.registries_loaded = Some(Instant::now());
         if self.index == 0 {
