@@ -24,5 +24,6 @@
 #![deny(missing_docs)]
 
 pub mod connectors;
+pub mod huge_pages;
 pub mod operators;
 pub mod pipelines;

@@ -18,7 +18,6 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
@@ -83,8 +82,8 @@ where
                         batches.at(time).push((entry, diff));
                     }
                 });
-                while let Some((time, mut updates)) = batches.next_complete(frontiers) {
-                    consolidate(&mut updates);
+                while let Some((time, updates)) = batches.next_complete(frontiers) {
+                    // Multiplicities add up in `present`: no need to consolidate first.
                     let mut affected = false;
                     for (entry, diff) in updates {
                         affected |= ranked.len() < k || ranked.last().is_some_and(|last| order(&entry, last).is_le());

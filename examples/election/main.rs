@@ -29,11 +29,16 @@ mod display;
 mod kafka;
 mod postgres;
 
+/// Large blocks (the voter state) on transparent huge pages: see [`HugePages`].
+#[global_allocator]
+static ALLOCATOR: HugePages = HugePages;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use ballotflow::huge_pages::HugePages;
 use clap::Parser;
 
 use ballotflow::connectors::clock::ClockConfig;
