@@ -49,6 +49,9 @@ pub trait TopK<'scope, T: Timestamp, K, C> {
     fn top_k_named(self, name: &str, k: usize) -> VecCollection<'scope, T, (u32, (K, C))>;
 }
 
+/// A time's updates of `(key, count)`s.
+type Updates<K, C> = Vec<((K, C), isize)>;
+
 /// Ranking order: highest count first, then the smaller key.
 fn order<K: Ord, C: Ord>(a: &(K, C), b: &(K, C)) -> Ordering {
     (Reverse(&a.1), &a.0).cmp(&(Reverse(&b.1), &b.0))
@@ -71,7 +74,7 @@ where
         let (output, stream) = builder.new_output::<Vec<((u32, (K, C)), T, isize)>>();
         let mut output = OutputBuilder::from(output);
         builder.build(move |_capabilities| {
-            let mut batches: TimeBatches<T, Vec<((K, C), isize)>> = TimeBatches::new(1);
+            let mut batches: TimeBatches<T, Updates<K, C>> = TimeBatches::new(1);
             // Every (key, count) with its multiplicity, and the ranking last emitted.
             let mut present: HashMap<(K, C), isize, foldhash::fast::FixedState> = HashMap::default();
             let mut ranked: Vec<(K, C)> = Vec::new();

@@ -24,12 +24,12 @@
 //! stations ─── latest_by_key ─┤
 //! votes ──────────────────────┤
 //! voters ─────────────────────┴ verdicts (per voter: checks + first vote wins) ─┬─ rejected ─ anomalies
-//!     ┌──────────────────────────────────────────────────── facts, per time ────┘
-//!     └ count_keys ─── counts ─┬─ candidate, party, region, city, age group, gender, education × party, hour
-//!                              ├─ top_k ─ top polling stations
-//!                              ├─ per (station, 5 min) ─ rate_spikes(stations) ─ anomalies
-//!                              └─ per station ─ over_capacity_grouped(rolls, regions) ─ anomalies
-//! reads, dead letters, verdicts, results ─ check_totals ─ data_quality
+//!     ┌──────────────────────────────────────────────────── facts, per time ────┤
+//!     └ count_keys ─── counts ─ split ─┬─ candidate, party, region, city, age group, gender, education × party, hour
+//!                                      ├─ top_k ─ top polling stations
+//!                                      ├─ per (station, 5 min) ─ rate_spikes(stations) ─ anomalies
+//!                                      └─ per station ─ over_capacity_grouped(rolls, regions) ─ anomalies
+//! reads, dead letters, measures, results ─ check_totals ─ data_quality ──── measures ────┘
 //! ```
 //! The [`verdicts`] operator keeps each voter's record and distinct ballots in a hash map
 //! (totally ordered time needs no arrangement), judges a voter's ballots again when they or
@@ -140,7 +140,7 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
     let config = VerdictConfig { window_ms: detectors.rate_spike.map(|model| model.width_ms), statuses: inputs.statuses, expected_voters: inputs.expected_voters };
     let verdicts = verdicts::verdicts(inputs.votes, inputs.voters, candidates.clone(), station_hours, config);
     // Counts of every tally and of the registered voters per region, each table's share
-    // moved to that table alone (see [`Part`]).
+    // moved to that table alone (see [`Parts`]).
     let parts = Parts::of(verdicts.facts.count_keys_named("Counts"));
     let (tables, table_measures) = results(&parts, candidates);
     let mut results = tables.concat(verdicts.anomalies);

@@ -68,7 +68,7 @@ impl OperatorProfile {
         }
         let mut times = self.times.borrow_mut();
         let mut rows: Vec<_> = times.total.drain().collect();
-        rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0));
+        rows.sort_by_key(|(_, (time, _))| std::cmp::Reverse(*time));
         for (id, (time, runs)) in rows.into_iter().take(top) {
             let (name, depth) = times.names.get(&id).cloned().unwrap_or_default();
             tracing::info!(worker = worker.index(), phase, seconds = time.as_secs_f64(), runs, depth, "operator {id} {name}");
