@@ -6,8 +6,9 @@
 //! record for every consumer.
 
 use differential_dataflow::{AsCollection, Data, VecCollection};
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::operators::core::Partition;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
 use timely::progress::Timestamp;
 
 /// Splits a collection into parts.
@@ -35,7 +36,31 @@ impl<'scope, T: Timestamp, D: Data> Split<'scope, T, D> for VecCollection<'scope
     where
         F: FnMut(&D) -> usize + 'static,
     {
-        let streams = self.inner.partition::<CapacityContainerBuilder<Vec<(D, T, isize)>>, _, _>(N as u64, move |update: (D, T, isize)| (route(&update.0) as u64, update));
+        // Each input batch is cut into one batch per part, handed over whole: timely's
+        // `partition` pushes every record through a map of parts and a container builder.
+        let mut builder = OperatorBuilder::new("Split".to_string(), self.inner.scope());
+        let mut input = builder.new_input(self.inner, Pipeline);
+        let (mut outputs, mut streams) = (Vec::with_capacity(N), Vec::with_capacity(N));
+        for _ in 0..N {
+            let (output, stream) = builder.new_output::<Vec<(D, T, isize)>>();
+            outputs.push(OutputBuilder::from(output));
+            streams.push(stream);
+        }
+        builder.build(move |_capabilities| {
+            let mut parts: Vec<Vec<(D, T, isize)>> = (0..N).map(|_| Vec::new()).collect();
+            move |_frontiers| {
+                let mut handles: Vec<_> = outputs.iter_mut().map(|output| output.activate()).collect();
+                input.for_each(|cap, data| {
+                    for update in data.drain(..) {
+                        parts[route(&update.0)].push(update);
+                    }
+                    for (handle, part) in handles.iter_mut().zip(parts.iter_mut()).filter(|(_, part)| !part.is_empty()) {
+                        handle.session(&cap).give_container(part);
+                        part.clear(); // a recycled buffer may come back with its old records
+                    }
+                });
+            }
+        });
         let mut streams = streams.into_iter();
         std::array::from_fn(|_| streams.next().expect("one stream per part").as_collection())
     }

@@ -570,3 +570,13 @@ fn check_totals_sees_every_total_at_once() {
         BTreeMap::from([((total(0), total(1)), 1)])
     });
 }
+
+#[test]
+fn split_moves_each_record_to_its_part() {
+    fn logic(c: VecCollection<'_, u64, u32>) -> VecCollection<'_, u64, (u32, u32)> {
+        let [zero, one, two] = c.split(|x| (x % 3) as usize);
+        zero.map(|x| (0, x)).concat(one.map(|x| (1, x))).concat(two.map(|x| (2, x)))
+    }
+    let input = random_updates(97, 400, |r| r.random_range(0..60u32));
+    check(input, logic, |acc| acc.iter().map(|(x, n)| ((x % 3, *x), *n)).collect());
+}
