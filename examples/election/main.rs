@@ -29,16 +29,11 @@ mod display;
 mod kafka;
 mod postgres;
 
-/// Large blocks (the voter state) on transparent huge pages: see [`HugePages`].
-#[global_allocator]
-static ALLOCATOR: HugePages = HugePages;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use ballotflow::huge_pages::HugePages;
 use clap::Parser;
 
 use ballotflow::connectors::clock::ClockConfig;
@@ -48,11 +43,16 @@ use ballotflow::connectors::kafka::{KafkaSink, Pace, Publisher};
 use ballotflow::connectors::sink::json::write_results;
 use ballotflow::connectors::sink::memory::MemorySink;
 use ballotflow::connectors::sink::{Output, Routing};
+use ballotflow::huge_pages::HugePages;
 use ballotflow::pipelines::election::job::{run_job, JobConfig, JobError, JobOutputs, JobProgress, KafkaSource, Source};
 use ballotflow::pipelines::election::results::{kafka_topic, ResultKey, ResultRow};
 
 use cli::{Cli, Command, RunArgs, TimelyArgs};
 use display::{print_report, print_summary, show_progress, Finished, ProgressLine};
+
+/// Large blocks (the voter state) on transparent huge pages: see [`HugePages`].
+#[global_allocator]
+static ALLOCATOR: HugePages = HugePages;
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).with_writer(std::io::stderr).init();
