@@ -2,9 +2,11 @@
 //! event-time clock that turns event times into timely frontiers, Kafka, and result sinks.
 
 pub mod clock;
+pub mod dashboard;
 pub mod dataset;
 pub mod generator;
 pub mod kafka;
+pub mod metrics;
 pub mod postgres;
 pub mod progress;
 pub mod sink;

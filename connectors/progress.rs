@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
+use crate::connectors::metrics::Histogram;
 use crate::connectors::sink::least_frontier;
 
 /// Positions as `{"source/partition": next position}`.
@@ -38,7 +39,7 @@ struct Batch {
     count: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     positions: BTreeMap<String, Position>,
     /// Whether a sink measures latency (otherwise arrivals are not kept).
@@ -46,15 +47,23 @@ struct Inner {
     batches: VecDeque<Batch>,
     /// Per worker of the measured sink, its committed frontier (`None`: complete).
     committed: BTreeMap<usize, Option<u64>>,
-    /// Latency samples: milliseconds and how many inputs had it.
-    latencies: Vec<(u64, u64)>,
+    /// Arrival-to-commit latency of every input measured, in seconds.
+    latencies: Histogram,
 }
 
 /// See the module docs. One per process, shared by reference.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SourceProgress(Mutex<Inner>);
 
-/// Arrival-to-commit latency percentiles, in milliseconds.
+impl Default for SourceProgress {
+    fn default() -> Self {
+        let inner = Inner { positions: BTreeMap::new(), measured: false, batches: VecDeque::new(), committed: BTreeMap::new(), latencies: Histogram::latency() };
+        SourceProgress(Mutex::new(inner))
+    }
+}
+
+/// Arrival-to-commit latency percentiles, in milliseconds, from the fixed buckets of a
+/// [`Histogram`] (interpolated within a bucket, never above the largest).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Latency {
     /// Inputs measured.
@@ -125,29 +134,22 @@ impl SourceProgress {
         batches.retain(|batch| {
             let done = least.is_none_or(|f| batch.reflected_by <= f);
             if done {
-                latencies.push(((now_ms - batch.arrived_ms).max(0) as u64, batch.count));
+                latencies.observe((now_ms - batch.arrived_ms).max(0) as f64 / 1000.0, batch.count);
             }
             !done
         });
     }
 
-    /// Latency percentiles over everything sampled so far.
+    /// Latency percentiles over everything measured so far.
     pub fn latency(&self) -> Option<Latency> {
-        let mut samples = self.inner().latencies.clone();
-        samples.sort_unstable();
-        let count: u64 = samples.iter().map(|(_, n)| n).sum();
-        let at = |q: f64| {
-            let rank = ((count as f64) * q).ceil().max(1.0) as u64;
-            let mut seen = 0;
-            samples
-                .iter()
-                .find(|(_, n)| {
-                    seen += n;
-                    seen >= rank
-                })
-                .map_or(0, |(ms, _)| *ms)
-        };
-        (count > 0).then(|| Latency { count, p50_ms: at(0.5), p99_ms: at(0.99), max_ms: samples.last().map_or(0, |s| s.0) })
+        let histogram = self.latency_histogram();
+        let ms = |q: f64| histogram.quantile(q).map(|s| (s * 1000.0).round() as u64);
+        Some(Latency { count: histogram.count(), p50_ms: ms(0.5)?, p99_ms: ms(0.99)?, max_ms: (histogram.max() * 1000.0).round() as u64 })
+    }
+
+    /// Every latency measured so far, in seconds.
+    pub fn latency_histogram(&self) -> Histogram {
+        self.inner().latencies.clone()
     }
 }
 

@@ -169,6 +169,18 @@ pub struct RunArgs {
     /// Votes each worker admits between flushes.
     #[arg(long, default_value_t = JobConfig::default().batch)]
     pub batch: usize,
+    /// Serve a live dashboard and `/metrics` on this address (e.g. `127.0.0.1:8080`; port 0
+    /// picks a free one). On the embedded default, the election is then paced to unfold over
+    /// about a minute (see `--rate`) and the page stays up until Ctrl-C.
+    #[arg(long)]
+    pub dashboard: Option<String>,
+    /// With `--dashboard` on the embedded default: votes per second (default: the whole
+    /// election in about 60 s).
+    #[arg(long, requires = "dashboard")]
+    pub rate: Option<f64>,
+    /// With `--dashboard`: keep serving the page after a bounded run ends, until Ctrl-C.
+    #[arg(long, requires = "dashboard")]
+    pub linger: bool,
     #[command(flatten)]
     pub generator: GeneratorArgs,
     #[command(flatten)]

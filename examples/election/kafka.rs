@@ -1,6 +1,8 @@
 //! Kafka for the example: the embedded cluster, topic creation and publishing.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -121,6 +123,25 @@ pub fn publish(config: &KafkaConfig, topics: &Topics, data: &DatasetBytes, pace:
     let messages = progress.registry.load(Ordering::Relaxed) + progress.votes.load(Ordering::Relaxed);
     eprintln!("published {messages} messages in {:.1}s", start.elapsed().as_secs_f64());
     Ok(messages)
+}
+
+/// Publishes the registries now and the votes at `rate` per second on a thread of its own
+/// (a live dashboard's election); returns once the registries are out.
+pub fn publish_paced(config: &KafkaConfig, topics: &Topics, data: DatasetBytes, rate: f64) -> anyhow::Result<JoinHandle<anyhow::Result<()>>> {
+    anyhow::ensure!(rate > 0.0, "--rate must be positive, not {rate}");
+    let publisher = Publisher::bulk(config)?;
+    let progress = Arc::new(PublishProgress::default());
+    let (topics, shared) = (topics.clone(), progress.clone());
+    let thread = std::thread::Builder::new().name("publisher".into()).spawn(move || -> anyhow::Result<()> {
+        publish_dataset(&publisher, &topics, &data, Pace::Rate(rate), &shared)?;
+        Ok(())
+    })?;
+    // The registries are flushed before the count of votes is set.
+    while progress.votes_total.load(Ordering::Relaxed) == 0 && !thread.is_finished() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    eprintln!("publishing {} votes at {rate:.0} votes/s", progress.votes_total.load(Ordering::Relaxed));
+    Ok(thread)
 }
 
 /// `election produce`.

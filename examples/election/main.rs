@@ -37,6 +37,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use ballotflow::connectors::clock::ClockConfig;
+use ballotflow::connectors::dashboard::Board;
 use ballotflow::connectors::dataset;
 use ballotflow::connectors::generator::{generate, StreamedElection};
 use ballotflow::connectors::kafka::{KafkaSink, Pace, Publisher};
@@ -44,6 +45,7 @@ use ballotflow::connectors::sink::json::write_results;
 use ballotflow::connectors::sink::memory::MemorySink;
 use ballotflow::connectors::sink::{Output, Routing};
 use ballotflow::huge_pages::HugePages;
+use ballotflow::pipelines::election::dashboard;
 use ballotflow::pipelines::election::job::{run_job, JobConfig, JobError, JobOutputs, JobProgress, KafkaSource, Source};
 use ballotflow::pipelines::election::results::{kafka_topic, ResultKey, ResultRow};
 
@@ -97,6 +99,12 @@ fn shutdown_flag() -> anyhow::Result<Arc<AtomicBool>> {
 
 fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     let mut cluster = None;
+    // Ctrl-C stops a Kafka job gracefully, and ends a lingering dashboard.
+    let shutdown = match args.input.is_none() && !args.direct || args.linger {
+        true => Some(shutdown_flag()?),
+        false => None,
+    };
+    let mut paced = None;
     // One producer per process for result topics, another for dead letters: a failure of
     // one never takes the other's messages with it.
     let mut result_publisher = None;
@@ -147,11 +155,18 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
                     args.generator.seed,
                     start.elapsed().as_secs_f64()
                 );
+                let votes = election.votes.len();
                 let data = election.to_bytes();
                 labels.get_or_insert(election.labels);
                 connected.create_data_topics(&topics, Some(&data), args.kafka.partitions, 1)?;
-                kafka::publish(&connected.config, &topics, &data, Pace::Unlimited)?;
-                connected.check_retained(&topics)?;
+                if args.dashboard.is_some() {
+                    // Live: the votes go out over about a minute while the job reads them.
+                    let rate = args.rate.unwrap_or(votes as f64 / 60.0).max(1.0);
+                    paced = Some(kafka::publish_paced(&connected.config, &topics, data, rate)?);
+                } else {
+                    kafka::publish(&connected.config, &topics, &data, Pace::Unlimited)?;
+                    connected.check_retained(&topics)?;
+                }
             }
             connected.ensure_output_topics(&topics, !args.no_result_topics)?;
             if !args.no_result_topics {
@@ -161,8 +176,8 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
                 config: connected.config.clone(),
                 topics,
                 start: args.start.clone(),
-                bounded: args.bounded || connected.embedded(),
-                shutdown: shutdown_flag()?,
+                bounded: args.bounded || (connected.embedded() && paced.is_none()),
+                shutdown: shutdown.clone().expect("Kafka jobs stop on Ctrl-C"),
                 dead_letters: Some(Arc::new(Publisher::new(&connected.config)?)),
             };
             cluster = Some(connected);
@@ -187,10 +202,19 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     let config = JobConfig { clock, batch: args.batch, ledger: !args.postgres.no_ledger, detectors };
     let sink = MemorySink::<ResultKey, ResultRow>::new(false);
     let progress = Arc::new(JobProgress::default());
+    let board = args.dashboard.as_ref().map(|_| Board::new(dashboard::VIEWS));
+    let server = match (&args.dashboard, &board) {
+        (Some(addr), Some(board)) => {
+            let server = dashboard::serve(addr, board.clone(), progress.clone()).with_context(|| format!("serving the dashboard on {addr}"))?;
+            eprintln!("dashboard: http://{}/  (metrics: http://{}/metrics)", server.addr(), server.addr());
+            Some(server)
+        }
+        _ => None,
+    };
 
     let start = Instant::now();
     let guards = {
-        let (sink, progress, source, result_publisher, db) = (sink.clone(), progress.clone(), source.clone(), result_publisher.clone(), db.clone());
+        let (sink, progress, source, result_publisher, db, board) = (sink.clone(), progress.clone(), source.clone(), result_publisher.clone(), db.clone(), board.clone());
         // With several processes, gather the results in process 0 to print and write them.
         let gather = if timely_args.processes > 1 { Routing::Worker(0) } else { Routing::ByKey };
         timely::execute_from_args(timely_args.to_args().into_iter(), move |worker| -> anyhow::Result<_> {
@@ -198,6 +222,9 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
             let _finished = Finished(&progress);
             let mut outputs = JobOutputs::default();
             outputs.results.push(Output::new("results", sink.for_worker(index)).routed(gather));
+            if let Some(board) = &board {
+                outputs.results.push(Output::new("dashboard", board.sink(index)).routed(gather));
+            }
             if let Some(publisher) = &result_publisher {
                 outputs.results.push(Output::new("result topics", KafkaSink::new(publisher.clone(), kafka_topic)));
             }
@@ -249,6 +276,15 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
         postgres::print_report(db, &progress.sources);
     }
     print_report(&reports, start, elapsed, workers);
+    if let (Some(server), true, Some(shutdown)) = (&server, args.linger, &shutdown) {
+        eprintln!("dashboard still at http://{}/ (Ctrl-C to stop)", server.addr());
+        while !shutdown.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    if let Some(paced) = paced.filter(|p| p.is_finished()) {
+        paced.join().map_err(|_| anyhow::anyhow!("the publisher panicked"))??;
+    }
     match failure {
         Some(failure) => Err(anyhow::Error::new(failure).context("the job stopped before the end of its input")),
         None => Ok(()),

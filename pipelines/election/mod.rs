@@ -39,6 +39,7 @@
 //! A late vote earlier than a voter's counted vote flips it: the old one is retracted from
 //! every count and becomes a `duplicate_vote`, and the late one is counted.
 
+pub mod dashboard;
 pub mod detect;
 pub mod evaluate;
 mod feed;

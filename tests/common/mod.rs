@@ -484,6 +484,7 @@ pub fn diff(expected: &BTreeMap<ResultKey, ResultRow>, actual: &BTreeMap<ResultK
     out.lines().take(20).collect::<Vec<_>>().join("\n")
 }
 pub mod example;
+pub mod http;
 pub mod pg;
 pub mod published;
 pub mod python;

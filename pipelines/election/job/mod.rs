@@ -149,13 +149,22 @@ impl Default for JobConfig {
     }
 }
 
-/// Live counters, shared by the workers of a process (for progress displays).
-#[derive(Debug, Default)]
+/// Live counters, shared by the workers of a process (for progress displays, the
+/// dashboard and metrics).
+#[derive(Debug)]
 pub struct JobProgress {
     /// Votes admitted.
     pub votes: AtomicU64,
     /// Dead letters.
     pub dead_letters: AtomicU64,
+    /// Dead letters per reason kind.
+    pub dead_letter_reasons: Mutex<BTreeMap<&'static str, u64>>,
+    /// Votes admitted late (at the frontier rather than at their own time).
+    pub late: AtomicU64,
+    /// Registry records read (versions, and deletions).
+    pub registry_records: AtomicU64,
+    /// The largest event time read so far, ms since the epoch (`i64::MIN` before any).
+    pub max_event_ms: std::sync::atomic::AtomicI64,
     /// Workers that have finished (or failed).
     pub finished: std::sync::atomic::AtomicUsize,
     /// Each worker's watermark.
@@ -164,10 +173,35 @@ pub struct JobProgress {
     pub sources: Arc<SourceProgress>,
 }
 
+impl Default for JobProgress {
+    fn default() -> Self {
+        JobProgress {
+            votes: AtomicU64::new(0),
+            dead_letters: AtomicU64::new(0),
+            dead_letter_reasons: Mutex::default(),
+            late: AtomicU64::new(0),
+            registry_records: AtomicU64::new(0),
+            max_event_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+            finished: Default::default(),
+            watermarks: Mutex::default(),
+            sources: Arc::default(),
+        }
+    }
+}
+
 impl JobProgress {
-    /// The least watermark over the workers that have reported one.
+    /// The largest event time read so far, if any.
+    pub fn max_event_ms(&self) -> Option<i64> {
+        Some(self.max_event_ms.load(Ordering::Relaxed)).filter(|ms| *ms != i64::MIN)
+    }
+
+    /// The least watermark over the workers that have reported one; once every one has read
+    /// all its input, the largest event time read.
     pub fn watermark(&self) -> Option<u64> {
-        self.watermarks.lock().expect("progress poisoned").values().min().copied()
+        match self.watermarks.lock().expect("progress poisoned").values().min().copied() {
+            Some(u64::MAX) => self.max_event_ms().map(|ms| ms.max(0) as u64),
+            least => least,
+        }
     }
 }
 
@@ -259,6 +293,7 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
         partitioned: readers.is_some(),
         batch: config.batch.max(1),
         pending: 0,
+        published: (0, 0),
         lagging: 0,
         read: BTreeMap::new(),
         arrivals: (None, 0),
@@ -322,6 +357,8 @@ struct Run<'a> {
     batch: usize,
     /// Votes admitted since the last flush.
     pending: usize,
+    /// Late votes and registry records already added to the shared [`JobProgress`].
+    published: (u64, u64),
     /// The frontier at the last flush: the dataflow must pass it before the next batch.
     lagging: u64,
     /// Next position per source and partition, published to [`JobProgress::sources`] at
@@ -342,6 +379,7 @@ impl Run<'_> {
         let count = self.report.dead_letters.entry(letter.reason.kind()).or_default();
         *count += 1;
         self.progress.dead_letters.fetch_add(1, Ordering::Relaxed);
+        *self.progress.dead_letter_reasons.lock().expect("progress poisoned").entry(letter.reason.kind()).or_default() += 1;
         if *count <= LOGGED_PER_KIND {
             tracing::warn!(source = %letter.source, partition = ?letter.partition, position = letter.position, reason = %letter.reason, "dead letter{}",
                 if *count == LOGGED_PER_KIND { " (further ones of this kind are counted, not logged)" } else { "" });
@@ -443,6 +481,7 @@ impl Run<'_> {
     fn registries_loaded(&mut self, worker: &mut Worker) {
         self.feed.advance_to(1);
         self.flush();
+        self.publish_progress();
         let probe = &self.probe;
         worker.step_while(|| probe.less_than(&1));
         if let Some(profile) = &self.profile {
@@ -495,6 +534,9 @@ impl Run<'_> {
     fn end_of_input(&mut self) {
         self.tick(true);
         self.flush();
+        self.publish_progress();
+        // Nothing more comes from this worker: it holds no time back.
+        self.progress.watermarks.lock().expect("progress poisoned").insert(self.index, u64::MAX);
     }
 
     /// Whether the job must stop reading: an output failed, here or on another worker.
@@ -513,8 +555,16 @@ impl Run<'_> {
     }
 
     fn publish_progress(&mut self) {
-        self.progress.votes.fetch_add(self.pending as u64, Ordering::Relaxed);
+        let progress = &self.progress;
+        progress.votes.fetch_add(self.pending as u64, Ordering::Relaxed);
         self.pending = 0;
+        let (late, registry) = (self.feed.late(), self.feed.registry_records());
+        progress.late.fetch_add(late - self.published.0, Ordering::Relaxed);
+        progress.registry_records.fetch_add(registry - self.published.1, Ordering::Relaxed);
+        self.published = (late, registry);
+        if let Some(ms) = self.feed.clock().max_seen() {
+            progress.max_event_ms.fetch_max(ms as i64, Ordering::Relaxed);
+        }
         self.progress.watermarks.lock().expect("progress poisoned").insert(self.index, self.feed.frontier());
     }
 }
