@@ -209,7 +209,6 @@ impl Postgres {
     pub fn open(config: PgConfig, job: &str) -> Result<Arc<Self>, PgError> {
         let mut client = config.connect()?;
         let mut tx = client.transaction().map_err(config.sql_error("starting a transaction"))?;
-        // Serialises concurrent first runs: CREATE … IF NOT EXISTS is not safe under races.
         // Waits until no session of an earlier run of this schema is left (see
         // [`PgConfig::run_lock`]), which also serialises concurrent first runs:
         // CREATE … IF NOT EXISTS is not safe under races.

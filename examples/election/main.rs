@@ -205,7 +205,7 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     let board = args.dashboard.as_ref().map(|_| Board::new(dashboard::VIEWS));
     let server = match (&args.dashboard, &board) {
         (Some(addr), Some(board)) => {
-            let server = dashboard::serve(addr, board.clone(), progress.clone()).with_context(|| format!("serving the dashboard on {addr}"))?;
+            let server = dashboard::serve(addr, board.clone(), progress.clone(), db.clone()).with_context(|| format!("serving the dashboard on {addr}"))?;
             eprintln!("dashboard: http://{}/  (metrics: http://{}/metrics)", server.addr(), server.addr());
             Some(server)
         }

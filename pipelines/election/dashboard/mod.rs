@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::job::JobProgress;
 use crate::connectors::dashboard::{self, Board, Page, Server, Views};
 use crate::connectors::metrics::{resident_bytes, Exposition};
+use crate::connectors::postgres::Postgres;
 
 /// What the election's page streams and counts.
 pub const VIEWS: Views = Views { streamed, counted: &[("anomalies", "kind")] };
@@ -30,18 +31,20 @@ fn streamed(table: &str, row: &Value) -> bool {
 /// The election's page.
 pub const PAGE: Page = Page { html: include_str!("page.html"), js: include_str!("page.js"), css: include_str!("page.css") };
 
-/// Serves the election's dashboard over `board` on `addr`, with the figures of `progress`.
-pub fn serve(addr: &str, board: Arc<Board>, progress: Arc<JobProgress>) -> std::io::Result<Server> {
+/// Serves the election's dashboard over `board` on `addr`, with the figures of `progress`
+/// (and of the PostgreSQL sink, if the job writes to one).
+pub fn serve(addr: &str, board: Arc<Board>, progress: Arc<JobProgress>, postgres: Option<Arc<Postgres>>) -> std::io::Result<Server> {
     let started = Instant::now();
-    let figures = progress.clone();
+    let (figures, figures_db) = (progress.clone(), postgres.clone());
     let metrics_board = board.clone();
-    dashboard::serve(addr, PAGE, board, Arc::new(move || engine(&figures, started)), Arc::new(move || metrics(&progress, &metrics_board)))
+    let engine_figures = move || engine(&figures, figures_db.as_deref(), started);
+    dashboard::serve(addr, PAGE, board, Arc::new(engine_figures), Arc::new(move || metrics(&progress, postgres.as_deref(), &metrics_board)))
 }
 
 /// The engine's figures: `{"uptime_s", "votes", "late", "dead_letters", "dead_letter_reasons",
-/// "registry_records", "watermark_ms", "max_event_ms", "positions", "latency", "rss_bytes",
-/// "finished_workers"}`.
-pub fn engine(progress: &JobProgress, started: Instant) -> Value {
+/// "registry_records", "watermark_ms", "max_event_ms", "positions", "latency", "postgres",
+/// "rss_bytes", "finished_workers"}`.
+pub fn engine(progress: &JobProgress, postgres: Option<&Postgres>, started: Instant) -> Value {
     let latency = progress.sources.latency_histogram();
     let reasons = progress.dead_letter_reasons.lock().expect("progress poisoned").clone();
     json!({
@@ -55,14 +58,19 @@ pub fn engine(progress: &JobProgress, started: Instant) -> Value {
         "max_event_ms": progress.max_event_ms(),
         "positions": progress.sources.positions(),
         "latency": { "count": latency.count(), "p50_s": latency.quantile(0.5), "p99_s": latency.quantile(0.99) },
+        "postgres": postgres.map(|db| {
+            let s = db.stats();
+            json!({ "commits": s.commits, "upserts": s.upserts, "deletes": s.deletes, "outages": s.outages, "outage_s": s.outage_time.as_secs_f64() })
+        }),
         "rss_bytes": resident_bytes(),
         "finished_workers": progress.finished.load(Ordering::Relaxed),
     })
 }
 
 /// The job's metrics in the Prometheus text format: the readers' and the clock's counters
-/// from `progress`, and the anomalies and data-quality checks on `board`.
-pub fn metrics(progress: &JobProgress, board: &Board) -> String {
+/// from `progress`, the PostgreSQL sink's, and the anomalies and data-quality checks on
+/// `board`.
+pub fn metrics(progress: &JobProgress, postgres: Option<&Postgres>, board: &Board) -> String {
     let mut page = Exposition::default();
     let counter = |page: &mut Exposition, name: &str, help: &str, value: u64| page.counter(name, help, &[], value as f64);
     counter(&mut page, "ballotflow_votes_admitted_total", "Votes read and admitted into the dataflow.", progress.votes.load(Ordering::Relaxed));
@@ -87,6 +95,14 @@ pub fn metrics(progress: &JobProgress, board: &Board) -> String {
         page.gauge("ballotflow_source_next_position", "Next position (offset, line) to read per source partition.", &[("source", source), ("partition", partition)], next as f64);
     }
     page.histogram("ballotflow_sink_commit_latency_seconds", "From a message's arrival to the commit that holds its effect.", &[], &progress.sources.latency_histogram());
+    if let Some(db) = postgres {
+        let s = db.stats();
+        counter(&mut page, "ballotflow_postgres_commits_total", "PostgreSQL transactions committed.", s.commits);
+        page.counter("ballotflow_postgres_rows_total", "Rows written to PostgreSQL, by operation.", &[("operation", "upsert")], s.upserts as f64);
+        page.counter("ballotflow_postgres_rows_total", "Rows written to PostgreSQL, by operation.", &[("operation", "delete")], s.deletes as f64);
+        counter(&mut page, "ballotflow_postgres_outages_total", "Times the PostgreSQL connection was lost (or a commit failed transiently).", s.outages);
+        page.counter("ballotflow_postgres_outage_seconds_total", "Time spent waiting for PostgreSQL to come back.", &[], s.outage_time.as_secs_f64());
+    }
     let kinds = board.counts("anomalies", "kind");
     for (kind, n) in &kinds {
         page.gauge("ballotflow_anomalies", "Current anomaly rows, by kind.", &[("kind", kind)], *n as f64);

@@ -241,6 +241,7 @@ function engine() {
     ["watermark", e.watermark_ms == null ? "–" : hhmm(e.watermark_ms)],
     ["watermark lag", lag == null ? "–" : `${fmt(Math.round(lag))} s`],
     ["commit latency p50 / p99", e.latency.count ? `${secs(e.latency.p50_s)} / ${secs(e.latency.p99_s)}` : "–"],
+    ["PostgreSQL commits / outages", e.postgres ? `${fmt(e.postgres.commits)} / ${fmt(e.postgres.outages)}` : "not written"],
     ["memory", e.rss_bytes == null ? "–" : (e.rss_bytes / 1048576).toFixed(0) + " MB"],
     ["uptime", `${Math.round(e.uptime_s)} s`],
   ];

@@ -62,7 +62,8 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &Source) ->
     let mut vote = |run: &mut Run<'_>, at: u64, ballot: Ballot| {
         let position = SourcePosition { topic: file.clone(), partition: 0, offset: at as i64 };
         run.vote(0, ballot, position);
-        run.read(dataset::VOTES, share.index as i32, at as i64 + 1, None);
+        run.read(dataset::VOTES, share.index as i32, at as i64 + 1);
+        run.arrived(None);
         run.admitted(worker, 1);
         if run.stopping() {
             ControlFlow::Break(())

@@ -164,7 +164,7 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
 /// them).
 fn registry(run: &mut Run<'_>, file: &str, message: &BorrowedMessage<'_>) {
     let seq = message.offset().max(0) as u64;
-    run.read(message.topic(), message.partition(), message.offset() + 1, message.timestamp().to_millis());
+    run.read(message.topic(), message.partition(), message.offset() + 1);
     let dead = match file {
         dataset::CANDIDATES => match decode(message.key(), message.payload(), true) {
             Decoded::Record(candidate) => {
@@ -204,7 +204,8 @@ fn registry(run: &mut Run<'_>, file: &str, message: &BorrowedMessage<'_>) {
 
 /// Hands a vote message to the feed under its partition, or turns it into a dead letter.
 fn vote(run: &mut Run<'_>, topic: &Text, message: &BorrowedMessage<'_>) {
-    run.read(topic, message.partition(), message.offset() + 1, message.timestamp().to_millis());
+    run.read(topic, message.partition(), message.offset() + 1);
+    run.arrived(message.timestamp().to_millis());
     let position = SourcePosition { topic: topic.clone(), partition: message.partition(), offset: message.offset() };
     match decode::<Vote>(message.key(), message.payload(), false) {
         Decoded::Record(vote) => run.vote(message.partition() as u32, Ballot::from(vote), position),

@@ -418,9 +418,8 @@ impl Run<'_> {
         }
     }
 
-    /// The reader has read `partition` of `source` up to `next` (exclusive); the message
-    /// arrived at `arrived_ms` (ms since the epoch), or now if unknown.
-    fn read(&mut self, source: &str, partition: i32, next: i64, arrived_ms: Option<i64>) {
+    /// The reader has read `partition` of `source` up to `next` (exclusive).
+    fn read(&mut self, source: &str, partition: i32, next: i64) {
         match self.read.get_mut(source) {
             Some(partitions) => {
                 partitions.insert(partition, next);
@@ -429,6 +428,11 @@ impl Run<'_> {
                 self.read.insert(source.to_string(), BTreeMap::from([(partition, next)]));
             }
         }
+    }
+
+    /// A vote arrived at `arrived_ms` (ms since the epoch), or now if unknown: its
+    /// arrival-to-commit latency is measured (registries, loaded in bulk, are not).
+    fn arrived(&mut self, arrived_ms: Option<i64>) {
         let (earliest, count) = &mut self.arrivals;
         if earliest.is_none() || arrived_ms.is_some_and(|ms| Some(ms) < *earliest) {
             *earliest = Some(arrived_ms.unwrap_or_else(|| chrono::Utc::now().timestamp_millis()));

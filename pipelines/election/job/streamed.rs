@@ -66,7 +66,8 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, election: &Streamed
             voting_method: vote.voting_method,
         };
         run.vote(0, ballot, SourcePosition { topic: source.clone(), partition: 0, offset: draft.number as i64 });
-        run.read(SOURCE, share.index as i32, read, None);
+        run.read(SOURCE, share.index as i32, read);
+        run.arrived(None);
         run.admitted(worker, 1);
         if run.stopping() {
             break;
