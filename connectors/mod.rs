@@ -1,5 +1,6 @@
 //! Where data enters and leaves ballotflow: data-set files, the election generator, the
-//! event-time clock that turns event times into timely frontiers, Kafka, and result sinks.
+//! event-time clock that turns event times into timely frontiers, Kafka, result sinks, and a
+//! live dashboard with Prometheus metrics.
 
 pub mod clock;
 pub mod dashboard;

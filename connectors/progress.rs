@@ -49,6 +49,17 @@ struct Inner {
     committed: BTreeMap<usize, Option<u64>>,
     /// Arrival-to-commit latency of every input measured, in seconds.
     latencies: Histogram,
+    /// What readers know of their partitions besides the position.
+    health: BTreeMap<String, PartitionHealth>,
+}
+
+/// What a reader knows of a partition besides its position.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PartitionHealth {
+    /// Messages behind the partition's end, if the client has said.
+    pub lag: Option<i64>,
+    /// Whether the event clock counts the partition idle (it holds no time back).
+    pub idle: bool,
 }
 
 /// See the module docs. One per process, shared by reference.
@@ -57,7 +68,8 @@ pub struct SourceProgress(Mutex<Inner>);
 
 impl Default for SourceProgress {
     fn default() -> Self {
-        let inner = Inner { positions: BTreeMap::new(), measured: false, batches: VecDeque::new(), committed: BTreeMap::new(), latencies: Histogram::latency() };
+        let inner =
+            Inner { positions: BTreeMap::new(), measured: false, batches: VecDeque::new(), committed: BTreeMap::new(), latencies: Histogram::latency(), health: BTreeMap::new() };
         SourceProgress(Mutex::new(inner))
     }
 }
@@ -103,6 +115,16 @@ impl SourceProgress {
     /// A sink will report [`SourceProgress::committed`]: keep arrivals from now on.
     pub fn measure_latency(&self) {
         self.inner().measured = true;
+    }
+
+    /// What the reader of `partition` of `source` knows of it now.
+    pub fn report_health(&self, source: &str, partition: i32, health: PartitionHealth) {
+        self.inner().health.insert(position_key(source, partition), health);
+    }
+
+    /// What readers last reported of their partitions, keyed as [`Positions`].
+    pub fn health(&self) -> BTreeMap<String, PartitionHealth> {
+        self.inner().health.clone()
     }
 
     /// Every partition's next position.

@@ -293,5 +293,21 @@ fn while_a_paced_run_feeds_votes_the_page_counts_up_without_a_reload() {
     let status = browser.script("return document.getElementById('status').textContent").as_str().unwrap_or_default().to_string();
     assert!(["live", "catching up"].contains(&status.as_str()), "status while votes arrive: {status}");
     drop(browser);
+    // Every vote partition reports its consumer lag (the Kafka client's statistics) and
+    // whether the clock counts it idle.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let partitions = loop {
+        let engine: Value = serde_json::from_str(&http::get(&running.addr, "/api/engine")).unwrap();
+        let votes: Vec<(String, Value)> =
+            engine["partitions"].as_object().unwrap().iter().filter(|(k, _)| k.starts_with("votes_topic/")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        if (!votes.is_empty() && votes.iter().all(|(_, v)| v["lag"].is_i64())) || Instant::now() > deadline {
+            break votes;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(partitions.len(), 8, "the embedded default's 8 vote partitions: {partitions:?}");
+    assert!(partitions.iter().all(|(_, v)| v["lag"].as_i64().is_some_and(|lag| lag >= 0) && v["idle"].is_boolean()), "{partitions:?}");
+    let metrics = samples(&http::get(&running.addr, "/metrics"));
+    assert!(metrics.keys().filter(|k| k.starts_with("ballotflow_consumer_lag{source=\"votes_topic\"")).count() == 8, "{metrics:?}");
     running.interrupt();
 }

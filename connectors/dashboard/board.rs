@@ -63,8 +63,8 @@ struct State {
     counts: BTreeMap<String, BTreeMap<String, i64>>,
     /// Rows of streamed tables that were deleted, newest last.
     retracted: VecDeque<Value>,
-    /// Changes of times not yet closed, by time.
-    pending: BTreeMap<u64, Vec<(String, String, Option<Value>)>>,
+    /// Changes of times not yet closed, by time: table, key, row (`None`: deleted).
+    pending: BTreeMap<u64, Vec<(String, Value, Option<Value>)>>,
     /// Per sink (worker), the frontier it has delivered (`None`: complete).
     frontiers: BTreeMap<usize, Option<u64>>,
     /// The frontier of the latest frame (`None`: complete).
@@ -73,6 +73,7 @@ struct State {
     last_id: u64,
 }
 
+#[derive(Clone)]
 struct Row {
     key: Value,
     row: Value,
@@ -175,7 +176,7 @@ impl Board {
         self.state.lock().expect("dashboard board poisoned")
     }
 
-    fn apply(&self, time: u64, changes: Vec<(String, String, Option<Value>)>) {
+    fn apply(&self, time: u64, changes: Vec<(String, Value, Option<Value>)>) {
         self.lock().pending.entry(time).or_default().extend(changes);
     }
 
@@ -207,36 +208,29 @@ impl State {
         // The streamed rows changed, each once (its latest state), and the counts changed.
         let mut changed: BTreeMap<(String, String), Value> = BTreeMap::new();
         let mut counts_changed: Vec<String> = Vec::new();
-        for (table, key, row) in closed.into_values().flatten() {
+        for (table, key_json, row) in closed.into_values().flatten() {
+            let key = key_json.to_string();
             let old = self.tables.entry(table.clone()).or_default().remove(&key);
+            let new = row.map(|row| Row { streamed: (self.views.streamed)(&table, &row), key: key_json.clone(), row });
             if let Some(old) = &old {
                 self.count(&table, &old.row, -1, &mut counts_changed);
             }
-            let streamed_now = row.as_ref().map(|row| ((self.views.streamed)(&table, row), row.clone()));
-            let key_json: Value = serde_json::from_str(&key).unwrap_or(Value::Null);
-            match &streamed_now {
-                Some((streamed, row)) => {
-                    self.count(&table, row, 1, &mut counts_changed);
-                    self.tables.get_mut(&table).expect("just entered").insert(key.clone(), Row { key: key_json.clone(), row: row.clone(), streamed: *streamed });
-                }
-                None => {
-                    if let Some(old) = old.as_ref().filter(|o| o.streamed) {
-                        if self.retracted.len() == KEPT_RETRACTED {
-                            self.retracted.pop_front();
-                        }
-                        self.retracted.push_back(json!({ "table": table, "row": old.row }));
-                    }
-                }
+            if let Some(new) = &new {
+                self.count(&table, &new.row, 1, &mut counts_changed);
+                self.tables.get_mut(&table).expect("entered above").insert(key.clone(), new.clone());
             }
-            let was_streamed = old.as_ref().is_some_and(|o| o.streamed);
-            match streamed_now {
-                Some((true, row)) => {
-                    changed.insert((table, key), json!({ "key": key_json, "row": row }));
+            match (old.filter(|o| o.streamed), new.filter(|n| n.streamed)) {
+                (_, Some(new)) => {
+                    changed.insert((table, key), json!({ "key": key_json, "row": new.row }));
                 }
-                _ if was_streamed => {
+                (Some(old), None) => {
+                    if self.retracted.len() == KEPT_RETRACTED {
+                        self.retracted.pop_front();
+                    }
+                    self.retracted.push_back(json!({ "table": table, "row": old.row }));
                     changed.insert((table, key), json!({ "key": key_json, "row": Value::Null }));
                 }
-                _ => {}
+                (None, None) => {}
             }
         }
         let changes: Vec<Value> = changed
@@ -295,8 +289,8 @@ impl<K: TableKey, V: TableRow> Sink<K, V> for BoardSink {
         let changes = changes
             .into_iter()
             .map(|change| match change {
-                Change::Upsert(key, row) => (key.table().to_string(), key.key_json().to_string(), Some(row.to_json())),
-                Change::Delete(key) => (key.table().to_string(), key.key_json().to_string(), None),
+                Change::Upsert(key, row) => (key.table().to_string(), key.key_json(), Some(row.to_json())),
+                Change::Delete(key) => (key.table().to_string(), key.key_json(), None),
             })
             .collect();
         self.board.apply(time, changes);
@@ -317,8 +311,8 @@ mod tests {
         Views { streamed: |table, row| table != "held" && row["kind"] != "quiet", counted: &[("anomalies", "kind")] }
     }
 
-    fn change(table: &str, key: i64, row: Option<Value>) -> (String, String, Option<Value>) {
-        (table.to_string(), json!({ "k": key }).to_string(), row)
+    fn change(table: &str, key: i64, row: Option<Value>) -> (String, Value, Option<Value>) {
+        (table.to_string(), json!({ "k": key }), row)
     }
 
     #[test]

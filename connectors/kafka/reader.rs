@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::BorrowedMessage;
+use rdkafka::statistics::Statistics;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::{owner, KafkaConfig, KafkaError, REQUEST_TIMEOUT};
@@ -60,10 +62,14 @@ impl StartPosition {
     }
 }
 
-/// Routes the client's own error reports to `tracing`. End-of-partition events that
-/// librdkafka reports outside a poll (for instance while a consumer closes) are expected
+/// Routes the client's own error reports to `tracing`, and keeps each partition's consumer
+/// lag from the client's statistics ([`STATISTICS_INTERVAL_MS`]). End-of-partition events
+/// that librdkafka reports outside a poll (for instance while a consumer closes) are expected
 /// and not errors.
-struct ReaderContext;
+#[derive(Default)]
+struct ReaderContext {
+    lags: Arc<Mutex<BTreeMap<i32, i64>>>,
+}
 
 impl ClientContext for ReaderContext {
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
@@ -71,7 +77,23 @@ impl ClientContext for ReaderContext {
             tracing::warn!(%error, reason, "kafka consumer");
         }
     }
+
+    fn stats(&self, statistics: Statistics) {
+        let mut lags = self.lags.lock().expect("lags poisoned");
+        // The high watermark minus the application's position: librdkafka's own
+        // `consumer_lag` counts from committed offsets, and this reader commits none. Offsets
+        // below 0 are unknown (a partition not fetched yet, or another worker's), and
+        // partition -1 is librdkafka's internal one.
+        for (partition, stats) in statistics.topics.values().flat_map(|t| t.partitions.iter()) {
+            if *partition >= 0 && stats.hi_offset >= 0 && stats.app_offset >= 0 {
+                lags.insert(*partition, (stats.hi_offset - stats.app_offset).max(0));
+            }
+        }
+    }
 }
+
+/// How often a reader's client reports statistics (and so its partitions' lag).
+pub const STATISTICS_INTERVAL_MS: u64 = 1_000;
 
 impl ConsumerContext for ReaderContext {}
 
@@ -105,12 +127,16 @@ pub struct TopicReader {
     topic: String,
     consumer: Option<BaseConsumer<ReaderContext>>,
     partitions: BTreeMap<i32, Progress>,
+    /// Per partition, the messages behind its end at the client's last statistics.
+    lags: Arc<Mutex<BTreeMap<i32, i64>>>,
 }
 
 impl TopicReader {
     /// Opens worker `index` of `peers`'s share of `topic`. Fails if the topic does not exist
     /// or the brokers cannot be reached.
     pub fn open(config: &KafkaConfig, topic: &str, index: usize, peers: usize, start: &StartPosition) -> Result<Self, KafkaError> {
+        let context = ReaderContext::default();
+        let lags = context.lags.clone();
         let consumer: BaseConsumer<ReaderContext> = config
             .client(&[
                 ("group.id", "ballotflow"),
@@ -122,13 +148,14 @@ impl TopicReader {
                 // When the local queue is full, fetch again soon rather than after librdkafka's
                 // default second: a worker busy with a batch would otherwise sit idle after it.
                 ("fetch.queue.backoff.ms", "10"),
+                ("statistics.interval.ms", &STATISTICS_INTERVAL_MS.to_string()),
             ])
-            .create_with_context(ReaderContext)
+            .create_with_context(context)
             .map_err(KafkaError::client("creating a consumer"))?;
         let partitions = partition_count(&consumer, config, topic)?;
         let owned: Vec<i32> = (0..partitions).filter(|p| owner(topic, *p, peers) == index).collect();
         if owned.is_empty() {
-            return Ok(TopicReader { topic: topic.to_string(), consumer: None, partitions: BTreeMap::new() });
+            return Ok(TopicReader { topic: topic.to_string(), consumer: None, partitions: BTreeMap::new(), lags });
         }
         let mut assignment = TopicPartitionList::new();
         let mut progress = BTreeMap::new();
@@ -137,7 +164,7 @@ impl TopicReader {
             progress.insert(p, Progress::default());
         }
         consumer.assign(&assignment).map_err(KafkaError::client(format!("assigning partitions of {topic}")))?;
-        Ok(TopicReader { topic: topic.to_string(), consumer: Some(consumer), partitions: progress })
+        Ok(TopicReader { topic: topic.to_string(), consumer: Some(consumer), partitions: progress, lags })
     }
 
     /// The topic.
@@ -183,6 +210,12 @@ impl TopicReader {
     /// Whether every partition has been read to where it ended when the reader opened.
     pub fn all_caught_up(&self) -> bool {
         self.partitions.values().all(|p| p.caught_up)
+    }
+
+    /// Per partition, how many messages it was behind its end at the client's last
+    /// statistics (partitions the client has not reported on yet are missing).
+    pub fn lags(&self) -> BTreeMap<i32, i64> {
+        self.lags.lock().expect("lags poisoned").clone()
     }
 
     /// The next offset to read per partition (only partitions with a message read so far).

@@ -26,7 +26,7 @@ pub fn show_progress(sink: &MemorySink<ResultKey, ResultRow>, progress: &JobProg
         let secs = start.elapsed().as_secs_f64().max(1e-9);
         let watermark = progress.watermark().filter(|w| *w > 0).map(|w| format_millis(w as i64)).unwrap_or_else(|| "-".into());
         let leading = leader(&sink.state().rows).unwrap_or_else(|| "-".into());
-        line.show(format!("votes={votes} ({:.0}/s) watermark={watermark} dead_letters={} leading: {leading}", votes as f64 / secs, progress.dead_letters.load(Ordering::Relaxed)));
+        line.show(format!("votes={votes} ({:.0}/s) watermark={watermark} dead_letters={} leading: {leading}", votes as f64 / secs, progress.dead_letter_total()));
     }
 }
 

@@ -41,22 +41,23 @@ pub fn serve(addr: &str, board: Arc<Board>, progress: Arc<JobProgress>, postgres
     dashboard::serve(addr, PAGE, board, Arc::new(engine_figures), Arc::new(move || metrics(&progress, postgres.as_deref(), &metrics_board)))
 }
 
-/// The engine's figures: `{"uptime_s", "votes", "late", "dead_letters", "dead_letter_reasons",
-/// "registry_records", "watermark_ms", "max_event_ms", "positions", "latency", "postgres",
+/// The engine's figures: `{"uptime_s", "votes", "late", "dead_letters" (per reason),
+/// "registry_records", "watermark_ms", "max_event_ms", "positions", "partitions" (lag and
+/// idleness), "latency", "postgres",
 /// "rss_bytes", "finished_workers"}`.
 pub fn engine(progress: &JobProgress, postgres: Option<&Postgres>, started: Instant) -> Value {
     let latency = progress.sources.latency_histogram();
-    let reasons = progress.dead_letter_reasons.lock().expect("progress poisoned").clone();
+    let reasons = progress.dead_letters.lock().expect("progress poisoned").clone();
     json!({
         "uptime_s": started.elapsed().as_secs_f64(),
         "votes": progress.votes.load(Ordering::Relaxed),
         "late": progress.late.load(Ordering::Relaxed),
-        "dead_letters": progress.dead_letters.load(Ordering::Relaxed),
-        "dead_letter_reasons": reasons,
+        "dead_letters": reasons,
         "registry_records": progress.registry_records.load(Ordering::Relaxed),
         "watermark_ms": progress.watermark(),
         "max_event_ms": progress.max_event_ms(),
         "positions": progress.sources.positions(),
+        "partitions": progress.sources.health(),
         "latency": { "count": latency.count(), "p50_s": latency.quantile(0.5), "p99_s": latency.quantile(0.99) },
         "postgres": postgres.map(|db| {
             let s = db.stats();
@@ -76,7 +77,7 @@ pub fn metrics(progress: &JobProgress, postgres: Option<&Postgres>, board: &Boar
     counter(&mut page, "ballotflow_votes_admitted_total", "Votes read and admitted into the dataflow.", progress.votes.load(Ordering::Relaxed));
     counter(&mut page, "ballotflow_late_votes_total", "Votes admitted behind the watermark (applied at the frontier).", progress.late.load(Ordering::Relaxed));
     counter(&mut page, "ballotflow_registry_records_total", "Registry records read (candidates, stations, voters).", progress.registry_records.load(Ordering::Relaxed));
-    let reasons = progress.dead_letter_reasons.lock().expect("progress poisoned").clone();
+    let reasons = progress.dead_letters.lock().expect("progress poisoned").clone();
     if reasons.is_empty() {
         page.counter("ballotflow_dead_letters_total", "Records rejected as dead letters, by reason.", &[], 0.0);
     }
@@ -93,6 +94,22 @@ pub fn metrics(progress: &JobProgress, postgres: Option<&Postgres>, board: &Boar
     for (position, next) in progress.sources.positions() {
         let (source, partition) = position.rsplit_once('/').unwrap_or((&position, "0"));
         page.gauge("ballotflow_source_next_position", "Next position (offset, line) to read per source partition.", &[("source", source), ("partition", partition)], next as f64);
+    }
+    for (position, health) in progress.sources.health() {
+        let (source, partition) = position.rsplit_once('/').unwrap_or((&position, "0"));
+        let labels = [("source", source), ("partition", partition)];
+        if let Some(lag) = health.lag {
+            page.gauge("ballotflow_consumer_lag", "Messages behind the end of a source partition (Kafka client statistics, once a second).", &labels, lag as f64);
+        }
+    }
+    for (position, health) in progress.sources.health() {
+        let (source, partition) = position.rsplit_once('/').unwrap_or((&position, "0"));
+        page.gauge(
+            "ballotflow_partition_idle",
+            "Whether the event clock counts a source partition idle (1), holding no time back.",
+            &[("source", source), ("partition", partition)],
+            health.idle as u8 as f64,
+        );
     }
     page.histogram("ballotflow_sink_commit_latency_seconds", "From a message's arrival to the commit that holds its effect.", &[], &progress.sources.latency_histogram());
     if let Some(db) = postgres {

@@ -246,12 +246,15 @@ function engine() {
     ["uptime", `${Math.round(e.uptime_s)} s`],
   ];
   $("engine").innerHTML = kv.map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${esc(v)}</td></tr>`).join("");
-  const positions = Object.entries(e.positions || {});
+  // Vote partitions first (they have lag and idleness), most behind first.
+  const health = e.partitions || {};
+  const positions = Object.entries(e.positions || {}).sort(([a], [b]) => ((health[b]?.lag ?? -1) - (health[a]?.lag ?? -1)) || a.localeCompare(b));
   table($("positions"), [
-    { label: "source / partition", value: ([k]) => k },
-    { label: "next position", num: true, value: ([, v]) => fmt(v) },
+    { label: "source / partition", value: ([k]) => k + (health[k]?.idle ? " (idle)" : "") },
+    { label: "next", num: true, value: ([, v]) => fmt(v) },
+    { label: "lag", num: true, value: ([k]) => fmt(health[k]?.lag) },
   ], positions.slice(0, 12));
-  const reasons = Object.entries(e.dead_letter_reasons || {});
+  const reasons = Object.entries(e.dead_letters || {});
   if (reasons.length) table($("dead"), [{ label: "reason", value: ([k]) => k }, { label: "count", num: true, value: ([, v]) => fmt(v) }], reasons);
   else $("dead").innerHTML = `<tbody><tr><td class="empty">none</td></tr></tbody>`;
 }

@@ -22,6 +22,7 @@ use timely::worker::Worker;
 use super::{JobError, Run};
 use crate::connectors::dataset::{self, DeadLetter, Vote};
 use crate::connectors::kafka::{decode, Decoded, KafkaConfig, KafkaError, Polled, Publisher, StartPosition, TopicReader, TopicSpec, Topics};
+use crate::connectors::progress::PartitionHealth;
 use crate::connectors::sink::json::TableRow;
 use crate::pipelines::election::model::{Ballot, Text};
 use crate::pipelines::election::records::SourcePosition;
@@ -104,6 +105,7 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
     run.registries_loaded(worker);
 
     let votes_topic: Text = source.topics.votes.as_str().into();
+    let mut health_reported = Instant::now();
     loop {
         let mut admitted = 0;
         while admitted < run.batch {
@@ -135,6 +137,10 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
         }
 
         run.feed.clock_mut().refresh(Instant::now());
+        if health_reported.elapsed() >= HEALTH_INTERVAL {
+            report_health(&run, &readers.votes, &votes_topic);
+            health_reported = Instant::now();
+        }
         run.tick(false);
         let job_max = run.signals.job_max();
         let clock = run.feed.clock_mut();
@@ -157,6 +163,20 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
     }
     run.report.positions = positions;
     Ok(run)
+}
+
+/// How often a worker reports its vote partitions' lag and idleness.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Reports the lag (from the client's statistics) and idleness (from the event clock) of
+/// every vote partition `reader` owns.
+fn report_health(run: &Run<'_>, reader: &TopicReader, topic: &str) {
+    let lags = reader.lags();
+    let idle: Vec<u32> = run.feed.clock().idle().collect();
+    for partition in reader.partitions() {
+        let health = PartitionHealth { lag: lags.get(&partition).copied(), idle: idle.contains(&(partition as u32)) };
+        run.progress.sources.report_health(topic, partition, health);
+    }
 }
 
 /// Applies a registry message: an upsert, or a deletion for a null value. The offset is

@@ -155,10 +155,8 @@ impl Default for JobConfig {
 pub struct JobProgress {
     /// Votes admitted.
     pub votes: AtomicU64,
-    /// Dead letters.
-    pub dead_letters: AtomicU64,
     /// Dead letters per reason kind.
-    pub dead_letter_reasons: Mutex<BTreeMap<&'static str, u64>>,
+    pub dead_letters: Mutex<BTreeMap<&'static str, u64>>,
     /// Votes admitted late (at the frontier rather than at their own time).
     pub late: AtomicU64,
     /// Registry records read (versions, and deletions).
@@ -177,8 +175,7 @@ impl Default for JobProgress {
     fn default() -> Self {
         JobProgress {
             votes: AtomicU64::new(0),
-            dead_letters: AtomicU64::new(0),
-            dead_letter_reasons: Mutex::default(),
+            dead_letters: Mutex::default(),
             late: AtomicU64::new(0),
             registry_records: AtomicU64::new(0),
             max_event_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
@@ -190,6 +187,11 @@ impl Default for JobProgress {
 }
 
 impl JobProgress {
+    /// Dead letters of every reason.
+    pub fn dead_letter_total(&self) -> u64 {
+        self.dead_letters.lock().expect("progress poisoned").values().sum()
+    }
+
     /// The largest event time read so far, if any.
     pub fn max_event_ms(&self) -> Option<i64> {
         Some(self.max_event_ms.load(Ordering::Relaxed)).filter(|ms| *ms != i64::MIN)
@@ -378,8 +380,7 @@ impl Run<'_> {
     fn dead_letter(&mut self, letter: DeadLetter) {
         let count = self.report.dead_letters.entry(letter.reason.kind()).or_default();
         *count += 1;
-        self.progress.dead_letters.fetch_add(1, Ordering::Relaxed);
-        *self.progress.dead_letter_reasons.lock().expect("progress poisoned").entry(letter.reason.kind()).or_default() += 1;
+        *self.progress.dead_letters.lock().expect("progress poisoned").entry(letter.reason.kind()).or_default() += 1;
         if *count <= LOGGED_PER_KIND {
             tracing::warn!(source = %letter.source, partition = ?letter.partition, position = letter.position, reason = %letter.reason, "dead letter{}",
                 if *count == LOGGED_PER_KIND { " (further ones of this kind are counted, not logged)" } else { "" });
