@@ -215,7 +215,7 @@ function integrity() {
   ], findings, (x) => (x.retracted ? "retracted" : ""));
   const checks = rows("data_quality").sort((a, b) => a.passed - b.passed || a.check.localeCompare(b.check));
   table($("quality"), [
-    { label: "check", value: (q) => (q.passed ? "✓ " : "✗ ") + q.check },
+    { label: "check", value: (q) => (q.passed ? "✓ " : "✗ ") + q.check.replace(/_/g, " ") },
     { label: "observed", num: true, value: (q) => Number(q.observed).toLocaleString("en-GB", { maximumFractionDigits: 3 }) },
     { label: "wanted", num: true, value: (q) => Number(q.expected).toLocaleString("en-GB", { maximumFractionDigits: 3 }) },
   ], checks, (q) => (q.passed ? "pass" : "fail"));

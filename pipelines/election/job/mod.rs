@@ -309,7 +309,6 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
         _ => files::run(worker, run, source)?,
     };
     run.end_of_input();
-    run.publish_progress();
     run.report.votes = run.feed.votes();
     run.report.late = run.feed.late();
     let Run { feed, probe, signals, mut report, dead_letter_topic, profile, .. } = run;
