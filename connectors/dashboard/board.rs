@@ -221,25 +221,19 @@ impl State {
             }
             match (old.filter(|o| o.streamed), new.filter(|n| n.streamed)) {
                 (_, Some(new)) => {
-                    changed.insert((table, key), json!({ "key": key_json, "row": new.row }));
+                    changed.insert((table.clone(), key), json!({ "table": table, "key": key_json, "row": new.row }));
                 }
                 (Some(old), None) => {
                     if self.retracted.len() == KEPT_RETRACTED {
                         self.retracted.pop_front();
                     }
                     self.retracted.push_back(json!({ "table": table, "row": old.row }));
-                    changed.insert((table, key), json!({ "key": key_json, "row": Value::Null }));
+                    changed.insert((table.clone(), key), json!({ "table": table, "key": key_json, "row": Value::Null }));
                 }
                 (None, None) => {}
             }
         }
-        let changes: Vec<Value> = changed
-            .into_iter()
-            .map(|((table, _), mut change)| {
-                change["table"] = table.into();
-                change
-            })
-            .collect();
+        let changes: Vec<Value> = changed.into_values().collect();
         counts_changed.sort();
         counts_changed.dedup();
         let counts: Map<String, Value> = counts_changed.into_iter().map(|c| (c.clone(), json!(self.counts.get(&c)))).collect();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::board::{Board, Catchup};
+use super::board::Catchup;
 use super::Site;
 
 /// At most this many connections are served at once; more are answered 503.
@@ -125,7 +125,7 @@ fn serve(stream: TcpStream, site: &Site, stop: &AtomicBool, busy: bool) -> std::
         }
         "/events" => {
             let after = request.last_event_id.or_else(|| request.param("after").and_then(|a| a.parse().ok()));
-            events(&mut out, &site.board, site, after, stop)
+            events(&mut out, site, after, stop)
         }
         _ => respond(&mut out, "404 Not Found", "text/plain", b"not found\n"),
     }
@@ -188,7 +188,8 @@ fn respond(out: &mut TcpStream, status: &str, content_type: &str, body: &[u8]) -
 /// The update stream (Server-Sent Events): a `snapshot` unless the browser has a frame
 /// the board still keeps, then every `frame` as it is made, and the `engine` figures every
 /// [`ENGINE_INTERVAL`]. Each frame's id is its event id, so a reconnecting browser resumes.
-fn events(out: &mut TcpStream, board: &Board, site: &Site, after: Option<u64>, stop: &AtomicBool) -> std::io::Result<()> {
+fn events(out: &mut TcpStream, site: &Site, after: Option<u64>, stop: &AtomicBool) -> std::io::Result<()> {
+    let board = &site.board;
     write!(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\n\r\nretry: 1000\n\n")?;
     let snapshot = |out: &mut TcpStream| -> std::io::Result<u64> {
         let snapshot = board.snapshot();

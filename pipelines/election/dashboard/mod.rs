@@ -92,24 +92,15 @@ pub fn metrics(progress: &JobProgress, postgres: Option<&Postgres>, board: &Boar
         }
     }
     for (position, next) in progress.sources.positions() {
-        let (source, partition) = position.rsplit_once('/').unwrap_or((&position, "0"));
-        page.gauge("ballotflow_source_next_position", "Next position (offset, line) to read per source partition.", &[("source", source), ("partition", partition)], next as f64);
+        page.gauge("ballotflow_source_next_position", "Next position (offset, line) to read per source partition.", &partition_labels(&position), next as f64);
     }
-    for (position, health) in progress.sources.health() {
-        let (source, partition) = position.rsplit_once('/').unwrap_or((&position, "0"));
-        let labels = [("source", source), ("partition", partition)];
-        if let Some(lag) = health.lag {
-            page.gauge("ballotflow_consumer_lag", "Messages behind the end of a source partition (Kafka client statistics, once a second).", &labels, lag as f64);
-        }
+    let health = progress.sources.health();
+    for (position, lag) in health.iter().filter_map(|(position, h)| Some((position, h.lag?))) {
+        page.gauge("ballotflow_consumer_lag", "Messages behind the end of a source partition (Kafka client statistics, once a second).", &partition_labels(position), lag as f64);
     }
-    for (position, health) in progress.sources.health() {
-        let (source, partition) = position.rsplit_once('/').unwrap_or((&position, "0"));
-        page.gauge(
-            "ballotflow_partition_idle",
-            "Whether the event clock counts a source partition idle (1), holding no time back.",
-            &[("source", source), ("partition", partition)],
-            health.idle as u8 as f64,
-        );
+    for (position, h) in &health {
+        let help = "Whether the event clock counts a source partition idle (1), holding no time back.";
+        page.gauge("ballotflow_partition_idle", help, &partition_labels(position), h.idle as u8 as f64);
     }
     page.histogram("ballotflow_sink_commit_latency_seconds", "From a message's arrival to the commit that holds its effect.", &[], &progress.sources.latency_histogram());
     if let Some(db) = postgres {
@@ -143,4 +134,10 @@ pub fn metrics(progress: &JobProgress, postgres: Option<&Postgres>, board: &Boar
         page.gauge("ballotflow_resident_memory_bytes", "Resident memory of the process.", &[], bytes as f64);
     }
     page.finish()
+}
+
+/// The `source` and `partition` labels of a [`crate::connectors::progress::position_key`].
+fn partition_labels(position: &str) -> [(&'static str, &str); 2] {
+    let (source, partition) = position.rsplit_once('/').unwrap_or((position, "0"));
+    [("source", source), ("partition", partition)]
 }
