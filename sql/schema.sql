@@ -168,8 +168,10 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 
 -- One row per sink and worker: its rows are those of every input time before `frontier`
 -- (NULL: the input is complete), and reflect at most the input up to `positions`
--- (`{"topic/partition": next offset}`). `job` describes the job that wrote them; a
--- different job starts the schema afresh.
+-- (`{"topic/partition": next offset}`). A commit too big for one transaction is written in
+-- several: until its last, `writing_frontier` says which frontier some rows already reflect
+-- (9223372036854775807: the complete input), and is NULL again after it. `job` describes
+-- the job that wrote them; a different job starts the schema afresh.
 CREATE TABLE IF NOT EXISTS pipeline_progress (
     sink         text NOT NULL,
     job          text NOT NULL,
@@ -180,3 +182,4 @@ CREATE TABLE IF NOT EXISTS pipeline_progress (
     committed_at timestamptz NOT NULL,
     PRIMARY KEY (sink, worker)
 );
+ALTER TABLE pipeline_progress ADD COLUMN IF NOT EXISTS writing_frontier bigint;

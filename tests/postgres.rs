@@ -57,8 +57,8 @@ fn run_into(db: &Arc<Postgres>, source: Source, workers: usize, log: &MemorySink
         let results = db.sink::<ResultKey, ResultRow>("results", index, peers, progress.sources.clone()).expect("results sink");
         let records = db.sink::<RecordKey, RecordRow>("records", index, peers, progress.sources.clone()).expect("records sink");
         let outputs = JobOutputs {
-            results: vec![Output::new("PostgreSQL results", results)],
-            records: vec![Output::new("PostgreSQL records", records), Output::new("records log", log.for_worker(index))],
+            results: vec![Output::background("PostgreSQL results", results)],
+            records: vec![Output::background("PostgreSQL records", records), Output::new("records log", log.for_worker(index))],
         };
         run_job(worker, &source, outputs, &config, &progress).expect("the job runs")
     })

@@ -42,16 +42,27 @@ pub enum PgError {
     /// A sink writes a table the schema does not have.
     #[error("table {0} is not in sql/schema.sql")]
     MissingTable(String),
-    /// The server stayed unreachable (or every attempt failed for a transient reason) for
-    /// longer than [`PgConfig::outage_limit`].
-    #[error("PostgreSQL at {target} unreachable for {seconds} s while {context}: {last}")]
-    Outage {
+    /// The connection is lost, or the server cannot be reached, for now (a temporary
+    /// failure: the sink keeps its changes and tries again).
+    #[error("PostgreSQL at {target} is unreachable while {context}: {last}")]
+    Lost {
         /// `user@host:port/database`.
         target: String,
-        /// How long it lasted.
-        seconds: u64,
         /// What was being done.
         context: String,
+        /// The failure.
+        last: String,
+    },
+    /// The server answers every reconnect, but every attempt is interrupted before it
+    /// commits (sessions terminated, the server restarting); temporary, like [`PgError::Lost`].
+    #[error("PostgreSQL at {target} is reachable ({reconnects} reconnects) but every attempt at {context} is interrupted: {last}")]
+    Interrupted {
+        /// `user@host:port/database`.
+        target: String,
+        /// What was being done.
+        context: String,
+        /// Reconnects that succeeded since the failures began.
+        reconnects: u64,
         /// The last failure.
         last: String,
     },
@@ -89,8 +100,12 @@ pub struct PgConfig {
     /// Commit as soon as this many rows are pending (default 50 000).
     pub batch_rows: usize,
     /// Give up when the database has been unreachable for this long in the middle of a
-    /// run (default 5 minutes); until then, reconnect with backoff.
+    /// run (default 5 minutes); until then, reconnect with backoff. The sink's
+    /// [`crate::connectors::sink::Output::retry_for`].
     pub outage_limit: Duration,
+    /// The most rows one transaction writes (default 50 000). A commit of more rows is
+    /// split into transactions of at most this many, fewer after one was interrupted.
+    pub transaction_rows: usize,
 }
 
 impl fmt::Debug for PgConfig {
@@ -110,7 +125,14 @@ impl PgConfig {
         if config.get_application_name().is_none() {
             config.application_name("ballotflow");
         }
-        Ok(PgConfig { config, schema: "ballotflow".into(), batch_interval: Duration::from_millis(200), batch_rows: 50_000, outage_limit: Duration::from_secs(300) })
+        Ok(PgConfig {
+            config,
+            schema: "ballotflow".into(),
+            batch_interval: Duration::from_millis(200),
+            batch_rows: 50_000,
+            outage_limit: Duration::from_secs(300),
+            transaction_rows: 50_000,
+        })
     }
 
     /// Writes to PostgreSQL schema `name` (created if missing).
@@ -181,6 +203,8 @@ pub struct PgStats {
     pub outage_time: Duration,
     /// Sinks that held their writes back until a replay caught up with what was committed.
     pub replays: u64,
+    /// Commits split into several transactions (more rows than a transaction may hold).
+    pub split_commits: u64,
 }
 
 /// A table's columns and primary key, from the catalog.
@@ -188,6 +212,8 @@ pub struct PgStats {
 struct Table {
     name: &'static str,
     columns: Vec<String>,
+    /// The columns' types, for binary `COPY`.
+    types: Vec<postgres::types::Type>,
     keys: Vec<String>,
 }
 
@@ -227,7 +253,7 @@ impl Postgres {
         }
         let rows = tx
             .query(
-                "SELECT c.relname::text, a.attname::text, coalesce(a.attnum = ANY(i.indkey), false)
+                "SELECT c.relname::text, a.attname::text, coalesce(a.attnum = ANY(i.indkey), false), a.atttypid
                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                  LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
@@ -238,13 +264,15 @@ impl Postgres {
         tx.commit().map_err(config.sql_error("committing the schema"))?;
         let mut tables: BTreeMap<&'static str, Table> = BTreeMap::new();
         for row in rows {
-            let (table, column, key): (String, String, bool) = (row.get(0), row.get(1), row.get(2));
+            let (table, column, key, oid): (String, String, bool, u32) = (row.get(0), row.get(1), row.get(2), row.get(3));
             // Only tables the schema file names are written; their names become static.
             let Some(name) = schema_tables().into_iter().find(|t| *t == table) else { continue };
-            let entry = tables.entry(name).or_insert_with(|| Table { name, columns: Vec::new(), keys: Vec::new() });
+            let entry = tables.entry(name).or_insert_with(|| Table { name, columns: Vec::new(), types: Vec::new(), keys: Vec::new() });
             if key {
                 entry.keys.push(column.clone());
             }
+            // Our schema uses built-in types only; others travel as text.
+            entry.types.push(postgres::types::Type::from_oid(oid).unwrap_or(postgres::types::Type::TEXT));
             entry.columns.push(column);
         }
         tracing::info!(target = %config.target(), schema = %config.schema, tables = tables.len(), "PostgreSQL schema ready");

@@ -4,42 +4,56 @@
 //! ## Writing
 //! Changes are merged per key as they are delivered (only a key's last change is written)
 //! and committed at a frontier, at most every [`PgConfig::batch_interval`] or as soon as
-//! [`PgConfig::batch_rows`] are pending, and when the input completes. One transaction
-//! per commit: per table, the upserted rows are `COPY`ed into a temporary staging table and
-//! merged with `INSERT … ON CONFLICT (primary key) DO UPDATE`; the deleted keys are removed
-//! with one `DELETE … USING jsonb_populate_recordset($1)`; and the worker's
-//! `pipeline_progress` row gets the frontier and the source positions.
+//! [`PgConfig::batch_rows`] are pending, and when the input completes. Per table, the
+//! upserted rows are sent with binary `COPY` into a temporary staging table and merged with
+//! `INSERT … ON CONFLICT (primary key) DO UPDATE`; the deleted keys are removed with one
+//! `DELETE … USING jsonb_populate_recordset($1)`; and the worker's `pipeline_progress` row
+//! gets the frontier and the source positions, in the same transaction. A commit of more
+//! than [`PgConfig::transaction_rows`] is split into several transactions: all but the
+//! last record the frontier being written as `writing_frontier` and keep the previous
+//! complete `frontier`. The size adapts: a quarter after an interrupted transaction (so a
+//! sink gets through whenever the database lets a small transaction commit), half after one
+//! that took over a second, and doubling again after quick ones.
+//!
+//! Run it with [`crate::connectors::sink::Output::background`]: the sink then writes on its
+//! own thread, and an outage stalls only this output.
 //!
 //! ## Exactly once
 //! Rows are absolute values (a count, not an increment), so writing a row twice is
-//! harmless, and a commit reflects a frontier: all input admitted before it and, at most,
-//! the input up to the positions stored with it. After a crash the job reads its input
-//! again from the start. A sink that finds committed progress holds its writes back,
-//! keeping its keys' current rows in memory, until the replay has read at least as far
-//! as any committed position and its frontier has passed both the time at which that
-//! input is admitted ([`SourceProgress::reached`]) and the committed frontier. Its state
-//! then reflects a superset of what was committed, so readers see the results move
-//! forward only. It then reconciles in one transaction: upserts all its current rows and
-//! deletes the rows of keys it owns that no longer exist. An input that ends before that
-//! point opens the gate at its end. Every sink session holds the schema's run lock shared,
-//! and [`Postgres::open`] takes it exclusively, so a restart reads the committed progress
-//! only after every session of the killed run has ended.
+//! harmless, and every transaction's rows reflect at most the frontier and positions its
+//! progress row records. After a crash the job reads its input again from the start. A
+//! sink that finds committed progress holds its writes back, keeping its keys' current
+//! rows in memory, until the replay has read at least as far as any committed position and
+//! its frontier has passed both the time at which that input is admitted
+//! ([`SourceProgress::reached`]) and the largest committed or written frontier. Its state
+//! then reflects a superset of what was committed, so readers see the results move forward
+//! only. It then reconciles: upserts all its current rows and deletes the rows of keys it
+//! owns that no longer exist. An input that ends before that point opens the gate at its
+//! end. Every sink session holds the schema's run lock shared, and [`Postgres::open`] takes
+//! it exclusively, so a restart reads the committed progress only after every session of
+//! the killed run has ended.
 //!
 //! ## Outages
-//! A commit that fails because the connection is gone (a restart, `pg_terminate_backend`)
-//! or for another transient reason is retried on a new connection with exponential
-//! backoff; pending changes keep merging meanwhile. After [`PgConfig::outage_limit`]
-//! without success the sink fails with a clear error.
+//! Each call makes one attempt. A commit that fails because the connection is gone (a
+//! restart, `pg_terminate_backend`) or for another transient reason (see [`transient`])
+//! returns [`SinkError::Temporary`] with the changes kept; the sink operator retries with
+//! backoff while changes keep merging, and gives up after its retry limit
+//! ([`PgConfig::outage_limit`] for the example's sinks) with the last error: the database
+//! unreachable ([`PgError::Lost`]), or reachable but every attempt interrupted
+//! ([`PgError::Interrupted`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use differential_dataflow::Hashable;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::error::SqlState;
 use postgres::{Client, Statement};
 use serde_json::Value;
 
-use super::{copy, describe, PgError, Postgres, Table};
+use super::copy::Cell;
+use super::{describe, PgConfig, PgError, Postgres, Table};
 use crate::connectors::progress::{Positions, SourceProgress};
 use crate::connectors::sink::json::{TableKey, TableRow};
 use crate::connectors::sink::{Change, Sink, SinkError};
@@ -61,20 +75,27 @@ struct Connection {
     progress: Statement,
 }
 
+/// Since when attempts fail, and how many reconnects succeeded meanwhile.
+struct Outage {
+    since: Instant,
+    reconnects: u64,
+}
+
 /// The database and this worker's connection to it, re-made after failures.
 struct Link {
     db: Arc<Postgres>,
     /// The tables the sink writes.
     tables: &'static [&'static str],
     connection: Option<Connection>,
+    outage: Option<Outage>,
 }
 
 /// The replay gate (see the module docs).
 struct Hold<K, V> {
     /// The largest committed position of every partition, over this sink's workers.
     target: Positions,
-    /// The largest committed frontier (of an incomplete input): the replay opens no
-    /// earlier, so `pipeline_progress` never goes back either.
+    /// The largest committed or written frontier (of an incomplete input): the replay opens
+    /// no earlier, so no row and no `pipeline_progress` row goes back either.
     frontier: u64,
     /// The time before which the replay has admitted everything up to `target`.
     open_at: Option<u64>,
@@ -91,9 +112,15 @@ pub struct PgSink<K, V> {
     workers: usize,
     sources: Arc<SourceProgress>,
     measure_latency: bool,
-    /// Changes since the last commit: `None` deletes the key.
+    /// Changes not yet committed: `None` deletes the key.
     pending: BTreeMap<K, Option<V>>,
     hold: Option<Hold<K, V>>,
+    /// The frontier of this worker's last complete commit.
+    complete: Option<u64>,
+    /// The most rows the next transaction writes (see the module docs).
+    transaction_rows: usize,
+    /// A commit is under way (split, or interrupted): the next `advance` goes on with it.
+    unfinished: bool,
     last_commit: Instant,
 }
 
@@ -106,13 +133,20 @@ impl Postgres {
         let mut connection = Link::connect(self, V::TABLES)?;
         let rows = connection
             .client
-            .query(&format!("SELECT positions, frontier FROM {} WHERE sink = $1", self.config.qualified("pipeline_progress")), &[&name])
+            .query(&format!("SELECT positions, frontier, writing_frontier, worker FROM {} WHERE sink = $1", self.config.qualified("pipeline_progress")), &[&name])
             .map_err(self.config.sql_error("reading pipeline_progress"))?;
+        let mut complete = Some(0);
         let hold = (!rows.is_empty()).then(|| {
             let (mut target, mut frontier) = (Positions::new(), 0);
             for row in rows {
                 let positions: Value = row.get(0);
-                frontier = frontier.max(row.get::<_, Option<i64>>(1).unwrap_or(0) as u64);
+                let (committed, writing): (Option<i64>, Option<i64>) = (row.get(1), row.get(2));
+                if row.get::<_, i32>(3) as usize == worker {
+                    complete = committed.map(|f| f as u64);
+                }
+                // A complete input (NULL, or being written: i64::MAX) is matched by the positions.
+                let written = writing.filter(|w| *w != i64::MAX).unwrap_or(0);
+                frontier = frontier.max(committed.unwrap_or(0).max(written) as u64);
                 for (key, next) in positions.as_object().into_iter().flatten() {
                     let next = next.as_i64().unwrap_or(0);
                     let entry = target.entry(key.clone()).or_insert(next);
@@ -126,7 +160,7 @@ impl Postgres {
             Hold { target, frontier, open_at: None, rows: BTreeMap::new() }
         });
         Ok(PgSink {
-            link: Link { db: self.clone(), tables: V::TABLES, connection: Some(connection) },
+            link: Link { db: self.clone(), tables: V::TABLES, connection: Some(connection), outage: None },
             name: name.to_string(),
             job: self.job.clone(),
             worker,
@@ -135,6 +169,9 @@ impl Postgres {
             measure_latency: false,
             pending: BTreeMap::new(),
             hold,
+            complete,
+            transaction_rows: self.config.transaction_rows.max(1),
+            unfinished: false,
             last_commit: Instant::now(),
         })
     }
@@ -179,7 +216,7 @@ impl Link {
             let delete = format!("DELETE FROM {qualified} AS t USING jsonb_populate_recordset(NULL::{qualified}, $1) AS d WHERE {}", matches.join(" AND "));
             let prepared = Prepared {
                 table: table.clone(),
-                copy: format!("COPY {stage} ({columns}) FROM STDIN (FORMAT csv)"),
+                copy: format!("COPY {stage} ({columns}) FROM STDIN (FORMAT binary)"),
                 merge: client.prepare(&merge).map_err(config.sql_error("preparing a merge"))?,
                 delete: client.prepare(&delete).map_err(config.sql_error("preparing a delete"))?,
                 rows: format!("SELECT to_jsonb(t) FROM {qualified} AS t"),
@@ -188,77 +225,99 @@ impl Link {
         }
         let progress = client
             .prepare(&format!(
-                "INSERT INTO {} (sink, job, worker, workers, frontier, positions, committed_at) VALUES ($1, $6, $2, $3, $4, $5, now())
-                 ON CONFLICT (sink, worker) DO UPDATE SET job = EXCLUDED.job, workers = EXCLUDED.workers,
-                 frontier = EXCLUDED.frontier, positions = EXCLUDED.positions, committed_at = EXCLUDED.committed_at",
+                "INSERT INTO {} (sink, job, worker, workers, frontier, writing_frontier, positions, committed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+                 ON CONFLICT (sink, worker) DO UPDATE SET job = EXCLUDED.job, workers = EXCLUDED.workers, frontier = EXCLUDED.frontier,
+                 writing_frontier = EXCLUDED.writing_frontier, positions = EXCLUDED.positions, committed_at = EXCLUDED.committed_at",
                 config.qualified("pipeline_progress")
             ))
             .map_err(config.sql_error("preparing the progress statement"))?;
         Ok(Connection { client, tables, progress })
     }
 
-    /// Runs `attempt` on a live connection, reconnecting with backoff after transient
-    /// failures (see the module docs).
-    fn with_retry<T>(&mut self, what: &str, mut attempt: impl FnMut(&mut Connection) -> Result<T, Failure>) -> Result<T, SinkError> {
-        let mut outage: Option<Instant> = None;
-        let mut backoff = Duration::from_millis(50);
-        loop {
-            let failure = match self.connection.as_mut() {
-                Some(connection) => match attempt(connection) {
-                    Ok(value) => {
-                        if let Some(start) = outage {
-                            let lasted = start.elapsed();
-                            tracing::warn!(target_db = %self.db.config.target(), lasted_s = lasted.as_secs_f64(), "PostgreSQL is back; {what} resumed");
-                            self.db.count(|s| s.outage_time += lasted);
-                        }
-                        return Ok(value);
+    fn config(&self) -> &PgConfig {
+        &self.db.config
+    }
+
+    /// Runs `attempt` once on a live connection (connecting first if needed). A transient
+    /// failure drops the connection and is temporary (see the module docs).
+    fn attempt<T>(&mut self, what: &str, attempt: impl FnOnce(&mut Connection) -> Result<T, postgres::Error>) -> Result<T, SinkError> {
+        if self.connection.is_none() {
+            match Self::connect(&self.db, self.tables) {
+                Ok(connection) => {
+                    self.connection = Some(connection);
+                    if let Some(outage) = &mut self.outage {
+                        outage.reconnects += 1;
                     }
-                    Err(Failure::Io(e)) => e.to_string(),
-                    Err(Failure::Pg(e)) if transient(&e) => describe(&e),
-                    Err(Failure::Pg(source)) => return Err(SinkError::permanent(PgError::Sql { target: self.db.config.target(), context: what.to_string(), source })),
-                },
-                None => match Self::connect(&self.db, self.tables) {
-                    Ok(connection) => {
-                        self.connection = Some(connection);
-                        continue;
-                    }
-                    Err(PgError::Unreachable { source, .. }) => describe(&source),
-                    Err(PgError::Sql { source, .. }) if transient(&source) => describe(&source),
-                    Err(e) => return Err(SinkError::permanent(e)),
-                },
-            };
-            self.connection = None;
-            let start = *outage.get_or_insert_with(|| {
-                tracing::warn!(target_db = %self.db.config.target(), error = %failure, "PostgreSQL connection lost; reconnecting with backoff");
-                self.db.count(|s| s.outages += 1);
-                Instant::now()
-            });
-            if start.elapsed() >= self.db.config.outage_limit {
-                self.db.count(|s| s.outage_time += start.elapsed());
-                return Err(SinkError::permanent(PgError::Outage {
-                    target: self.db.config.target(),
-                    seconds: start.elapsed().as_secs(),
-                    context: what.to_string(),
-                    last: failure,
-                }));
+                }
+                Err(PgError::Unreachable { source, .. }) => return Err(self.lost(what, describe(&source), false)),
+                Err(PgError::Sql { source, .. }) if transient(&source) => return Err(self.lost(what, describe(&source), false)),
+                Err(e) => return Err(SinkError::permanent(e)),
             }
-            std::thread::sleep(backoff);
-            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+        let connection = self.connection.as_mut().expect("connected");
+        match attempt(connection) {
+            Ok(value) => {
+                if let Some(outage) = self.outage.take() {
+                    let lasted = outage.since.elapsed();
+                    tracing::warn!(target_db = %self.config().target(), lasted_s = lasted.as_secs_f64(), reconnects = outage.reconnects, "PostgreSQL is back; {what} resumed");
+                    self.db.count(|s| s.outage_time += lasted);
+                }
+                Ok(value)
+            }
+            Err(e) if transient(&e) => Err(self.lost(what, describe(&e), true)),
+            Err(source) => Err(SinkError::permanent(PgError::Sql { target: self.config().target(), context: what.to_string(), source })),
+        }
+    }
+
+    /// A transient failure while doing `what`: the connection is dropped, the outage
+    /// counted. `connected` says whether the failure came after a connection was made.
+    fn lost(&mut self, what: &str, last: String, connected: bool) -> SinkError {
+        self.connection = None;
+        let target = self.config().target();
+        let outage = self.outage.get_or_insert_with(|| {
+            tracing::warn!(target_db = %target, error = %last, "PostgreSQL connection lost; reconnecting with backoff");
+            self.db.count(|s| s.outages += 1);
+            Outage { since: Instant::now(), reconnects: 0 }
+        });
+        let context = what.to_string();
+        match (connected, outage.reconnects) {
+            (true, reconnects) if reconnects > 0 => SinkError::temporary(PgError::Interrupted { target, context, reconnects, last }),
+            _ => SinkError::temporary(PgError::Lost { target, context, last }),
         }
     }
 }
 
-/// Failures worth a new connection and another try: the connection is gone, the server is
-/// shutting down or starting, resources ran out, or a serialisation conflict.
+/// Failures worth a new connection and another try: the connection is gone (or a query on
+/// it was cut off), the server is shutting down or starting, resources ran out, a lock
+/// wait timed out, or a serialisation conflict or deadlock.
 fn transient(e: &postgres::Error) -> bool {
     if e.is_closed() {
         return true;
     }
+    const TRANSIENT: [SqlState; 20] = [
+        SqlState::CONNECTION_EXCEPTION,
+        SqlState::CONNECTION_DOES_NOT_EXIST,
+        SqlState::CONNECTION_FAILURE,
+        SqlState::SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+        SqlState::SQLSERVER_REJECTED_ESTABLISHMENT_OF_SQLCONNECTION,
+        SqlState::TRANSACTION_RESOLUTION_UNKNOWN,
+        SqlState::PROTOCOL_VIOLATION,
+        SqlState::INSUFFICIENT_RESOURCES,
+        SqlState::DISK_FULL,
+        SqlState::OUT_OF_MEMORY,
+        SqlState::TOO_MANY_CONNECTIONS,
+        SqlState::CONFIGURATION_LIMIT_EXCEEDED,
+        SqlState::ADMIN_SHUTDOWN,
+        SqlState::CRASH_SHUTDOWN,
+        SqlState::CANNOT_CONNECT_NOW,
+        SqlState::IDLE_SESSION_TIMEOUT,
+        SqlState::LOCK_NOT_AVAILABLE,
+        SqlState::T_R_SERIALIZATION_FAILURE,
+        SqlState::T_R_DEADLOCK_DETECTED,
+        SqlState::T_R_STATEMENT_COMPLETION_UNKNOWN,
+    ];
     match e.code() {
-        Some(code) => {
-            let code = code.code();
-            ["08", "53", "57P"].iter().any(|class| code.starts_with(class)) || code == "40001" || code == "40P01"
-        }
+        Some(code) => TRANSIENT.contains(code),
         None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
     }
 }
@@ -270,7 +329,10 @@ struct Progress<'a> {
     job: &'a str,
     worker: usize,
     workers: usize,
+    /// The last complete frontier.
     frontier: Option<u64>,
+    /// The frontier some rows reflect while a split commit is under way.
+    writing: Option<Option<u64>>,
     positions: &'a Value,
 }
 
@@ -281,12 +343,23 @@ struct Write<'a, K, V> {
 }
 
 impl<'a, K: TableKey, V: TableRow> Write<'a, K, V> {
+    /// The first `rows` of `pending`.
+    fn first(pending: &'a BTreeMap<K, Option<V>>, rows: usize) -> Self {
+        let mut write = Write { upserts: Vec::new(), deletes: Vec::new() };
+        for (key, row) in pending.iter().take(rows) {
+            match row {
+                Some(row) => write.upserts.push((key, row)),
+                None => write.deletes.push(key),
+            }
+        }
+        write
+    }
+
     /// Runs the writes and the progress row in one transaction on `connection`.
-    fn commit(&self, connection: &mut Connection, progress: Progress<'_>) -> Result<(u64, u64), Failure> {
-        let mut upserts: BTreeMap<&str, String> = BTreeMap::new();
+    fn commit(&self, connection: &mut Connection, progress: Progress<'_>) -> Result<(u64, u64), postgres::Error> {
+        let mut upserts: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
         for (key, row) in &self.upserts {
-            let table = &connection.tables[key.table()].table;
-            copy::write_row(upserts.entry(table.name).or_default(), &row.to_json(), &table.columns);
+            upserts.entry(key.table()).or_default().push(row.to_json());
         }
         let mut deletes: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
         for key in &self.deletes {
@@ -295,45 +368,26 @@ impl<'a, K: TableKey, V: TableRow> Write<'a, K, V> {
         let Connection { client, tables, progress: progress_statement } = connection;
         let mut tx = client.transaction()?;
         let (mut upserted, mut deleted) = (0, 0);
-        for (table, csv) in upserts {
+        for (table, rows) in upserts {
             let prepared = &tables[table];
-            let mut writer = tx.copy_in(&prepared.copy)?;
-            std::io::Write::write_all(&mut writer, csv.as_bytes()).map_err(Failure::Io)?;
+            let mut writer = BinaryCopyInWriter::new(tx.copy_in(&prepared.copy)?, &prepared.table.types);
+            for row in &rows {
+                let cells = Cell::row(row, &prepared.table.columns);
+                let values: Vec<&(dyn postgres::types::ToSql + Sync)> = cells.iter().map(|c| c as _).collect();
+                writer.write(&values)?;
+            }
             writer.finish()?;
             upserted += tx.execute(&prepared.merge, &[])?;
         }
         for (table, keys) in deletes {
             deleted += tx.execute(&tables[table].delete, &[&Value::Array(keys)])?;
         }
-        let Progress { sink, job, worker, workers, frontier, positions } = progress;
+        let Progress { sink, job, worker, workers, frontier, writing, positions } = progress;
         let frontier = frontier.map(|f| f as i64);
-        tx.execute(&*progress_statement, &[&sink, &(worker as i32), &(workers as i32), &frontier, positions, &job])?;
+        let writing = writing.map(|w| w.map_or(i64::MAX, |f| f as i64));
+        tx.execute(&*progress_statement, &[&sink, &job, &(worker as i32), &(workers as i32), &frontier, &writing, positions])?;
         tx.commit()?;
         Ok((upserted, deleted))
-    }
-}
-
-/// Why an attempt failed.
-#[derive(Debug)]
-enum Failure {
-    /// The server or the client library said so.
-    Pg(postgres::Error),
-    /// Sending `COPY` data failed: the connection broke.
-    Io(std::io::Error),
-}
-
-impl From<postgres::Error> for Failure {
-    fn from(e: postgres::Error) -> Self {
-        Failure::Pg(e)
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Pg(e) => f.write_str(&describe(e)),
-            Failure::Io(e) => write!(f, "sending COPY data: {e}"),
-        }
     }
 }
 
@@ -346,17 +400,58 @@ where
         Value::Object(self.sources.positions().into_iter().map(|(k, v)| (k, Value::from(v))).collect())
     }
 
-    /// Commits the pending changes with the progress row at `frontier`.
+    /// Commits the pending changes with the progress row at `frontier`, in as many
+    /// transactions as [`PgSink::transaction_rows`] asks (see the module docs).
     fn commit(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
         let positions = self.positions_json();
-        let write = Write {
-            upserts: self.pending.iter().filter_map(|(k, v)| v.as_ref().map(|v| (k, v))).collect(),
-            deletes: self.pending.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| k).collect(),
-        };
-        let progress = Progress { sink: &self.name, job: &self.job, worker: self.worker, workers: self.workers, frontier, positions: &positions };
-        let (upserted, deleted) = self.link.with_retry("committing", |connection| write.commit(connection, progress))?;
-        self.link.db.count_commit(upserted, deleted);
-        self.pending.clear();
+        self.unfinished = true;
+        let mut transactions = 0;
+        loop {
+            let rows = self.transaction_rows.min(self.pending.len());
+            let last = rows == self.pending.len();
+            let write = Write::first(&self.pending, rows);
+            let progress = Progress {
+                sink: &self.name,
+                job: &self.job,
+                worker: self.worker,
+                workers: self.workers,
+                frontier: if last { frontier } else { self.complete },
+                writing: (!last).then_some(frontier),
+                positions: &positions,
+            };
+            let started = Instant::now();
+            let result = self.link.attempt("committing", |connection| write.commit(connection, progress));
+            let (upserted, deleted) = match result {
+                Ok(counts) => counts,
+                Err(error) => {
+                    self.transaction_rows = (self.transaction_rows / 4).max(MIN_TRANSACTION_ROWS);
+                    return Err(error);
+                }
+            };
+            let took = started.elapsed();
+            transactions += 1;
+            self.link.db.count_commit(upserted, deleted);
+            if !last {
+                let first_kept = self.pending.keys().nth(rows).expect("more rows than written").clone();
+                self.pending = self.pending.split_off(&first_kept);
+            } else {
+                self.pending.clear();
+            }
+            let limit = self.link.config().transaction_rows.max(1);
+            self.transaction_rows = match took {
+                t if t > Duration::from_secs(1) => (self.transaction_rows / 2).max(MIN_TRANSACTION_ROWS),
+                t if t < Duration::from_millis(250) => (self.transaction_rows * 2).min(limit),
+                _ => self.transaction_rows,
+            };
+            if last {
+                break;
+            }
+        }
+        if transactions > 1 {
+            self.link.db.count(|s| s.split_commits += 1);
+        }
+        self.unfinished = false;
+        self.complete = frontier;
         self.last_commit = Instant::now();
         if self.measure_latency {
             self.sources.committed(self.worker, self.workers, frontier, chrono::Utc::now().timestamp_millis());
@@ -365,12 +460,12 @@ where
     }
 
     /// Ends a replay: every current row of this worker is upserted and every row of a key
-    /// it owns that no longer exists is deleted, with the progress row, in one transaction.
-    fn reconcile(&mut self, rows: BTreeMap<K, V>, frontier: Option<u64>) -> Result<(), SinkError> {
-        let positions = self.positions_json();
-        let (worker, workers, name, job) = (self.worker, self.workers, self.name.clone(), self.job.clone());
+    /// it owns that no longer exists is deleted.
+    fn reconcile(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
+        let (worker, workers) = (self.worker, self.workers);
         let owns = |key: &K| key.hashed().into() % workers as u64 == worker as u64;
-        let (upserted, deleted) = self.link.with_retry("reconciling after a replay", |connection| {
+        let rows = &self.hold.as_ref().expect("holding").rows;
+        let gone = self.link.attempt("reading the rows to reconcile after a replay", |connection| {
             let mut gone = Vec::new();
             for table in V::TABLES {
                 for row in connection.client.query(&connection.tables[table].rows, &[])? {
@@ -382,15 +477,18 @@ where
                     }
                 }
             }
-            let write = Write { upserts: rows.iter().collect(), deletes: gone.iter().collect() };
-            write.commit(connection, Progress { sink: &name, job: &job, worker, workers, frontier, positions: &positions })
+            Ok(gone)
         })?;
-        self.link.db.count_commit(upserted, deleted);
-        tracing::info!(sink = %self.name, worker, rows = rows.len(), deleted, "replay caught up: rows reconciled, writing changes from now on");
-        self.last_commit = Instant::now();
-        Ok(())
+        let rows = self.hold.take().expect("holding").rows;
+        let (current, deleted) = (rows.len(), gone.len());
+        self.pending = rows.into_iter().map(|(key, row)| (key, Some(row))).chain(gone.into_iter().map(|key| (key, None))).collect();
+        tracing::info!(sink = %self.name, worker, rows = current, deleted, "replay caught up: reconciling the rows, writing changes from now on");
+        self.commit(frontier)
     }
 }
+
+/// The fewest rows a transaction is cut down to.
+const MIN_TRANSACTION_ROWS: usize = 100;
 
 impl<K, V> Sink<K, V> for PgSink<K, V>
 where
@@ -427,14 +525,10 @@ where
                 (Some(f), Some(at)) => f >= at.max(hold.frontier),
                 (Some(_), None) => false,
             };
-            if caught_up {
-                let hold = self.hold.take().expect("holding");
-                self.reconcile(hold.rows, frontier)?;
-            }
-            return Ok(());
+            return if caught_up { self.reconcile(frontier) } else { Ok(()) };
         }
-        let config = &self.link.db.config;
-        if frontier.is_none() || self.pending.len() >= config.batch_rows || self.last_commit.elapsed() >= config.batch_interval {
+        let config = self.link.config();
+        if self.unfinished || frontier.is_none() || self.pending.len() >= config.batch_rows || self.last_commit.elapsed() >= config.batch_interval {
             self.commit(frontier)?;
         }
         Ok(())

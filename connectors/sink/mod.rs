@@ -19,6 +19,7 @@
 //! [`crate::connectors::kafka::KafkaSink`] (result topics) and
 //! [`crate::connectors::postgres::PgSink`].
 
+mod background;
 pub mod json;
 pub mod memory;
 
@@ -107,29 +108,61 @@ impl<K, V> Sink<K, V> for Box<dyn Sink<K, V>> {
     }
 }
 
-/// How long a sink may keep failing temporarily before the operator gives up on it.
+impl<K, V> Sink<K, V> for Box<dyn Sink<K, V> + Send> {
+    fn apply(&mut self, time: u64, changes: Vec<Change<K, V>>) -> Result<(), SinkError> {
+        (**self).apply(time, changes)
+    }
+    fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
+        (**self).advance(frontier)
+    }
+}
+
+/// How long a sink may keep failing temporarily before the operator gives up on it, unless
+/// its [`Output`] says otherwise.
 pub const TEMPORARY_LIMIT: Duration = Duration::from_secs(300);
 
-/// A sink with the name its logs, reports and errors go by, and the worker that delivers
-/// each key.
+/// A sink with the name its logs, reports and errors go by, the worker that delivers each
+/// key, and the thread it writes on.
 pub struct Output<K, V> {
     /// The name, e.g. `"result topics"`.
     pub name: String,
     /// Which worker delivers which keys.
     pub routing: Routing,
-    /// The sink.
-    pub sink: Box<dyn Sink<K, V>>,
+    /// How long temporary failures are retried before the sink gives up.
+    pub retry_limit: Duration,
+    sink: Mode<K, V>,
+}
+
+/// Where a sink runs.
+enum Mode<K, V> {
+    /// On the worker thread, in the operator.
+    Inline(Box<dyn Sink<K, V>>),
+    /// On its own thread, fed by a bounded queue (see [`background`]).
+    Background(Box<dyn Sink<K, V> + Send>),
 }
 
 impl<K, V> Output<K, V> {
-    /// `sink` named `name`, with keys spread over the workers by hash.
+    /// `sink` named `name`, called on the worker thread, with keys spread over the workers
+    /// by hash. For sinks that do not wait (memory, a dashboard).
     pub fn new(name: impl Into<String>, sink: impl Sink<K, V> + 'static) -> Self {
-        Output { name: name.into(), routing: Routing::ByKey, sink: Box::new(sink) }
+        Output { name: name.into(), routing: Routing::ByKey, retry_limit: TEMPORARY_LIMIT, sink: Mode::Inline(Box::new(sink)) }
+    }
+
+    /// `sink` named `name`, writing on its own thread (see [`background`]): for sinks that
+    /// wait on a network or a disk, so that they never hold the worker and an outage stalls
+    /// only them.
+    pub fn background(name: impl Into<String>, sink: impl Sink<K, V> + Send + 'static) -> Self {
+        Output { name: name.into(), routing: Routing::ByKey, retry_limit: TEMPORARY_LIMIT, sink: Mode::Background(Box::new(sink)) }
     }
 
     /// With another [`Routing`].
     pub fn routed(self, routing: Routing) -> Self {
         Output { routing, ..self }
+    }
+
+    /// Retrying temporary failures for `limit` before giving up.
+    pub fn retry_for(self, limit: Duration) -> Self {
+        Output { retry_limit: limit, ..self }
     }
 }
 
@@ -151,6 +184,8 @@ pub struct SinkStats {
     pub frontier: Option<u64>,
     /// Temporary failures retried.
     pub retries: u64,
+    /// How long the workers waited for a background sink's queue (backpressure).
+    pub blocked: Duration,
     /// The error that stopped the sink, if any.
     pub error: Option<Arc<SinkError>>,
 }
@@ -206,18 +241,22 @@ pub enum Routing {
 pub trait SinkExt<K, V> {
     /// Delivers the collection's changes to `sink` on this worker (see the module docs),
     /// with keys spread over the workers.
-    fn sink_into<S: Sink<K, V> + 'static>(self, name: &str, sink: S) -> SinkReport;
-    /// As [`SinkExt::sink_into`], with a choice of [`Routing`].
-    fn sink_into_routed<S: Sink<K, V> + 'static>(self, name: &str, routing: Routing, sink: S) -> SinkReport;
-    /// As [`SinkExt::sink_into_routed`], for an [`Output`].
-    fn sink_output(self, output: Output<K, V>) -> SinkReport
+    fn sink_into<S: Sink<K, V> + 'static>(self, name: &str, sink: S) -> SinkReport
     where
         Self: Sized,
-        K: 'static,
-        V: 'static,
     {
-        self.sink_into_routed(&output.name, output.routing, output.sink)
+        self.sink_output(Output::new(name, sink))
     }
+    /// As [`SinkExt::sink_into`], with a choice of [`Routing`].
+    fn sink_into_routed<S: Sink<K, V> + 'static>(self, name: &str, routing: Routing, sink: S) -> SinkReport
+    where
+        Self: Sized,
+    {
+        self.sink_output(Output::new(name, sink).routed(routing))
+    }
+    /// Delivers the collection's changes to an [`Output`]: on the worker thread, or on the
+    /// output's own thread.
+    fn sink_output(self, output: Output<K, V>) -> SinkReport;
 }
 
 impl<'scope, K, V> SinkExt<K, V> for VecCollection<'scope, u64, (K, V)>
@@ -225,26 +264,41 @@ where
     K: ExchangeData + Hashable,
     V: ExchangeData,
 {
-    fn sink_into<S: Sink<K, V> + 'static>(self, name: &str, sink: S) -> SinkReport {
-        self.sink_into_routed(name, Routing::ByKey, sink)
-    }
-
-    fn sink_into_routed<S: Sink<K, V> + 'static>(self, name: &str, routing: Routing, sink: S) -> SinkReport {
-        let report = SinkReport::new(name);
+    fn sink_output(self, output: Output<K, V>) -> SinkReport {
+        let Output { name, routing, retry_limit, sink } = output;
+        let report = SinkReport::new(&name);
         let exchange = Exchange::new(move |((key, _), _, _): &((K, V), u64, isize)| match routing {
             Routing::ByKey => key.hashed().into(),
             Routing::Worker(index) => index as u64,
         });
         let scope = self.inner.scope();
-        let mut builder = OperatorBuilder::new(name.to_string(), scope);
+        let mut builder = OperatorBuilder::new(name.clone(), scope);
         let activator = scope.activator_for(builder.operator_info().address);
         let mut input = builder.new_input(self.inner, exchange);
-        let mut delivery = Delivery::new(sink, report.clone());
+        let mut feed = match sink {
+            Mode::Inline(sink) => Feed::Inline(Driver::new(sink, report.clone(), retry_limit)),
+            Mode::Background(sink) => Feed::Background(background::spawn(&name, Driver::new(sink, report.clone(), retry_limit))),
+        };
+        let mut pending = Vec::new();
+        let mut applied = Some(0);
+        let stats = report.clone();
         builder.build_reschedule(move |_capabilities| {
             move |frontiers| {
-                input.for_each(|_cap, data| delivery.pending.append(data));
+                input.for_each(|_cap, data| pending.append(data));
                 let upper = frontiers[0].frontier().first().copied();
-                let retry_in = delivery.step(upper);
+                if upper != applied {
+                    let closed = closed_changes(&mut pending, upper);
+                    let mut counts = stats.lock();
+                    counts.times += closed.len() as u64;
+                    counts.changes += closed.iter().map(|(_, changes)| changes.len() as u64).sum::<u64>();
+                    drop(counts);
+                    feed.hand_over(closed, upper);
+                    applied = upper;
+                }
+                if feed.failed() {
+                    pending.clear();
+                }
+                let retry_in = feed.retry();
                 if let Some(wait) = retry_in {
                     activator.activate_after(wait);
                 }
@@ -255,35 +309,85 @@ where
     }
 }
 
-/// One sink operator's state: what it has handed over, and its retries.
-struct Delivery<K, V, S> {
+/// How the operator hands changes to its sink.
+enum Feed<K, V> {
+    /// It calls the sink itself.
+    Inline(Driver<K, V, Box<dyn Sink<K, V>>>),
+    /// Through the queue of the sink's thread.
+    Background(background::Queue<K, V>),
+}
+
+impl<K, V> Feed<K, V> {
+    fn hand_over(&mut self, closed: Vec<(u64, Vec<Change<K, V>>)>, upper: Option<u64>) {
+        match self {
+            Feed::Inline(driver) => {
+                for (time, changes) in closed {
+                    driver.apply(time, changes);
+                }
+                driver.target = upper;
+            }
+            Feed::Background(queue) => queue.hand_over(closed, upper),
+        }
+    }
+
+    /// Advances an inline sink; when to try again if it failed temporarily.
+    fn retry(&mut self) -> Option<Duration> {
+        match self {
+            Feed::Inline(driver) => driver.advance(),
+            Feed::Background(_) => None,
+        }
+    }
+
+    fn failed(&self) -> bool {
+        match self {
+            Feed::Inline(driver) => driver.failed,
+            Feed::Background(queue) => queue.closed(),
+        }
+    }
+}
+
+/// One sink's delivery state: what it has been handed, how far it advanced, its retries.
+/// Runs in the operator (inline) or on the sink's thread (background).
+struct Driver<K, V, S> {
     sink: S,
     report: SinkReport,
-    pending: Vec<((K, V), u64, isize)>,
+    limit: Duration,
     /// The frontier up to which changes were handed over with `apply`.
-    applied: Option<u64>,
+    target: Option<u64>,
     /// The frontier the sink last advanced to.
     delivered: Option<u64>,
     /// Since when the sink fails temporarily, the next try, and the backoff after it.
     retry: Option<(Instant, Instant, Duration)>,
+    /// Changes handed over since the sink last advanced.
+    backlog: usize,
     failed: bool,
+    kind: std::marker::PhantomData<fn(K, V)>,
 }
 
-impl<K, V, S> Delivery<K, V, S>
-where
-    K: Ord + Clone + std::fmt::Debug,
-    V: Ord + std::fmt::Debug,
-    S: Sink<K, V>,
-{
-    fn new(sink: S, report: SinkReport) -> Self {
-        Delivery { sink, report, pending: Vec::new(), applied: Some(0), delivered: Some(0), retry: None, failed: false }
+impl<K, V, S: Sink<K, V>> Driver<K, V, S> {
+    fn new(sink: S, report: SinkReport, limit: Duration) -> Self {
+        Driver { sink, report, limit, target: Some(0), delivered: Some(0), retry: None, backlog: 0, failed: false, kind: std::marker::PhantomData }
     }
 
-    /// Hands over what `upper` closed and advances the sink; returns when to try again if
-    /// it failed temporarily.
-    fn step(&mut self, upper: Option<u64>) -> Option<Duration> {
+    /// Hands over the changes of one closed time.
+    fn apply(&mut self, time: u64, changes: Vec<Change<K, V>>) {
         if self.failed {
-            self.pending.clear();
+            return;
+        }
+        self.backlog += changes.len();
+        match self.sink.apply(time, changes) {
+            // Kept by the sink: `advance` retries it.
+            Ok(()) | Err(SinkError::Temporary(_)) => {}
+            Err(permanent) => {
+                self.failure(permanent);
+            }
+        }
+    }
+
+    /// Advances the sink to the target frontier, if it is not there yet and no retry is
+    /// waiting; returns when to try again if it failed temporarily.
+    fn advance(&mut self) -> Option<Duration> {
+        if self.failed {
             return None;
         }
         let now = Instant::now();
@@ -292,40 +396,34 @@ where
                 return Some(next - now);
             }
         }
-        if upper != self.applied {
-            match deliver(&mut self.sink, &mut self.pending, upper) {
-                Ok((times, changes)) => {
-                    let mut stats = self.report.lock();
-                    stats.times += times;
-                    stats.changes += changes;
-                }
-                Err(error) => return self.failure(error),
-            }
-            self.applied = upper;
-        }
-        if self.delivered == self.applied && self.retry.is_none() {
+        if self.delivered == self.target && self.retry.is_none() {
             return None;
         }
-        match self.sink.advance(upper) {
+        match self.sink.advance(self.target) {
             Ok(()) => {
                 if let Some((since, _, _)) = self.retry.take() {
                     tracing::info!(sink = %self.report.name, after_s = since.elapsed().as_secs_f64(), "sink recovered");
                 }
-                self.delivered = upper;
-                self.report.lock().frontier = upper;
+                self.delivered = self.target;
+                self.backlog = 0;
+                self.report.lock().frontier = self.target;
                 None
             }
             Err(error) => self.failure(error),
         }
     }
 
-    /// Schedules a retry of a temporary failure (until [`TEMPORARY_LIMIT`]), or stops the
-    /// sink for good.
+    /// Whether the sink has nothing more to do: it delivered its complete input, or failed.
+    fn finished(&self) -> bool {
+        self.failed || (self.delivered.is_none() && self.target.is_none())
+    }
+
+    /// Schedules a retry of a temporary failure (until the limit), or stops the sink for good.
     fn failure(&mut self, error: SinkError) -> Option<Duration> {
         let now = Instant::now();
         let error = match (error, self.retry) {
-            (SinkError::Temporary(e), Some((since, _, _))) if now - since >= TEMPORARY_LIMIT => {
-                SinkError::Permanent(format!("still failing after {} s: {e}", TEMPORARY_LIMIT.as_secs()).into())
+            (SinkError::Temporary(e), Some((since, _, _))) if now - since >= self.limit => {
+                SinkError::Permanent(format!("still failing after {} s: {e}", self.limit.as_secs()).into())
             }
             (SinkError::Temporary(e), retry) => {
                 let (since, backoff) = match retry {
@@ -344,17 +442,13 @@ where
         tracing::error!(sink = %self.report.name, %error, "sink failed; the job stops");
         self.report.lock().error = Some(Arc::new(error));
         self.failed = true;
-        self.pending.clear();
         None
     }
 }
 
-/// Hands every pending update before `upper` to the sink, time by time (without advancing it).
-fn deliver<K: Ord + Clone + std::fmt::Debug, V: Ord + std::fmt::Debug, S: Sink<K, V>>(
-    sink: &mut S,
-    pending: &mut Vec<((K, V), u64, isize)>,
-    upper: Option<u64>,
-) -> Result<(u64, u64), SinkError> {
+/// Takes every pending update before `upper` and consolidates it, time by time, into one
+/// change per changed key.
+fn closed_changes<K: Ord + Clone + std::fmt::Debug, V: Ord + std::fmt::Debug>(pending: &mut Vec<((K, V), u64, isize)>, upper: Option<u64>) -> Vec<(u64, Vec<Change<K, V>>)> {
     let closed = |t: &u64| upper.is_none_or(|u| *t < u);
     let mut ready: Vec<_> = Vec::new();
     let mut index = 0;
@@ -366,7 +460,7 @@ fn deliver<K: Ord + Clone + std::fmt::Debug, V: Ord + std::fmt::Debug, S: Sink<K
         }
     }
     ready.sort_unstable_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
-    let (mut times, mut total) = (0, 0);
+    let mut out = Vec::new();
     let mut updates = ready.into_iter().peekable();
     while let Some(&(_, time, _)) = updates.peek() {
         let mut changes = Vec::new();
@@ -396,16 +490,10 @@ fn deliver<K: Ord + Clone + std::fmt::Debug, V: Ord + std::fmt::Debug, S: Sink<K
             changes.push(to_change(last));
         }
         if !changes.is_empty() {
-            times += 1;
-            total += changes.len() as u64;
-            match sink.apply(time, changes) {
-                // Kept by the sink: `advance` retries it.
-                Ok(()) | Err(SinkError::Temporary(_)) => {}
-                Err(permanent) => return Err(permanent),
-            }
+            out.push((time, changes));
         }
     }
-    Ok((times, total))
+    out
 }
 
 fn to_change<K, V>((key, row): (K, Option<V>)) -> Change<K, V> {

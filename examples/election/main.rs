@@ -226,11 +226,13 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
                 outputs.results.push(Output::new("dashboard", board.sink(index)).routed(gather));
             }
             if let Some(publisher) = &result_publisher {
-                outputs.results.push(Output::new("result topics", KafkaSink::new(publisher.clone(), kafka_topic)));
+                outputs.results.push(Output::background("result topics", KafkaSink::new(publisher.clone(), kafka_topic)));
             }
             if let Some(db) = &db {
-                outputs.results.push(Output::new("PostgreSQL results", db.sink("results", index, peers, progress.sources.clone())?.measure_latency()));
-                outputs.records.push(Output::new("PostgreSQL records", db.sink("records", index, peers, progress.sources.clone())?));
+                let outage_limit = db.config().outage_limit;
+                let results = db.sink("results", index, peers, progress.sources.clone())?.measure_latency();
+                outputs.results.push(Output::background("PostgreSQL results", results).retry_for(outage_limit));
+                outputs.records.push(Output::background("PostgreSQL records", db.sink("records", index, peers, progress.sources.clone())?).retry_for(outage_limit));
             }
             Ok(run_job(worker, &source, outputs, &config, &progress))
         })
