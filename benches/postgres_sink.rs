@@ -1,9 +1,9 @@
 //! The PostgreSQL sink, on a fresh database of the local server (dropped at the end):
 //!
-//! * `sink_upserts`: 50 000 vote-ledger rows through [`PgSink`] (JSON rows → COPY into a
+//! * `sink_upserts`: 50 000 vote-ledger rows through [`PgSink`] (rows → binary COPY into a
 //!   staging table → `INSERT … ON CONFLICT DO UPDATE`, with the progress row, in one
-//!   transaction) beside a raw `COPY` of the same rows, already as CSV, into the same
-//!   table (the limit). Rows per second for each.
+//!   transaction) beside a raw binary `COPY` of the same rows, already as typed values, into
+//!   the same table (the limit). Rows per second for each.
 //! * `end_to_end`: a generated election on the embedded Kafka cluster, read bounded by the
 //!   job on 2 workers and written to PostgreSQL, with and without the vote ledger. Votes
 //!   per second.
@@ -16,7 +16,7 @@
 //! `postgres:` report line); see the README.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use ballotflow::connectors::clock::ClockConfig;
 use ballotflow::connectors::dataset::VotingMethod;
@@ -30,7 +30,12 @@ use ballotflow::pipelines::election::model::{AnomalyKind, Ballot, VoteStatus};
 use ballotflow::pipelines::election::records::{RecordKey, RecordRow, SourcePosition};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
 use postgres::{Client, NoTls};
+
+/// A ledger row as the raw COPY sends it.
+type RawVote = (String, i32, i64, [String; 4], SystemTime, [String; 2]);
 
 const ROWS: usize = 50_000;
 
@@ -87,44 +92,66 @@ fn sink_upserts(c: &mut Criterion, db: &BenchDb) {
     let pg = Postgres::open(config, "sink benchmark").unwrap();
     let (mut client, mut setup) = (Client::connect(&db.url(), NoTls).unwrap(), Client::connect(&db.url(), NoTls).unwrap());
     let rows = ledger_rows();
-    let mut sink = pg.sink::<RecordKey, RecordRow>("bench", 0, 1, Arc::new(SourceProgress::default())).unwrap();
-    // The same rows as CSV in the table's column order, for the raw COPY.
+    // The same rows as typed values in the table's column order, for the raw binary COPY.
     let columns = ["source_topic", "source_partition", "source_offset", "vote_id", "voter_id", "candidate_id", "polling_station_id", "voting_time", "voting_method", "status"];
-    let mut csv = String::new();
-    for (_, row) in &rows {
-        let json = ballotflow::connectors::sink::json::TableRow::to_json(row);
-        let fields: Vec<String> = columns
-            .iter()
-            .map(|c| match &json[*c] {
-                serde_json::Value::String(s) => format!("\"{}\"", s.replace('"', "\"\"")),
-                other => other.to_string(),
-            })
-            .collect();
-        csv.push_str(&fields.join(","));
-        csv.push('\n');
-    }
-    let copy = format!("COPY sink_bench.votes ({}) FROM STDIN (FORMAT csv)", columns.join(", "));
+    let types = [Type::TEXT, Type::INT4, Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TIMESTAMPTZ, Type::TEXT, Type::TEXT];
+    let typed: Vec<RawVote> = rows
+        .iter()
+        .map(|(_, row)| {
+            let json = ballotflow::connectors::sink::json::TableRow::to_json(row);
+            let text = |c: &str| json[c].as_str().unwrap().to_string();
+            let millis = ballotflow::connectors::dataset::parse_millis(&text("voting_time")).unwrap();
+            (
+                text("source_topic"),
+                json["source_partition"].as_i64().unwrap() as i32,
+                json["source_offset"].as_i64().unwrap(),
+                [text("vote_id"), text("voter_id"), text("candidate_id"), text("polling_station_id")],
+                SystemTime::UNIX_EPOCH + Duration::from_millis(millis as u64),
+                [text("voting_method"), text("status")],
+            )
+        })
+        .collect();
+    let copy = format!("COPY sink_bench.votes ({}) FROM STDIN (FORMAT binary)", columns.join(", "));
 
     let mut group = c.benchmark_group("postgres_sink_upserts");
     group.throughput(Throughput::Elements(ROWS as u64)).sample_size(10);
     let mut time = 0;
-    group.bench_function("raw_copy", |b| {
+    group.bench_function("raw_binary_copy", |b| {
         b.iter_batched(
             || setup.batch_execute("TRUNCATE sink_bench.votes").unwrap(),
             |()| {
-                let mut writer = client.copy_in(&copy).unwrap();
-                std::io::Write::write_all(&mut writer, csv.as_bytes()).unwrap();
+                let mut writer = BinaryCopyInWriter::new(client.copy_in(&copy).unwrap(), &types);
+                for (topic, partition, offset, ids, time, tail) in &typed {
+                    writer.write(&[topic, partition, offset, &ids[0], &ids[1], &ids[2], &ids[3], time, &tail[0], &tail[1]]).unwrap();
+                }
                 writer.finish().unwrap();
             },
             BatchSize::PerIteration,
         )
     });
+    // A new sink each time, as the ledger's rows are written: once, by a sink that has not
+    // written them before.
     group.bench_function("pg_sink", |b| {
         b.iter_batched(
             || {
-                setup.batch_execute("TRUNCATE sink_bench.votes").unwrap();
-                rows.iter().map(|(k, v)| Change::Upsert(k.clone(), v.clone())).collect::<Vec<_>>()
+                setup.batch_execute("TRUNCATE sink_bench.votes, sink_bench.pipeline_progress").unwrap();
+                let sink = pg.sink::<RecordKey, RecordRow>("bench", 0, 1, Arc::new(SourceProgress::default())).unwrap();
+                (sink, rows.iter().map(|(k, v)| Change::Upsert(k.clone(), v.clone())).collect::<Vec<_>>())
             },
+            |(mut sink, changes)| {
+                sink.apply(1, changes).unwrap();
+                sink.advance(Some(2)).unwrap();
+                sink
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    // The same rows again, by a sink that wrote them: each one is merged over its old row.
+    let mut sink = pg.sink::<RecordKey, RecordRow>("bench", 0, 1, Arc::new(SourceProgress::default())).unwrap();
+    setup.batch_execute("TRUNCATE sink_bench.votes, sink_bench.pipeline_progress").unwrap();
+    group.bench_function("pg_sink_rewrite", |b| {
+        b.iter_batched(
+            || rows.iter().map(|(k, v)| Change::Upsert(k.clone(), v.clone())).collect::<Vec<_>>(),
             |changes| {
                 sink.apply(time, changes).unwrap();
                 time += 1;
@@ -179,7 +206,7 @@ fn job(pg: &Arc<Postgres>, kafka: &KafkaConfig, ledger: bool, day: i64) {
         let (index, peers) = (worker.index(), worker.peers());
         let results = pg.sink::<ResultKey, ResultRow>("results", index, peers, progress.sources.clone()).unwrap();
         let records = pg.sink::<RecordKey, RecordRow>("records", index, peers, progress.sources.clone()).unwrap();
-        let outputs = JobOutputs { results: vec![Output::new("PostgreSQL results", results)], records: vec![Output::new("PostgreSQL records", records)] };
+        let outputs = JobOutputs { results: vec![Output::background("PostgreSQL results", results)], records: vec![Output::background("PostgreSQL records", records)] };
         run_job(worker, &source, outputs, &config, &progress).unwrap();
     })
     .unwrap()

@@ -9,10 +9,12 @@
 //! partially ordered time; for totally ordered time a key's current values and last output
 //! are all there is to know. This operator keeps just those, in a hash map, and processes
 //! each time once its input frontier has passed it: cheaper by a wide margin for keys with
-//! many values that change often (a top-k over every station, a window's stations). Values
-//! are held in a `BTreeMap` per key, so use it where a key's values are at most thousands.
+//! many values that change often (a top-k over every station, a window's stations). A key's
+//! values are a sorted vector, merged with each time's changes in one pass, so a key with
+//! one value (a registry's latest record) costs that value and no more; use it where a key's
+//! values are at most thousands.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
@@ -27,17 +29,36 @@ use super::batches::TimeBatches;
 /// A time's updates.
 type Updates<K, V> = Vec<((K, V), isize)>;
 
-/// A key's current values and last output.
+/// A key's current values (sorted, with non-zero counts) and last output.
 struct Group<V, O> {
-    values: BTreeMap<V, isize>,
+    values: Vec<(V, isize)>,
     output: Vec<(O, isize)>,
-    dirty: bool,
 }
 
 impl<V, O> Default for Group<V, O> {
     fn default() -> Self {
-        Group { values: BTreeMap::new(), output: Vec::new(), dirty: false }
+        Group { values: Vec::new(), output: Vec::new() }
     }
+}
+
+/// Adds `changes` (sorted by value, consolidated) to `values` (the same), dropping values
+/// whose count becomes zero; the result holds no spare capacity.
+fn merge<V: Ord>(values: &mut Vec<(V, isize)>, changes: impl Iterator<Item = (V, isize)>) {
+    let mut merged = Vec::with_capacity(values.len() + changes.size_hint().0);
+    let mut old = std::mem::take(values).into_iter().peekable();
+    for (value, diff) in changes {
+        while let Some(smaller) = old.next_if(|(o, _)| *o < value) {
+            merged.push(smaller);
+        }
+        match old.next_if(|(o, _)| *o == value) {
+            Some((same, count)) if count + diff != 0 => merged.push((same, count + diff)),
+            Some(_) => {}
+            None => merged.push((value, diff)),
+        }
+    }
+    merged.extend(old);
+    merged.shrink_to_fit();
+    *values = merged;
 }
 
 /// Reduces each key's values, for totally ordered time (see the module docs).
@@ -95,7 +116,7 @@ where
         builder.build(move |_capabilities| {
             let mut batches: TimeBatches<T, Updates<K, V>> = TimeBatches::new(1);
             let mut groups: HashMap<K, Group<V, O>, foldhash::fast::FixedState> = HashMap::default();
-            let (mut dirty, mut fresh) = (Vec::new(), Vec::new());
+            let mut fresh = Vec::new();
             move |frontiers| {
                 input.for_each(|cap, data| {
                     batches.hold(&cap);
@@ -103,22 +124,20 @@ where
                         batches.at(time).push((update, diff));
                     }
                 });
-                while let Some((time, updates)) = batches.next_complete(frontiers) {
-                    for ((key, value), diff) in updates {
-                        let group = groups.entry(key.clone()).or_default();
-                        if !group.dirty {
-                            group.dirty = true;
-                            dirty.push(key);
-                        }
-                        let count = group.values.entry(value).or_default();
-                        *count += diff;
-                    }
+                while let Some((time, mut updates)) = batches.next_complete(frontiers) {
+                    // Sorted by key, then value: each key's changes are one run.
+                    consolidate(&mut updates);
                     let mut output = output.activate();
                     let mut session = output.session(batches.caps(0));
-                    for key in dirty.drain(..) {
-                        let group = groups.get_mut(&key).expect("dirty keys have groups");
-                        group.dirty = false;
-                        group.values.retain(|_, count| *count != 0);
+                    let mut updates = updates.into_iter().peekable();
+                    while let Some(((key, _), _)) = updates.peek() {
+                        let key = key.clone();
+                        let group = groups.entry(key.clone()).or_default();
+                        let mut changes = Vec::new();
+                        while let Some(((_, value), diff)) = updates.next_if(|((k, _), _)| *k == key) {
+                            changes.push((value, diff));
+                        }
+                        merge(&mut group.values, changes.into_iter());
                         let values: Vec<(&V, isize)> = group.values.iter().map(|(v, n)| (v, *n)).collect();
                         if !values.is_empty() {
                             logic(&key, &values, &mut fresh);
@@ -139,12 +158,11 @@ where
 }
 
 /// Makes `fresh` (consolidated here) the last output and returns `fresh − last`; `fresh` is
-/// left empty for reuse.
+/// left empty, with its capacity, for reuse (the last output holds no spare capacity).
 pub(crate) fn replace_output<O: Ord + Clone>(last: &mut Vec<(O, isize)>, fresh: &mut Vec<(O, isize)>) -> Vec<(O, isize)> {
     consolidate(fresh);
     let changes = differences(last, fresh);
-    std::mem::swap(last, fresh);
-    fresh.clear();
+    *last = fresh.drain(..).collect();
     changes
 }
 

@@ -1,12 +1,15 @@
 //! Outputs fail alone and loudly: a sink that fails for a while is retried and loses
 //! nothing; a sink that fails for good stops the job, on every worker, with the failure
-//! named, while the job's other outputs still complete everything that was read.
+//! named, while the job's other outputs still complete everything that was read. Each on
+//! the worker thread and on its own thread ([`Output::background`]), where a stalled sink
+//! holds back no other output.
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ballotflow::connectors::generator::{generate, GeneratorConfig};
 use ballotflow::connectors::sink::memory::MemorySink;
@@ -78,6 +81,56 @@ impl Sink<ResultKey, ResultRow> for FailsAtTheEnd {
     }
 }
 
+/// A sink whose database is away until it is let go: each write waits a little (a connect
+/// timeout) and fails temporarily. It notes the threads it was called on.
+struct Away {
+    inner: Rows,
+    back: Arc<AtomicBool>,
+    threads: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+}
+
+impl Sink<ResultKey, ResultRow> for Away {
+    fn apply(&mut self, time: u64, changes: Vec<Change<ResultKey, ResultRow>>) -> Result<(), SinkError> {
+        self.inner.apply(time, changes)
+    }
+
+    fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
+        self.threads.lock().unwrap().insert(std::thread::current().name().unwrap_or_default().to_string());
+        if !self.back.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(20));
+            return Err(SinkError::temporary("the database is away"));
+        }
+        self.inner.advance(frontier)
+    }
+}
+
+/// A sink whose writes do not return until it is let go (a database slower than the job).
+struct Slow {
+    inner: Rows,
+    go: Arc<AtomicBool>,
+}
+
+impl Sink<ResultKey, ResultRow> for Slow {
+    fn apply(&mut self, time: u64, changes: Vec<Change<ResultKey, ResultRow>>) -> Result<(), SinkError> {
+        self.inner.apply(time, changes)
+    }
+
+    fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
+        while !self.go.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.inner.advance(frontier)
+    }
+}
+
+/// `sink` on the worker thread, or on its own.
+fn output(name: &str, sink: impl Sink<ResultKey, ResultRow> + Send + 'static, background: bool) -> Output<ResultKey, ResultRow> {
+    match background {
+        true => Output::background(name, sink),
+        false => Output::new(name, sink),
+    }
+}
+
 fn run(voters: usize, workers: usize, outputs: impl Fn(usize) -> JobOutputs + Send + Sync + 'static) -> Vec<Result<WorkerReport, JobError>> {
     let election = Arc::new(generate(&GeneratorConfig { seed: 3, voters, ..GeneratorConfig::default() }));
     let source = Source::Generated(election);
@@ -98,11 +151,11 @@ fn run(voters: usize, workers: usize, outputs: impl Fn(usize) -> JobOutputs + Se
 fn temporary_failures_are_retried_and_lose_nothing() {
     let election = generate(&GeneratorConfig { seed: 3, voters: 3_000, ..GeneratorConfig::default() });
     let expected = common::oracle(&Admitted::of(common::events(&election)));
-    for workers in [1, 2, 4] {
+    for (workers, background) in [(1, false), (2, false), (4, false), (1, true), (2, true), (4, true)] {
         let (steady, flaky, failures) = (Rows::new(false), Rows::new(false), Arc::new(AtomicUsize::new(0)));
         let (s, f, n) = (steady.clone(), flaky.clone(), failures.clone());
         let reports = run(3_000, workers, move |index| JobOutputs {
-            results: vec![Output::new("steady", s.for_worker(index)), Output::new("flaky", Flaky { inner: f.for_worker(index), calls: 0, failures: n.clone() })],
+            results: vec![Output::new("steady", s.for_worker(index)), output("flaky", Flaky { inner: f.for_worker(index), calls: 0, failures: n.clone() }, background)],
             records: Vec::new(),
         });
         let reports: Vec<WorkerReport> = reports.into_iter().map(|r| r.expect("temporary failures do not fail the job")).collect();
@@ -119,11 +172,13 @@ fn temporary_failures_are_retried_and_lose_nothing() {
 #[test]
 fn a_permanent_failure_stops_the_job_and_the_other_outputs_complete_what_was_read() {
     let election_votes = generate(&GeneratorConfig { seed: 3, voters: 40_000, ..GeneratorConfig::default() }).votes.len() as u64;
-    for workers in [1, 2, 4] {
+    for (workers, background) in [(1, false), (2, false), (4, false), (2, true)] {
         let steady = Rows::new(false);
         let s = steady.clone();
-        let results =
-            run(40_000, workers, move |index| JobOutputs { results: vec![Output::new("steady", s.for_worker(index)), Output::new("refusing", Refusing)], records: Vec::new() });
+        let results = run(40_000, workers, move |index| JobOutputs {
+            results: vec![Output::new("steady", s.for_worker(index)), output("refusing", Refusing, background)],
+            records: Vec::new(),
+        });
         let mut read = 0;
         for result in results {
             match result {
@@ -147,8 +202,8 @@ fn a_permanent_failure_stops_the_job_and_the_other_outputs_complete_what_was_rea
 
 #[test]
 fn a_failure_of_the_last_delivery_still_fails_the_job() {
-    for workers in [1, 2] {
-        let results = run(2_000, workers, |_| JobOutputs { results: vec![Output::new("last", FailsAtTheEnd)], records: Vec::new() });
+    for (workers, background) in [(1, false), (2, false), (1, true), (2, true)] {
+        let results = run(2_000, workers, move |_| JobOutputs { results: vec![output("last", FailsAtTheEnd, background)], records: Vec::new() });
         for result in results {
             match result {
                 Err(JobError::Output { failure, .. }) => assert!(failure.to_string().contains("output \"last\" failed: the last commit was refused"), "{failure}"),
@@ -156,4 +211,54 @@ fn a_failure_of_the_last_delivery_still_fails_the_job() {
             }
         }
     }
+}
+
+#[test]
+fn an_output_whose_database_is_away_writes_on_its_own_thread_holds_back_no_other_output_and_loses_nothing() {
+    let election = generate(&GeneratorConfig { seed: 3, voters: 3_000, ..GeneratorConfig::default() });
+    let expected = common::oracle(&Admitted::of(common::events(&election)));
+    for workers in [1, 2] {
+        let (steady, away, back, threads) = (Rows::new(false), Rows::new(false), Arc::new(AtomicBool::new(false)), Arc::new(std::sync::Mutex::default()));
+        let (s, a, b, t) = (steady.clone(), away.clone(), back.clone(), threads.clone());
+        let job = std::thread::spawn(move || {
+            run(3_000, workers, move |index| JobOutputs {
+                results: vec![Output::new("steady", s.for_worker(index)), Output::background("away", Away { inner: a.for_worker(index), back: b.clone(), threads: t.clone() })],
+                records: Vec::new(),
+            })
+        });
+        // The steady output delivers the whole input while the other one's database is away.
+        let complete = |rows: &Rows| rows.state().frontiers.len() == workers && rows.state().frontiers.values().all(Option::is_none);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !complete(&steady) {
+            assert!(Instant::now() < deadline, "{workers} workers: the steady output did not complete while the other one was away");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(steady.rows() == expected, "{workers} workers, steady sink:\n{}", diff(&expected, &steady.rows()));
+        assert!(!job.is_finished(), "{workers} workers: the job waits for the output that is away");
+        back.store(true, Ordering::Relaxed);
+        let reports: Vec<WorkerReport> = job.join().unwrap().into_iter().map(|r| r.expect("the outage was temporary")).collect();
+        let retries: u64 = reports.iter().flat_map(|r| &r.outputs).filter(|o| o.name() == "away").map(|o| o.stats().retries).sum();
+        assert!(retries > 0, "{workers} workers: the outage was retried");
+        let threads = threads.lock().unwrap().clone();
+        assert!(!threads.is_empty() && threads.iter().all(|name| name == "sink away"), "{workers} workers: the sink ran on {threads:?}");
+        assert!(away.rows() == expected, "{workers} workers, the sink that was away:\n{}", diff(&expected, &away.rows()));
+    }
+}
+
+#[test]
+fn a_slow_background_output_fills_its_queue_and_holds_the_workers_back() {
+    let election = generate(&GeneratorConfig { seed: 3, voters: 20_000, ..GeneratorConfig::default() });
+    let expected = common::oracle(&Admitted::of(common::events(&election)));
+    let (slow, go) = (Rows::new(false), Arc::new(AtomicBool::new(false)));
+    let (s, g) = (slow.clone(), go.clone());
+    let job = std::thread::spawn(move || {
+        run(20_000, 2, move |index| JobOutputs { results: vec![Output::background("slow", Slow { inner: s.for_worker(index), go: g.clone() })], records: Vec::new() })
+    });
+    // Far more closed times than the queue holds: the workers wait for the sink.
+    std::thread::sleep(Duration::from_millis(500));
+    go.store(true, Ordering::Relaxed);
+    let reports: Vec<WorkerReport> = job.join().unwrap().into_iter().map(|r| r.expect("a slow sink is no failure")).collect();
+    let blocked: Duration = reports.iter().flat_map(|r| &r.outputs).map(|o| o.stats().blocked).sum();
+    assert!(blocked > Duration::ZERO, "the full queue held the workers back");
+    assert!(slow.rows() == expected, "{}", diff(&expected, &slow.rows()));
 }

@@ -42,7 +42,7 @@
 //! unreachable ([`PgError::Lost`]), or reachable but every attempt interrupted
 //! ([`PgError::Interrupted`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -61,7 +61,10 @@ use crate::connectors::sink::{Change, Sink, SinkError};
 /// Statements of one table on one connection.
 struct Prepared {
     table: Table,
+    /// Binary `COPY` into the staging table.
     copy: String,
+    /// Binary `COPY` straight into the table, for keys it cannot hold yet.
+    append: String,
     merge: Statement,
     delete: Statement,
     /// Every row as a JSON object (to reconcile after a replay).
@@ -121,6 +124,10 @@ pub struct PgSink<K, V> {
     transaction_rows: usize,
     /// A commit is under way (split, or interrupted): the next `advance` goes on with it.
     unfinished: bool,
+    /// Hashes of the keys this sink has written rows for (see [`Write::appends`]).
+    written: HashSet<u64>,
+    /// The commit under way reconciles a replay.
+    reconciling: bool,
     last_commit: Instant,
 }
 
@@ -172,6 +179,8 @@ impl Postgres {
             complete,
             transaction_rows: self.config.transaction_rows.max(1),
             unfinished: false,
+            written: HashSet::new(),
+            reconciling: false,
             last_commit: Instant::now(),
         })
     }
@@ -217,6 +226,7 @@ impl Link {
             let prepared = Prepared {
                 table: table.clone(),
                 copy: format!("COPY {stage} ({columns}) FROM STDIN (FORMAT binary)"),
+                append: format!("COPY {qualified} ({columns}) FROM STDIN (FORMAT binary)"),
                 merge: client.prepare(&merge).map_err(config.sql_error("preparing a merge"))?,
                 delete: client.prepare(&delete).map_err(config.sql_error("preparing a delete"))?,
                 rows: format!("SELECT to_jsonb(t) FROM {qualified} AS t"),
@@ -322,6 +332,17 @@ fn transient(e: &postgres::Error) -> bool {
     }
 }
 
+/// Sends `rows` (JSON objects of `table`) with the binary `COPY` statement `copy`.
+fn copy_rows(tx: &mut postgres::Transaction<'_>, copy: &str, table: &Table, rows: &[Value]) -> Result<u64, postgres::Error> {
+    let mut writer = BinaryCopyInWriter::new(tx.copy_in(copy)?, &table.types);
+    for row in rows {
+        let cells = Cell::row(row, &table.columns);
+        let values: Vec<&(dyn postgres::types::ToSql + Sync)> = cells.iter().map(|c| c as _).collect();
+        writer.write(&values)?;
+    }
+    writer.finish()
+}
+
 /// A `pipeline_progress` row.
 #[derive(Clone, Copy)]
 struct Progress<'a> {
@@ -338,16 +359,24 @@ struct Progress<'a> {
 
 /// One transaction's work.
 struct Write<'a, K, V> {
+    /// Rows of keys the sink has not written before (by their hash), so that the table is
+    /// unlikely to hold them: they are copied straight into it, and merged like the other
+    /// upserts only if that fails on a key that is there after all (a replayed run's rows,
+    /// a hash shared with a written key). This halves the work of rows written once, like
+    /// the vote ledger's.
+    appends: Vec<(&'a K, &'a V)>,
     upserts: Vec<(&'a K, &'a V)>,
     deletes: Vec<&'a K>,
 }
 
-impl<'a, K: TableKey, V: TableRow> Write<'a, K, V> {
-    /// The first `rows` of `pending`.
-    fn first(pending: &'a BTreeMap<K, Option<V>>, rows: usize) -> Self {
-        let mut write = Write { upserts: Vec::new(), deletes: Vec::new() };
+impl<'a, K: TableKey + Hashable, V: TableRow> Write<'a, K, V> {
+    /// The first `rows` of `pending`; `written` holds the hashes of keys written before,
+    /// `None` if every key may be in the table.
+    fn first(pending: &'a BTreeMap<K, Option<V>>, rows: usize, written: Option<&HashSet<u64>>) -> Self {
+        let mut write = Write { appends: Vec::new(), upserts: Vec::new(), deletes: Vec::new() };
         for (key, row) in pending.iter().take(rows) {
             match row {
+                Some(row) if written.is_some_and(|w| !w.contains(&key.hashed().into())) => write.appends.push((key, row)),
                 Some(row) => write.upserts.push((key, row)),
                 None => write.deletes.push(key),
             }
@@ -357,10 +386,14 @@ impl<'a, K: TableKey, V: TableRow> Write<'a, K, V> {
 
     /// Runs the writes and the progress row in one transaction on `connection`.
     fn commit(&self, connection: &mut Connection, progress: Progress<'_>) -> Result<(u64, u64), postgres::Error> {
-        let mut upserts: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-        for (key, row) in &self.upserts {
-            upserts.entry(key.table()).or_default().push(row.to_json());
-        }
+        let by_table = |rows: &[(&K, &V)]| {
+            let mut tables: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+            for (key, row) in rows {
+                tables.entry(key.table()).or_default().push(row.to_json());
+            }
+            tables
+        };
+        let (appends, mut upserts) = (by_table(&self.appends), by_table(&self.upserts));
         let mut deletes: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
         for key in &self.deletes {
             deletes.entry(key.table()).or_default().push(key.key_json());
@@ -368,15 +401,22 @@ impl<'a, K: TableKey, V: TableRow> Write<'a, K, V> {
         let Connection { client, tables, progress: progress_statement } = connection;
         let mut tx = client.transaction()?;
         let (mut upserted, mut deleted) = (0, 0);
+        for (table, rows) in appends {
+            let prepared = &tables[table];
+            let mut attempt = tx.savepoint("append")?;
+            match copy_rows(&mut attempt, &prepared.append, &prepared.table, &rows) {
+                Ok(copied) => {
+                    attempt.commit()?;
+                    upserted += copied;
+                }
+                // Dropping the savepoint rolls the copy back; the rows are merged instead.
+                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => upserts.entry(table).or_default().extend(rows),
+                Err(e) => return Err(e),
+            }
+        }
         for (table, rows) in upserts {
             let prepared = &tables[table];
-            let mut writer = BinaryCopyInWriter::new(tx.copy_in(&prepared.copy)?, &prepared.table.types);
-            for row in &rows {
-                let cells = Cell::row(row, &prepared.table.columns);
-                let values: Vec<&(dyn postgres::types::ToSql + Sync)> = cells.iter().map(|c| c as _).collect();
-                writer.write(&values)?;
-            }
-            writer.finish()?;
+            copy_rows(&mut tx, &prepared.copy, &prepared.table, &rows)?;
             upserted += tx.execute(&prepared.merge, &[])?;
         }
         for (table, keys) in deletes {
@@ -409,7 +449,9 @@ where
         loop {
             let rows = self.transaction_rows.min(self.pending.len());
             let last = rows == self.pending.len();
-            let write = Write::first(&self.pending, rows);
+            // A replay's reconciliation rewrites rows the table holds.
+            let written = (!self.reconciling).then_some(&self.written);
+            let write = Write::first(&self.pending, rows, written);
             let progress = Progress {
                 sink: &self.name,
                 job: &self.job,
@@ -430,6 +472,12 @@ where
             };
             let took = started.elapsed();
             transactions += 1;
+            for (key, row) in self.pending.iter().take(rows) {
+                match row {
+                    Some(_) => self.written.insert(key.hashed().into()),
+                    None => self.written.remove(&key.hashed().into()),
+                };
+            }
             self.link.db.count_commit(upserted, deleted);
             if !last {
                 let first_kept = self.pending.keys().nth(rows).expect("more rows than written").clone();
@@ -451,6 +499,7 @@ where
             self.link.db.count(|s| s.split_commits += 1);
         }
         self.unfinished = false;
+        self.reconciling = false;
         self.complete = frontier;
         self.last_commit = Instant::now();
         if self.measure_latency {
@@ -483,6 +532,7 @@ where
         let (current, deleted) = (rows.len(), gone.len());
         self.pending = rows.into_iter().map(|(key, row)| (key, Some(row))).chain(gone.into_iter().map(|key| (key, None))).collect();
         tracing::info!(sink = %self.name, worker, rows = current, deleted, "replay caught up: reconciling the rows, writing changes from now on");
+        self.reconciling = true;
         self.commit(frontier)
     }
 }

@@ -9,7 +9,7 @@
 //! thread keeps taking changes (the sink merges them per key) up to [`BACKLOG`] changes, so
 //! an outage stalls only this output for as long as that lasts.
 
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
 
 use super::{Change, Driver, Sink};
@@ -79,31 +79,41 @@ fn run<K, V, S: Sink<K, V>>(receiver: Receiver<Message<K, V>>, mut driver: Drive
         Message::Advance(frontier) => driver.target = frontier,
     };
     let mut retry_in: Option<Duration> = None;
+    // Whether the operator may still send. Once it has handed over its complete input it
+    // may be dropped while the sink still retries the last advance.
+    let mut open = true;
     while !driver.finished() {
-        let message = match retry_in {
-            None => match receiver.recv() {
-                Ok(message) => Some(message),
-                Err(_) => return,
-            },
-            Some(wait) if driver.backlog >= BACKLOG => {
-                std::thread::sleep(wait);
-                None
-            }
-            Some(wait) => match receiver.recv_timeout(wait) {
-                Ok(message) => Some(message),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => return,
-            },
-        };
-        if let Some(message) = message {
-            take(&mut driver, message);
-            // Whatever else is queued goes into the same advance.
-            while driver.backlog < BACKLOG {
-                match receiver.try_recv() {
-                    Ok(message) => take(&mut driver, message),
-                    Err(_) => break,
+        match retry_in {
+            Some(wait) if !open || driver.backlog >= BACKLOG => std::thread::sleep(wait),
+            _ if !open => {}
+            _ => {
+                let received = match retry_in {
+                    None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                    Some(wait) => receiver.recv_timeout(wait),
+                };
+                match received {
+                    Ok(message) => {
+                        take(&mut driver, message);
+                        // Whatever else is queued goes into the same advance.
+                        while driver.backlog < BACKLOG {
+                            match receiver.try_recv() {
+                                Ok(message) => take(&mut driver, message),
+                                Err(TryRecvError::Empty) => break,
+                                Err(TryRecvError::Disconnected) => {
+                                    open = false;
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => open = false,
                 }
             }
+        }
+        if !open && driver.target.is_some() {
+            // The operator is gone before the end of its input: the job was stopped.
+            return;
         }
         retry_in = driver.advance();
     }
