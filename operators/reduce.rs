@@ -162,7 +162,9 @@ where
 pub(crate) fn replace_output<O: Ord + Clone>(last: &mut Vec<(O, isize)>, fresh: &mut Vec<(O, isize)>) -> Vec<(O, isize)> {
     consolidate(fresh);
     let changes = differences(last, fresh);
-    *last = fresh.drain(..).collect();
+    last.clear();
+    last.append(fresh);
+    last.shrink_to_fit();
     changes
 }
 

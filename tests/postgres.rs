@@ -371,6 +371,41 @@ fn terminated_connections_are_reconnected_and_nothing_is_lost() {
 }
 
 #[test]
+fn sessions_terminated_every_second_for_the_whole_run_still_end_exact() {
+    // Registry commits of 60 000 voters are cut into transactions (that get smaller after
+    // each interrupted one).
+    let expected = files("60000", "15");
+    let db = FreshDb::new("terminated");
+    let url = db.url();
+    let args = ["--input", expected.data.to_str().unwrap(), "-w", "2", "--batch", "300", "--pg-batch-ms", "20", "--pg-transaction-rows", "5000", "--postgres", &url];
+    let mut child = Command::new(example()).args(args).env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut client = db.client();
+    let mut terminations = 0;
+    while child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(1000));
+        let killed: i64 = client
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ballotflow' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        terminations += usize::from(killed > 0);
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the job must get through:\n{stdout}\n{stderr}");
+    assert!(terminations >= 2, "the run outlived only {terminations} terminations");
+    let outages: u64 = stdout.split_whitespace().find_map(|w| w.strip_prefix("outages=")).and_then(|n| n.parse().ok()).expect("a postgres report line");
+    assert!(outages >= 1, "the report shows the outages: {stdout}");
+    let split: u64 = stdout.split_whitespace().find_map(|w| w.strip_prefix("split_commits=")).and_then(|n| n.parse().ok()).expect("a postgres report line");
+    assert!(split >= 1, "commits were split: {stdout}");
+    assert_files_exact(&mut client, &expected, "after a run terminated every second");
+    let progress: Vec<Option<i64>> = client.query("SELECT writing_frontier FROM ballotflow.pipeline_progress", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert!(progress.iter().all(Option::is_none), "every split commit was finished: {progress:?}");
+}
+
+#[test]
 fn an_unreachable_database_is_one_clear_error_without_the_password() {
     let out = Command::new(example()).args(["--voters", "1000", "--postgres", "postgresql://alice:hunter2@127.0.0.1:1/ballots"]).env("RUST_LOG", "warn").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -247,6 +247,10 @@ pub struct PgArgs {
     /// Commit as soon as this many rows are pending per worker.
     #[arg(long, default_value_t = 50_000)]
     pub pg_batch_rows: usize,
+    /// The most rows one transaction writes; a bigger commit is split (and transactions
+    /// shrink after one is interrupted).
+    #[arg(long, default_value_t = 50_000)]
+    pub pg_transaction_rows: usize,
 }
 
 /// Timely's options, passed through.

@@ -29,6 +29,7 @@ pub fn open(args: &PgArgs, job: &str, embedded_default: bool, processes: usize) 
     let mut config = PgConfig::new(&url)?.with_schema(&args.pg_schema)?;
     config.batch_interval = std::time::Duration::from_millis(args.pg_batch_ms);
     config.batch_rows = args.pg_batch_rows.max(1);
+    config.transaction_rows = args.pg_transaction_rows.max(1);
     if processes > 1 {
         anyhow::ensure!(!explicit, "the PostgreSQL sink runs in one process (-n 1): its replay gate reads the readers' positions in-process");
         eprintln!("running without PostgreSQL: the sink runs in one process (-n 1)");
@@ -52,8 +53,9 @@ pub fn print_report(db: &Postgres, sources: &SourceProgress) {
     let s = db.stats();
     let latency = sources.latency().map_or(String::new(), |l| format!(" latency_p50_ms={} latency_p99_ms={} latency_max_ms={}", l.p50_ms, l.p99_ms, l.max_ms));
     println!(
-        "postgres: commits={} upserts={} deletes={} outages={} outage_s={:.1} replays={}{latency}",
+        "postgres: commits={} split_commits={} upserts={} deletes={} outages={} outage_s={:.1} replays={}{latency}",
         s.commits,
+        s.split_commits,
         s.upserts,
         s.deletes,
         s.outages,
