@@ -313,8 +313,9 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
     run.report.late = run.feed.late();
     let Run { feed, probe, signals, mut report, dead_letter_topic, profile, .. } = run;
     drop(feed);
-    // Until everything this worker read is delivered, or its outputs have failed.
-    worker.step_while(|| !probe.done() || !report.outputs.iter().all(SinkReport::done));
+    // Until everything this worker read is delivered, or its outputs have failed. Parking
+    // (briefly) leaves the cores to background sinks that are still writing.
+    worker.step_or_park_while(Some(Duration::from_millis(1)), || !probe.done() || !report.outputs.iter().all(SinkReport::done));
     if let Some(profile) = &profile {
         profile.report(worker, "votes", 25);
     }
