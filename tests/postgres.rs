@@ -332,6 +332,24 @@ fn killed_again_and_again_the_job_ends_exact_and_readers_never_see_it_go_back() 
     assert_files_exact(&mut client, &expected, "after the kills");
 }
 
+/// Terminates every session of the job; whether there was one.
+fn terminate_sessions(client: &mut postgres::Client) -> bool {
+    let killed: i64 = client
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ballotflow' AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    killed > 0
+}
+
+/// `name=value` of the example's `postgres:` report line.
+fn report_value(stdout: &str, name: &str) -> u64 {
+    let prefix = format!("{name}=");
+    stdout.split_whitespace().find_map(|w| w.strip_prefix(prefix.as_str())).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no {name} in a postgres report line: {stdout}"))
+}
+
 #[test]
 fn terminated_connections_are_reconnected_and_nothing_is_lost() {
     let expected = files("30000", "12");
@@ -347,14 +365,7 @@ fn terminated_connections_are_reconnected_and_nothing_is_lost() {
         let committed = client.query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'ballotflow' AND tablename = 'pipeline_progress'", &[]).unwrap().get::<_, i64>(0) > 0
             && client.query_one("SELECT count(*) FROM ballotflow.pipeline_progress", &[]).unwrap().get::<_, i64>(0) > 0;
         if committed {
-            let killed: i64 = client
-                .query_one(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ballotflow' AND pid <> pg_backend_pid()",
-                    &[],
-                )
-                .unwrap()
-                .get(0);
-            terminated += usize::from(killed > 0);
+            terminated += usize::from(terminate_sessions(&mut client));
             std::thread::sleep(Duration::from_millis(300));
         } else {
             std::thread::sleep(Duration::from_millis(20));
@@ -364,7 +375,7 @@ fn terminated_connections_are_reconnected_and_nothing_is_lost() {
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the job must survive the outages:\n{stdout}\n{stderr}");
     assert_eq!(terminated, 3, "the run ended before three terminations");
-    let outages: u64 = stdout.split_whitespace().find_map(|w| w.strip_prefix("outages=")).and_then(|n| n.parse().ok()).expect("a postgres report line");
+    let outages: u64 = report_value(&stdout, "outages");
     assert!(outages >= 1, "the report shows the outages: {stdout}");
     assert!(stderr.contains("PostgreSQL connection lost"), "the log shows the outages: {stderr}");
     assert_files_exact(&mut client, &expected, "after the outages");
@@ -383,22 +394,15 @@ fn sessions_terminated_every_second_for_the_whole_run_still_end_exact() {
     let mut terminations = 0;
     while child.try_wait().unwrap().is_none() {
         std::thread::sleep(Duration::from_millis(1000));
-        let killed: i64 = client
-            .query_one(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ballotflow' AND pid <> pg_backend_pid()",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        terminations += usize::from(killed > 0);
+        terminations += usize::from(terminate_sessions(&mut client));
     }
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the job must get through:\n{stdout}\n{stderr}");
     assert!(terminations >= 2, "the run outlived only {terminations} terminations");
-    let outages: u64 = stdout.split_whitespace().find_map(|w| w.strip_prefix("outages=")).and_then(|n| n.parse().ok()).expect("a postgres report line");
+    let outages: u64 = report_value(&stdout, "outages");
     assert!(outages >= 1, "the report shows the outages: {stdout}");
-    let split: u64 = stdout.split_whitespace().find_map(|w| w.strip_prefix("split_commits=")).and_then(|n| n.parse().ok()).expect("a postgres report line");
+    let split: u64 = report_value(&stdout, "split_commits");
     assert!(split >= 1, "commits were split: {stdout}");
     assert_files_exact(&mut client, &expected, "after a run terminated every second");
     let progress: Vec<Option<i64>> = client.query("SELECT writing_frontier FROM ballotflow.pipeline_progress", &[]).unwrap().iter().map(|r| r.get(0)).collect();
