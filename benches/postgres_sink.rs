@@ -19,15 +19,16 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use ballotflow::connectors::clock::ClockConfig;
-use ballotflow::connectors::dataset::VotingMethod;
+use ballotflow::connectors::dataset::{SourcePosition, VotingMethod};
 use ballotflow::connectors::generator::{generate, GeneratorConfig};
 use ballotflow::connectors::kafka::{publish_dataset, EmbeddedCluster, KafkaConfig, Pace, PublishProgress, Publisher, Topics};
 use ballotflow::connectors::postgres::{PgConfig, Postgres};
 use ballotflow::connectors::progress::SourceProgress;
 use ballotflow::connectors::sink::{Change, Output, Sink};
+use ballotflow::pipelines::election;
 use ballotflow::pipelines::election::job::{run_job, JobConfig, JobOutputs, JobProgress, KafkaSource, Source};
 use ballotflow::pipelines::election::model::{AnomalyKind, Ballot, VoteStatus};
-use ballotflow::pipelines::election::records::{RecordKey, RecordRow, SourcePosition};
+use ballotflow::pipelines::election::records::{LedgerVote, RecordKey, RecordRow};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use postgres::binary_copy::BinaryCopyInWriter;
@@ -70,7 +71,7 @@ impl Drop for BenchDb {
 fn ledger_rows() -> Vec<(RecordKey, RecordRow)> {
     (0..ROWS)
         .map(|i| {
-            let position = SourcePosition { topic: "votes_topic".into(), partition: (i % 8) as i32, offset: i as i64 };
+            let position = SourcePosition::new("votes_topic", (i % 8) as i32, i as i64);
             let ballot = Ballot {
                 voting_time: 1_778_140_800_000 + i as i64 * 1_000,
                 vote_id: format!("vote-{i:08}").into(),
@@ -80,7 +81,7 @@ fn ledger_rows() -> Vec<(RecordKey, RecordRow)> {
                 voting_method: VotingMethod::InPerson,
             };
             let status = if i % 50 == 0 { VoteStatus::Rejected(AnomalyKind::DuplicateVote) } else { VoteStatus::Counted };
-            let row = RecordRow::Vote(position, ballot, status);
+            let row = RecordRow::Vote(LedgerVote::new(position, ballot, status));
             (row.key(), row)
         })
         .collect()
@@ -89,7 +90,7 @@ fn ledger_rows() -> Vec<(RecordKey, RecordRow)> {
 fn sink_upserts(c: &mut Criterion, db: &BenchDb) {
     let mut config = PgConfig::new(&db.url()).unwrap().with_schema("sink_bench").unwrap();
     config.batch_interval = Duration::ZERO;
-    let pg = Postgres::open(config, "sink benchmark").unwrap();
+    let pg = Postgres::open(config, "sink benchmark", &election::tables()).unwrap();
     let (mut client, mut setup) = (Client::connect(&db.url(), NoTls).unwrap(), Client::connect(&db.url(), NoTls).unwrap());
     let rows = ledger_rows();
     // The same rows as typed values in the table's column order, for the raw binary COPY.
@@ -98,7 +99,7 @@ fn sink_upserts(c: &mut Criterion, db: &BenchDb) {
     let typed: Vec<RawVote> = rows
         .iter()
         .map(|(_, row)| {
-            let json = ballotflow::connectors::sink::json::TableRow::to_json(row);
+            let json = ballotflow::connectors::table::TableRow::to_json(row);
             let text = |c: &str| json[c].as_str().unwrap().to_string();
             let millis = ballotflow::connectors::dataset::parse_millis(&text("voting_time")).unwrap();
             (
@@ -190,7 +191,7 @@ fn end_to_end(c: &mut Criterion, db: &BenchDb) {
                 // A fresh schema per run: a replay of a committed run would hold its writes.
                 run += 1;
                 let config = PgConfig::new(&db.url()).unwrap().with_schema(&format!("e2e_{label}_{run}")).unwrap();
-                let pg = Postgres::open(config, "end-to-end benchmark").unwrap();
+                let pg = Postgres::open(config, "end-to-end benchmark", &election::tables()).unwrap();
                 job(&pg, &kafka, ledger, day);
             })
         });

@@ -11,3 +11,4 @@ pub mod metrics;
 pub mod postgres;
 pub mod progress;
 pub mod sink;
+pub mod table;

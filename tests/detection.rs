@@ -35,8 +35,8 @@ fn findings(election: &Arc<Election>) -> Vec<Anomaly> {
         .collect()
 }
 
-fn scores(election: &Arc<Election>) -> BTreeMap<String, KindScore> {
-    score(&election.labels, &findings(election)).into_iter().map(|s| (s.kind.clone(), s)).collect()
+fn scores(election: &Arc<Election>) -> BTreeMap<AnomalyKind, KindScore> {
+    score(&election.labels, &findings(election)).into_iter().map(|s| (s.kind, s)).collect()
 }
 
 const SEEDS: [u64; 3] = [1, 2, 3];
@@ -48,13 +48,13 @@ fn per_vote_kinds_are_exact_and_rate_spikes_are_found_at_default_settings() {
         let election = Arc::new(generate(&GeneratorConfig { seed, ..GeneratorConfig::default() }));
         let scores = scores(&election);
         for kind in AnomalyKind::PER_VOTE {
-            let s = &scores[kind.as_str()];
+            let s = &scores[&kind];
             assert!(s.labelled > 0, "seed {seed}: no {} injected", s.kind);
             assert_eq!((s.precision(), s.recall()), (Some(1.0), Some(1.0)), "seed {seed}: {s:?}");
         }
-        let spikes = &scores["rate_spike"];
+        let spikes = &scores[&AnomalyKind::RateSpike];
         assert!(spikes.precision() >= Some(0.9) && spikes.recall() >= Some(0.9), "seed {seed}: {spikes:?}");
-        assert!(!scores.contains_key("over_turnout"), "seed {seed}: the generator's rolls match its voters");
+        assert!(!scores.contains_key(&AnomalyKind::OverTurnout), "seed {seed}: the generator's rolls match its voters");
         bursts += spikes.labelled;
     }
     assert!(bursts >= 2 * SEEDS.len(), "a few bursts per seed ({bursts})");

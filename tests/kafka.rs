@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use ballotflow::connectors::clock::ClockConfig;
 use ballotflow::connectors::generator::Election;
 use ballotflow::connectors::kafka::{ensure_topics, KafkaConfig, Publisher, TopicSpec, Topics};
-use ballotflow::connectors::sink::json::TableRow;
 use ballotflow::connectors::sink::memory::MemorySink;
+use ballotflow::connectors::table::TableRow;
 use ballotflow::pipelines::election::job::{output_topics, run_worker, JobConfig, JobProgress, KafkaSource, Source, WorkerReport};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
 use common::published::{admitted, bad_messages, clock, election, on_mock, on_tansu, publish, PARTITIONS};
@@ -112,7 +112,11 @@ fn dead_letters(config: &KafkaConfig) {
     }
     assert_eq!(counted, injected);
     let samples: Vec<_> = reports.iter().flat_map(|r| &r.dead_letter_samples).collect();
-    assert!(samples.iter().all(|d| d.partition.is_some()), "dead letters name their partition");
+    let mut sources: Vec<&str> = samples.iter().map(|d| &*d.source.topic).collect();
+    let mut sent: Vec<&str> = bad.iter().map(|(topic, _, _)| *topic).collect();
+    sources.sort();
+    sent.sort();
+    assert_eq!(sources, sent, "dead letters name their topic");
 
     // The dead-letter topic holds one record per dead letter, with its position and reason.
     let consumer: BaseConsumer = config.client(&[("group.id", "check"), ("auto.offset.reset", "earliest")]).create().unwrap();
@@ -129,7 +133,8 @@ fn dead_letters(config: &KafkaConfig) {
     let mut expected_kinds: Vec<_> = bad.iter().map(|(_, _, k)| k.to_string()).collect();
     expected_kinds.sort();
     assert_eq!(kinds, expected_kinds);
-    assert!(published.iter().all(|d| d["topic"].is_string() && d["partition"].is_number() && d["offset"].is_number() && d["detail"].is_string()));
+    let columns = |d: &serde_json::Value| d.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert!(published.iter().all(|d| columns(d) == ["detail", "payload", "reason", "source_offset", "source_partition", "source_topic"]), "a dead_letters row each: {published:?}");
 }
 
 #[test]
@@ -209,11 +214,11 @@ fn output_topics_are_created_once_with_their_settings_or_named_in_an_error() {
     let (_tansu, config) = on_tansu();
     let topics = Topics::default();
     let wanted = output_topics(&topics, true);
-    assert_eq!(wanted.len(), ResultRow::TABLES.len() + 1);
+    assert_eq!(wanted.len(), ResultRow::tables().len() + 1);
     assert!(wanted.iter().filter(|t| t.name != topics.dead_letters).all(|t| t.settings == [("cleanup.policy", "compact")]));
     // `dead_letters` exists already (on_tansu creates it); every result topic is created.
     let created = ensure_topics(&config, &wanted, 1).expect("tansu creates topics");
-    assert_eq!(created.len(), ResultRow::TABLES.len(), "{created:?}");
+    assert_eq!(created.len(), ResultRow::tables().len(), "{created:?}");
     assert!(!created.contains(&topics.dead_letters));
     assert_eq!(ensure_topics(&config, &wanted, 1).unwrap(), Vec::<String>::new(), "nothing is created twice");
 

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use ballotflow::connectors::dataset;
 use ballotflow::connectors::kafka::{KafkaConfig, Topics};
-use ballotflow::connectors::sink::json::TableRow;
-use ballotflow::pipelines::election::results::{kafka_topic, ResultRow};
+use ballotflow::connectors::table::TableRow;
+use ballotflow::pipelines::election::results::ResultRow;
 use common::example::{assert_results, example, generated, load, run};
 use common::oracle;
 use common::published::bad_messages;
@@ -31,7 +31,7 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 fn result_topics(brokers: &str) -> serde_json::Value {
     let consumer: BaseConsumer = KafkaConfig::new(brokers).client(&[("group.id", "check"), ("enable.partition.eof", "true"), ("enable.auto.commit", "false")]).create().unwrap();
     let mut assignment = TopicPartitionList::new();
-    let topics: BTreeMap<String, &str> = ResultRow::TABLES.iter().map(|t| (kafka_topic(t), *t)).collect();
+    let topics: BTreeMap<String, &str> = ResultRow::tables().iter().map(|t| (t.topic.to_string(), t.name)).collect();
     for topic in topics.keys() {
         assignment.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
     }
@@ -193,12 +193,12 @@ fn a_plain_producer_absurd_votes_and_absent_output_topics_on_tansu() {
         }
         // The first run created every output topic; a consumer with no codecs reads them.
         assert!(printed.stderr.contains("created output topics: dead_letters, aggregated_"), "{}", printed.stderr);
-        let mut names: Vec<String> = ResultRow::TABLES.iter().map(|t| kafka_topic(t)).collect();
+        let mut names: Vec<String> = ResultRow::tables().iter().map(|t| t.topic.to_string()).collect();
         names.push(topics.dead_letters.clone());
         let mut args = vec![tansu.brokers.as_str()];
         args.extend(names.iter().map(String::as_str));
         let consumed = client("plain_consumer.py", &args);
-        let tables: BTreeMap<String, &str> = ResultRow::TABLES.iter().map(|t| (kafka_topic(t), *t)).collect();
+        let tables: BTreeMap<String, &str> = ResultRow::tables().iter().map(|t| (t.topic.to_string(), t.name)).collect();
         let mut folded: BTreeMap<&str, BTreeMap<String, serde_json::Value>> = tables.values().map(|t| (*t, BTreeMap::new())).collect();
         let mut letters = 0;
         let (messages, summary) = consumed.trim_end().rsplit_once('\n').unwrap();

@@ -10,16 +10,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ballotflow::connectors::dataset::{self, read_jsonl, Share, Vote};
+use ballotflow::connectors::dataset::{self, read_jsonl, Share, SourcePosition, Vote};
 use ballotflow::connectors::kafka::KafkaConfig;
 use ballotflow::connectors::postgres::{PgConfig, Postgres};
 use ballotflow::connectors::progress::SourceProgress;
-use ballotflow::connectors::sink::json::TableRow;
 use ballotflow::connectors::sink::memory::MemorySink;
 use ballotflow::connectors::sink::{Change, Output, Sink};
+use ballotflow::connectors::table::TableRow;
+use ballotflow::pipelines::election;
 use ballotflow::pipelines::election::job::{run_job, JobConfig, JobOutputs, JobProgress, KafkaSource, Source, WorkerReport};
 use ballotflow::pipelines::election::model::{AnomalyKind, VoteStatus};
-use ballotflow::pipelines::election::records::{RecordKey, RecordRow, SourcePosition};
+use ballotflow::pipelines::election::records::{RecordKey, RecordRow};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow, VotesPerParty};
 use common::example::{example, generated, load};
 use common::pg::{assert_tables, expected_records, expected_results, read_tables, FreshDb, Tables};
@@ -29,7 +30,8 @@ use differential_dataflow::Hashable;
 use rand::{Rng, SeedableRng};
 
 fn result_tables(client: &mut postgres::Client, schema: &str) -> Tables {
-    read_tables(client, schema, ResultRow::TABLES)
+    let names: Vec<&str> = ResultRow::tables().iter().map(|t| t.name).collect();
+    read_tables(client, schema, &names)
 }
 
 /// The ledger without its positions (where a message landed is the broker's choice).
@@ -75,9 +77,9 @@ fn flips(log: &MemorySink<RecordKey, RecordRow>) -> usize {
     let mut flips = 0;
     for commit in log.state().log.as_ref().unwrap() {
         for change in &commit.changes {
-            if let Change::Upsert(key, RecordRow::Vote(_, _, now)) = change {
-                let before = status.insert(key.clone(), *now);
-                flips += usize::from(before == Some(VoteStatus::Counted) && *now == VoteStatus::Rejected(AnomalyKind::DuplicateVote));
+            if let Change::Upsert(key, RecordRow::Vote(vote)) = change {
+                let before = status.insert(key.clone(), vote.status);
+                flips += usize::from(before == Some(VoteStatus::Counted) && vote.status == VoteStatus::Rejected(AnomalyKind::DuplicateVote));
             }
         }
     }
@@ -113,7 +115,7 @@ fn tables_equal_the_oracle_on_1_2_and_4_workers() {
     }
     publisher.flush().unwrap();
     let expected_rows = oracle(&admitted);
-    let no_position = SourcePosition { topic: "".into(), partition: 0, offset: 0 };
+    let no_position = SourcePosition::new("", 0, 0);
     let votes: Vec<_> = votes.into_iter().map(|v| (no_position.clone(), v)).collect();
     let expected = expected_results(&expected_rows);
     let expected_records = without_positions(expected_records(&admitted, &votes, &expected_rows, true));
@@ -124,7 +126,7 @@ fn tables_equal_the_oracle_on_1_2_and_4_workers() {
         let schema = format!("w{workers}");
         let mut config = PgConfig::new(&db.url()).unwrap().with_schema(&schema).unwrap();
         config.batch_interval = Duration::ZERO; // commit at every frontier: PostgreSQL sees every step
-        let pg = Postgres::open(config, "oracle test").unwrap();
+        let pg = Postgres::open(config, "oracle test", &election::tables()).unwrap();
         let log = MemorySink::new(true);
         let reports = run_into(&pg, Source::Kafka(Arc::new(KafkaSource::new(KafkaConfig::new(&kafka.brokers)))), workers, &log);
         let label = format!("{workers} workers");
@@ -164,7 +166,7 @@ fn the_sink_upserts_deletes_and_holds_a_replay_back_until_it_has_caught_up() {
     let mut client = db.client();
     let mut config = PgConfig::new(&db.url()).unwrap();
     config.batch_interval = Duration::ZERO;
-    let pg = Postgres::open(config, "sink test").unwrap();
+    let pg = Postgres::open(config, "sink test", &election::tables()).unwrap();
     // Party names by the worker (of two) that owns them.
     let owned_by = |worker: u64| (0..).map(|i| format!("P{i}")).filter(move |p| party(p, 0).0.hashed() % 2 == worker);
     let mine: Vec<String> = owned_by(0).take(4).collect();
@@ -238,7 +240,7 @@ fn files(voters: &str, seed: &str) -> Files {
         &data.join(dataset::VOTES),
         Share::all(),
         |at, v| {
-            votes.push((SourcePosition { topic: dataset::VOTES.into(), partition: 0, offset: at as i64 }, v));
+            votes.push((SourcePosition::new(dataset::VOTES, 0, at as i64), v));
         },
         |d| panic!("{d:?}"),
     )
@@ -272,7 +274,7 @@ fn spawn(args: &[&str]) -> Child {
 fn watch_for_going_back(url: &str) {
     // The tables exist before the job starts; its first start empties them (another job
     // string) but keeps the triggers.
-    Postgres::open(PgConfig::new(url).unwrap(), "setting up the watch").unwrap();
+    Postgres::open(PgConfig::new(url).unwrap(), "setting up the watch", &election::tables()).unwrap();
     let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
     client
         .batch_execute(
@@ -419,13 +421,45 @@ fn an_unreachable_database_is_one_clear_error_without_the_password() {
 }
 
 #[test]
+fn tables_are_made_from_their_declarations_and_a_table_that_differs_is_named() {
+    let db = FreshDb::new("declared");
+    let open = || Postgres::open(PgConfig::new(&db.url()).unwrap(), "schema only", &election::tables());
+    drop(open().expect("the schema is created"));
+    drop(open().expect("and created again, idempotently"));
+    // What the catalog holds is what the declarations say, column by column.
+    let mut client = db.client();
+    for table in election::tables() {
+        let rows = client
+            .query(
+                "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, coalesce(a.attnum = ANY(i.indkey), false)
+                 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                 LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+                 WHERE n.nspname = 'ballotflow' AND c.relname = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                &[&table.name],
+            )
+            .unwrap();
+        let found: Vec<(String, String, bool, bool)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+        let spelled = |sql: &str| sql.replace("timestamptz", "timestamp with time zone");
+        let declared: Vec<(String, String, bool, bool)> =
+            table.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), spelled(c.ty.sql()), !c.nullable, i < table.keys)).collect();
+        assert_eq!(found, declared, "{}", table.name);
+    }
+    client.batch_execute("ALTER TABLE ballotflow.results_votes_per_party ALTER COLUMN votes TYPE integer").unwrap();
+    let error = open().expect_err("a column of another type").to_string();
+    assert!(error.contains("table results_votes_per_party does not match its declaration: column votes is int4, declared bigint"), "{error}");
+    client.batch_execute("ALTER TABLE ballotflow.results_votes_per_party ALTER COLUMN votes TYPE bigint; ALTER TABLE ballotflow.voters DROP COLUMN email").unwrap();
+    let error = open().expect_err("a missing column").to_string();
+    assert!(error.contains("table voters does not match its declaration: it has no column email"), "{error}");
+}
+
+#[test]
 fn a_table_that_refuses_rows_stops_the_job_with_the_sink_named_and_the_other_outputs_complete() {
     let tmp = tempfile::tempdir().unwrap();
     let data = generated(tmp.path(), "20000", "5");
     let total = load(&data).votes.len();
     let db = FreshDb::new("refused");
     let url = db.url();
-    drop(Postgres::open(PgConfig::new(&url).unwrap(), "schema only").expect("the schema is created"));
+    drop(Postgres::open(PgConfig::new(&url).unwrap(), "schema only", &election::tables()).expect("the schema is created"));
     let mut client = db.client();
     client.batch_execute("ALTER TABLE ballotflow.results_votes_per_candidate ADD CONSTRAINT at_most_ten CHECK (votes <= 10)").unwrap();
 

@@ -74,15 +74,15 @@ fn detectors_find_what_the_streamed_election_injected() {
         let election = streamed.election();
         let (rows, _) = tally(&streamed, 2, false);
         let findings: Vec<_> = rows.into_values().filter_map(|row| if let ResultRow::Anomaly(a) = row { Some(a) } else { None }).collect();
-        let scores: BTreeMap<String, _> = score(&election.labels, &findings).into_iter().map(|s| (s.kind.clone(), s)).collect();
+        let scores: BTreeMap<AnomalyKind, _> = score(&election.labels, &findings).into_iter().map(|s| (s.kind, s)).collect();
         for kind in AnomalyKind::PER_VOTE {
-            let s = &scores[kind.as_str()];
+            let s = &scores[&kind];
             assert!(s.labelled > 0, "seed {seed}: no {} injected", s.kind);
             assert_eq!((s.precision(), s.recall()), (Some(1.0), Some(1.0)), "seed {seed}: {s:?}");
         }
-        let spikes = &scores["rate_spike"];
+        let spikes = &scores[&AnomalyKind::RateSpike];
         assert!(spikes.labelled >= 2, "seed {seed}: {spikes:?}");
         assert!(spikes.precision() >= Some(0.9) && spikes.recall() >= Some(0.9), "seed {seed}: {spikes:?}");
-        assert!(!scores.contains_key("over_turnout"), "seed {seed}: the rolls match the voters");
+        assert!(!scores.contains_key(&AnomalyKind::OverTurnout), "seed {seed}: the rolls match the voters");
     }
 }

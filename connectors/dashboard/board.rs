@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use crate::connectors::sink::json::{TableKey, TableRow};
 use crate::connectors::sink::{least_frontier, Change, Sink, SinkError};
+use crate::connectors::table::{TableKey, TableRow};
 
 /// How many frames a board keeps for browsers that reconnect; one further behind gets a
 /// snapshot instead.
@@ -283,8 +283,8 @@ impl<K: TableKey, V: TableRow> Sink<K, V> for BoardSink {
         let changes = changes
             .into_iter()
             .map(|change| match change {
-                Change::Upsert(key, row) => (key.table().to_string(), key.key_json(), Some(row.to_json())),
-                Change::Delete(key) => (key.table().to_string(), key.key_json(), None),
+                Change::Upsert(key, row) => (key.table().name.to_string(), key.key_json(), Some(row.to_json())),
+                Change::Delete(key) => (key.table().name.to_string(), key.key_json(), None),
             })
             .collect();
         self.board.apply(time, changes);

@@ -1,8 +1,8 @@
 //! A live dashboard: result tables as a web page that updates itself, and `/metrics`.
 //!
 //! In: keyed result changes through a [`Sink`](crate::connectors::sink::Sink) per worker
-//! ([`Board::sink`]), for any key and row with [`TableKey`](crate::connectors::sink::json::TableKey)
-//! and [`TableRow`](crate::connectors::sink::json::TableRow); the engine's figures and the
+//! ([`Board::sink`]), for any key and row with [`TableKey`](crate::connectors::table::TableKey)
+//! and [`TableRow`](crate::connectors::table::TableRow); the engine's figures and the
 //! metrics page as closures the job supplies. Out, over HTTP from the binary itself (no
 //! CDN, no other network access):
 //!

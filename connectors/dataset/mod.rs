@@ -15,7 +15,7 @@ mod reader;
 mod records;
 
 pub use lines::{ReadAt, Share};
-pub use reader::{parse_line, read_jsonl, read_jsonl_from, without_bom, DeadLetter, DeadLetterReason, MAX_LINE_BYTES, MAX_PAYLOAD_KEPT, UTF8_BOM};
+pub use reader::{parse_line, read_jsonl, read_jsonl_from, without_bom, DeadLetter, DeadLetterReason, SourcePosition, MAX_LINE_BYTES, MAX_PAYLOAD_KEPT, UTF8_BOM};
 pub use records::*;
 
 use std::io::{BufWriter, Write};

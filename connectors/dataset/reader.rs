@@ -1,11 +1,14 @@
 //! Streaming JSON Lines reader with dead letters.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::lines::{for_each_line, Line, ReadAt, Share};
+use crate::connectors::table::{Cell, Column, Columns, KeyColumns};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -58,44 +61,93 @@ impl fmt::Display for DeadLetterReason {
     }
 }
 
-/// A rejected input record: where it came from, why, and (the start of) what it was.
+/// Where a record was read: its topic (or file name), partition (0 for a file) and offset
+/// (for a file, the line's byte offset or line number, as the reader says). As columns:
+/// `<field>_topic`, `<field>_partition` and `<field>_offset`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct DeadLetter {
-    /// File name or topic.
-    pub source: String,
-    /// The topic's partition (`None` for a file).
-    pub partition: Option<i32>,
-    /// Line number (from 0) or offset.
-    pub position: u64,
-    /// Why it was rejected.
-    pub reason: DeadLetterReason,
-    /// The payload, lossily decoded and cut to [`MAX_PAYLOAD_KEPT`] bytes.
-    pub payload: String,
+pub struct SourcePosition {
+    /// Topic or file name.
+    pub topic: Arc<str>,
+    /// Partition.
+    pub partition: i32,
+    /// Offset or line.
+    pub offset: i64,
+}
+
+impl SourcePosition {
+    /// The position `offset` of `partition` of `topic`.
+    pub fn new(topic: &str, partition: i32, offset: i64) -> Self {
+        SourcePosition { topic: topic.into(), partition, offset }
+    }
+}
+
+impl fmt::Display for SourcePosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}@{}", self.topic, self.partition, self.offset)
+    }
+}
+
+impl Columns for SourcePosition {
+    const WIDTH: usize = 3;
+    fn columns(name: &str, out: &mut Vec<Column>) {
+        Arc::<str>::columns(&format!("{name}_topic"), out);
+        i32::columns(&format!("{name}_partition"), out);
+        i64::columns(&format!("{name}_offset"), out);
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        self.topic.cells(out);
+        self.partition.cells(out);
+        self.offset.cells(out);
+    }
+}
+
+impl KeyColumns for SourcePosition {
+    fn from_cells(cells: &mut std::slice::Iter<'_, Cell<'_>>) -> Option<Self> {
+        Some(SourcePosition { topic: KeyColumns::from_cells(cells)?, partition: KeyColumns::from_cells(cells)?, offset: KeyColumns::from_cells(cells)? })
+    }
+}
+
+/// A reason fills two columns: its kind (named after the field) and `detail`, its
+/// explanation.
+impl Columns for DeadLetterReason {
+    const WIDTH: usize = 2;
+    fn columns(name: &str, out: &mut Vec<Column>) {
+        String::columns(name, out);
+        String::columns("detail", out);
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        out.push(Cell::Text(Cow::Borrowed(self.kind())));
+        out.push(Cell::Text(Cow::Owned(self.to_string())));
+    }
+}
+
+crate::table! {
+    /// A rejected input record: where it came from, why, and (the start of) what it was.
+    /// The `dead_letters` table and dead-letter topics hold it as
+    /// `{source_topic, source_partition, source_offset, reason, detail, payload}`.
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    pub struct DeadLetter in "dead_letters" {
+        key {
+            /// Where it was read.
+            pub source: SourcePosition,
+        }
+        /// Why it was rejected.
+        pub reason: DeadLetterReason,
+        /// The payload, lossily decoded and cut to [`MAX_PAYLOAD_KEPT`] bytes.
+        pub payload: String,
+    }
 }
 
 impl DeadLetter {
-    /// A dead letter for `payload` at `source:position`.
+    /// A dead letter for `payload` at `position` of the file `source` (partition 0).
     pub fn new(source: &str, position: u64, reason: DeadLetterReason, payload: &[u8]) -> Self {
-        let kept = &payload[..payload.len().min(MAX_PAYLOAD_KEPT)];
-        DeadLetter { source: source.to_string(), partition: None, position, reason, payload: String::from_utf8_lossy(kept).into_owned() }
+        Self::message(source, 0, position as i64, reason, payload)
     }
 
     /// A dead letter for the message at `topic/partition@offset`.
     pub fn message(topic: &str, partition: i32, offset: i64, reason: DeadLetterReason, payload: &[u8]) -> Self {
-        DeadLetter { partition: Some(partition), ..Self::new(topic, offset.max(0) as u64, reason, payload) }
-    }
-
-    /// The dead letter as a JSON object for a dead-letter topic or table:
-    /// `{topic, partition, offset, reason, detail, payload}`.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "topic": self.source,
-            "partition": self.partition,
-            "offset": self.position,
-            "reason": self.reason.kind(),
-            "detail": self.reason.to_string(),
-            "payload": self.payload,
-        })
+        let kept = &payload[..payload.len().min(MAX_PAYLOAD_KEPT)];
+        DeadLetter { source: SourcePosition::new(topic, partition, offset.max(0)), reason, payload: String::from_utf8_lossy(kept).into_owned() }
     }
 }
 
@@ -195,7 +247,7 @@ mod tests {
         let lengths = [good.len() + 1, 10, 1, 3, 17, MAX_LINE_BYTES + 11];
         let at: Vec<u64> = lengths.iter().scan(0, |sum, n| Some(std::mem::replace(sum, *sum + *n as u64))).chain([lengths.iter().sum::<usize>() as u64]).collect();
         assert_eq!(votes, vec![(0, "v1".to_string()), (at[6], "v3".to_string())]);
-        let kinds: Vec<_> = dead.iter().map(|d| (d.position, d.reason.kind())).collect();
+        let kinds: Vec<_> = dead.iter().map(|d| (d.source.offset as u64, d.reason.kind())).collect();
         assert_eq!(kinds, vec![(at[1], "malformed_json"), (at[3], "not_utf8"), (at[4], "malformed_json"), (at[5], "oversized")]);
         assert!(dead[3].payload.len() <= MAX_PAYLOAD_KEPT);
     }

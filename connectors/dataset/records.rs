@@ -8,43 +8,53 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A candidate standing in the election (`candidates.jsonl`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Candidate {
-    /// Unique id.
-    pub candidate_id: String,
-    /// Display name.
-    pub candidate_name: String,
-    /// Party the candidate stands for.
-    pub party_affiliation: String,
-    /// Free text.
-    #[serde(default)]
-    pub biography: String,
-    /// Free text.
-    #[serde(default)]
-    pub campaign_platform: String,
-    /// Picture URL.
-    #[serde(default)]
-    pub photo_url: String,
+use crate::connectors::table::{Cell, Column, Columns};
+
+crate::table! {
+    /// A candidate standing in the election (`candidates.jsonl`); the `candidates` table.
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    pub struct Candidate in "candidates" {
+        key {
+            /// Unique id.
+            pub candidate_id: String,
+        }
+        /// Display name.
+        pub candidate_name: String,
+        /// Party the candidate stands for.
+        pub party_affiliation: String,
+        /// Free text.
+        #[serde(default)]
+        pub biography: String,
+        /// Free text.
+        #[serde(default)]
+        pub campaign_platform: String,
+        /// Picture URL.
+        #[serde(default)]
+        pub photo_url: String,
+    }
 }
 
-/// A polling station (`polling_stations.jsonl`). Opening hours are UTC `"HH:MM"`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct PollingStation {
-    /// Unique id.
-    pub polling_station_id: String,
-    /// Display name.
-    pub name: String,
-    /// Region (a UK nation or English region).
-    pub region: String,
-    /// City or town.
-    pub city: String,
-    /// Voters registered at this station according to the station roll.
-    pub registered_voters: u32,
-    /// Opening time of day, UTC, `"HH:MM"` (inclusive).
-    pub opens_at: String,
-    /// Closing time of day, UTC, `"HH:MM"` (exclusive).
-    pub closes_at: String,
+crate::table! {
+    /// A polling station (`polling_stations.jsonl`); the `polling_stations` table. Opening hours are UTC `"HH:MM"`.
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    pub struct PollingStation in "polling_stations" {
+        key {
+            /// Unique id.
+            pub polling_station_id: String,
+        }
+        /// Display name.
+        pub name: String,
+        /// Region (a UK nation or English region).
+        pub region: String,
+        /// City or town.
+        pub city: String,
+        /// Voters registered at this station according to the station roll.
+        pub registered_voters: u32,
+        /// Opening time of day, UTC, `"HH:MM"` (inclusive).
+        pub opens_at: String,
+        /// Closing time of day, UTC, `"HH:MM"` (exclusive).
+        pub closes_at: String,
+    }
 }
 
 /// A voter's postal address; `state` is the voter's region.
@@ -65,48 +75,68 @@ pub struct Address {
     pub postcode: String,
 }
 
-/// A registered voter (`voters.jsonl`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Voter {
-    /// Unique id.
-    pub voter_id: String,
-    /// Full name.
-    #[serde(default)]
-    pub voter_name: String,
-    /// `"YYYY-MM-DD"`.
-    #[serde(default)]
-    pub date_of_birth: String,
-    /// Free text, e.g. `"female"`, `"male"`, `"non-binary"`.
-    pub gender: String,
-    /// Nationality.
-    #[serde(default)]
-    pub nationality: String,
-    /// Registration number on the electoral roll.
-    #[serde(default)]
-    pub registration_number: String,
-    /// Address; `address.state` is the voter's region.
-    pub address: Address,
-    /// E-mail address.
-    #[serde(default)]
-    pub email: String,
-    /// Landline.
-    #[serde(default)]
-    pub phone_number: String,
-    /// Mobile.
-    #[serde(default)]
-    pub cell_number: String,
-    /// Picture URL.
-    #[serde(default)]
-    pub picture: String,
-    /// Age in years at registration.
-    pub registered_age: u32,
-    /// Highest education level.
-    pub education_level: String,
-    /// Income band.
-    #[serde(default)]
-    pub income_category: String,
-    /// The one polling station this voter may vote at.
-    pub polling_station_id: String,
+/// An address fills `<field>_street`, `<field>_city`, `<field>_state`, `<field>_country`
+/// and `<field>_postcode`.
+impl Columns for Address {
+    const WIDTH: usize = 5;
+    fn columns(name: &str, out: &mut Vec<Column>) {
+        for part in ["street", "city", "state", "country", "postcode"] {
+            String::columns(&format!("{name}_{part}"), out);
+        }
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        for part in [&self.street, &self.city, &self.state, &self.country, &self.postcode] {
+            part.cells(out);
+        }
+    }
+}
+
+crate::table! {
+    /// A registered voter (`voters.jsonl`); the `voters` table, with the address in `address_*` columns.
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    pub struct Voter in "voters" {
+        key {
+            /// Unique id.
+            pub voter_id: String,
+        }
+        /// Full name.
+        #[serde(default)]
+        pub voter_name: String,
+        /// `"YYYY-MM-DD"`.
+        #[serde(default)]
+        pub date_of_birth: String,
+        /// Free text, e.g. `"female"`, `"male"`, `"non-binary"`.
+        pub gender: String,
+        /// Nationality.
+        #[serde(default)]
+        pub nationality: String,
+        /// Registration number on the electoral roll.
+        #[serde(default)]
+        pub registration_number: String,
+        /// Address; `address.state` is the voter's region.
+        pub address: Address,
+        /// E-mail address.
+        #[serde(default)]
+        pub email: String,
+        /// Landline.
+        #[serde(default)]
+        pub phone_number: String,
+        /// Mobile.
+        #[serde(default)]
+        pub cell_number: String,
+        /// Picture URL.
+        #[serde(default)]
+        pub picture: String,
+        /// Age in years at registration.
+        pub registered_age: u32,
+        /// Highest education level.
+        pub education_level: String,
+        /// Income band.
+        #[serde(default)]
+        pub income_category: String,
+        /// The one polling station this voter may vote at.
+        pub polling_station_id: String,
+    }
 }
 
 /// How a vote was cast.
@@ -120,6 +150,19 @@ pub enum VotingMethod {
     /// Electronic voting machine or app.
     Electronic,
 }
+
+impl VotingMethod {
+    /// The method's name in files and tables, e.g. `"in_person"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            VotingMethod::InPerson => "in_person",
+            VotingMethod::Postal => "postal",
+            VotingMethod::Electronic => "electronic",
+        }
+    }
+}
+
+crate::text_columns!(VotingMethod);
 
 /// One vote message (`votes.jsonl`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -139,11 +182,77 @@ pub struct Vote {
     pub voting_method: VotingMethod,
 }
 
+/// Why a vote is not counted. Checked in this order; a vote gets the first that applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    /// The voter is not in the registry.
+    UnregisteredVoter,
+    /// The candidate is not in the registry.
+    UnknownCandidate,
+    /// The vote's station is not the voter's assigned station (or that station is not registered).
+    StationMismatch,
+    /// The vote was cast outside the station's opening hours.
+    OutsideHours,
+    /// The voter has an earlier valid vote, by `(voting_time, vote_id)`.
+    DuplicateVote,
+    /// Not a vote's verdict but a window's: a station counted far more votes in a 5-minute
+    /// window than its peers make expected (see `ballotflow::operators::rate`).
+    RateSpike,
+    /// Not a vote's verdict: a station or region counted more votes than its registered voters.
+    OverTurnout,
+}
+
+impl AnomalyKind {
+    /// Every per-vote kind (a vote's verdict), in checking order.
+    pub const PER_VOTE: [AnomalyKind; 5] =
+        [AnomalyKind::UnregisteredVoter, AnomalyKind::UnknownCandidate, AnomalyKind::StationMismatch, AnomalyKind::OutsideHours, AnomalyKind::DuplicateVote];
+
+    /// Every kind.
+    pub const ALL: [AnomalyKind; 7] = [
+        AnomalyKind::UnregisteredVoter,
+        AnomalyKind::UnknownCandidate,
+        AnomalyKind::StationMismatch,
+        AnomalyKind::OutsideHours,
+        AnomalyKind::DuplicateVote,
+        AnomalyKind::RateSpike,
+        AnomalyKind::OverTurnout,
+    ];
+
+    /// The kind's name in files and tables, e.g. `"duplicate_vote"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AnomalyKind::UnregisteredVoter => "unregistered_voter",
+            AnomalyKind::UnknownCandidate => "unknown_candidate",
+            AnomalyKind::StationMismatch => "station_mismatch",
+            AnomalyKind::OutsideHours => "outside_hours",
+            AnomalyKind::DuplicateVote => "duplicate_vote",
+            AnomalyKind::RateSpike => "rate_spike",
+            AnomalyKind::OverTurnout => "over_turnout",
+        }
+    }
+}
+
+impl std::str::FromStr for AnomalyKind {
+    type Err = String;
+    fn from_str(name: &str) -> Result<Self, String> {
+        AnomalyKind::ALL.into_iter().find(|k| k.as_str() == name).ok_or_else(|| format!("{name:?} is not an anomaly kind"))
+    }
+}
+
+impl std::fmt::Display for AnomalyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+crate::text_columns!(AnomalyKind);
+
 /// A ground-truth label written by the generator (`injected_anomalies.jsonl`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AnomalyLabel {
-    /// Anomaly kind, e.g. `"duplicate_vote"` or `"rate_spike"`.
-    pub kind: String,
+    /// What the generator injected.
+    pub kind: AnomalyKind,
     /// The vote, for per-vote kinds.
     pub vote_id: Option<String>,
     /// The station, for station-level kinds.
@@ -215,7 +324,7 @@ mod tests {
     #[test]
     fn optional_times_survive_binary_encodings() {
         // Workers exchange records with bincode, which needs the `Option` tag.
-        let label = AnomalyLabel { kind: "rate_spike".into(), vote_id: None, polling_station_id: Some("s".into()), window_start: Some(1_000) };
+        let label = AnomalyLabel { kind: AnomalyKind::RateSpike, vote_id: None, polling_station_id: Some("s".into()), window_start: Some(1_000) };
         let bytes = bincode::serialize(&label).unwrap();
         assert_eq!(bincode::deserialize::<AnomalyLabel>(&bytes).unwrap(), label);
     }

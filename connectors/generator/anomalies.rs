@@ -7,17 +7,10 @@ use rand::Rng;
 use super::registry::StationInfo;
 use super::votes::{voting_method, CandRef, Draft, ElectionDay, VoterRef};
 use super::{GeneratorConfig, DAY_MS, MINUTE_MS};
-use crate::connectors::dataset::{AnomalyLabel, VotingMethod};
+use crate::connectors::dataset::{AnomalyKind, AnomalyLabel, VotingMethod};
 
 /// Width of a rate-spike window.
 pub(super) const WINDOW_MS: i64 = 5 * MINUTE_MS;
-
-pub(super) const UNREGISTERED_VOTER: &str = "unregistered_voter";
-pub(super) const UNKNOWN_CANDIDATE: &str = "unknown_candidate";
-pub(super) const STATION_MISMATCH: &str = "station_mismatch";
-pub(super) const OUTSIDE_HOURS: &str = "outside_hours";
-pub(super) const DUPLICATE_VOTE: &str = "duplicate_vote";
-pub(super) const RATE_SPIKE: &str = "rate_spike";
 
 /// Rate spikes: ballot stuffing by a station's abstainers inside one quiet 5-minute window.
 /// `requested` is [`GeneratorConfig::rate_spikes`]. Appends the burst votes to `drafts` and
@@ -48,7 +41,7 @@ pub(super) fn inject_rate_spikes(rng: &mut impl Rng, day: &ElectionDay, requeste
             });
         }
         labels.push(AnomalyLabel {
-            kind: RATE_SPIKE.to_string(),
+            kind: AnomalyKind::RateSpike,
             vote_id: None,
             polling_station_id: Some(day.stations[s].polling_station_id.clone()),
             window_start: Some(window_start),
@@ -172,7 +165,7 @@ fn unregistered_voters(rng: &mut impl Rng, day: &ElectionDay, n: usize, drafts: 
             station: s as u32,
             time: day.start + day.curve.sample(rng, st.open_ms, st.close_ms),
             method: voting_method(rng, 40),
-            kind: Some(UNREGISTERED_VOTER),
+            kind: Some(AnomalyKind::UnregisteredVoter),
         });
     }
 }
@@ -189,7 +182,7 @@ fn unknown_candidates(rng: &mut impl Rng, day: &ElectionDay, n: usize, drafts: &
             station: info.station,
             time: day.start + day.curve.sample(rng, st.open_ms, st.close_ms),
             method: voting_method(rng, info.age),
-            kind: Some(UNKNOWN_CANDIDATE),
+            kind: Some(AnomalyKind::UnknownCandidate),
         });
     }
 }
@@ -210,7 +203,7 @@ fn station_mismatches(rng: &mut impl Rng, day: &ElectionDay, n: usize, drafts: &
             station: s,
             time: day.start + day.curve.sample(rng, st.open_ms, st.close_ms),
             method: voting_method(rng, info.age),
-            kind: Some(STATION_MISMATCH),
+            kind: Some(AnomalyKind::StationMismatch),
         });
     }
 }
@@ -227,7 +220,7 @@ fn outside_hours(rng: &mut impl Rng, day: &ElectionDay, n: usize, drafts: &mut V
             station: info.station,
             time: day.start + tod,
             method: voting_method(rng, info.age),
-            kind: Some(OUTSIDE_HOURS),
+            kind: Some(AnomalyKind::OutsideHours),
         });
     }
 }
@@ -241,7 +234,7 @@ fn duplicate_votes(rng: &mut impl Rng, day: &ElectionDay, n: usize, n_normal: us
         let d = &drafts[eligible[i]];
         let close = day.start + day.station_infos[d.station as usize].close_ms;
         let candidate = if rng.random_bool(0.5) { d.candidate } else { CandRef::Known(rng.random_range(0..n_cands)) };
-        let dup = Draft { voter: d.voter, candidate, station: d.station, time: rng.random_range(d.time + 1..close), method: d.method, kind: Some(DUPLICATE_VOTE) };
+        let dup = Draft { voter: d.voter, candidate, station: d.station, time: rng.random_range(d.time + 1..close), method: d.method, kind: Some(AnomalyKind::DuplicateVote) };
         drafts.push(dup);
     }
 }

@@ -35,13 +35,13 @@ use std::ops::Range;
 
 use rand::Rng;
 
-use super::anomalies::{outside_hours_time, spike_window, DUPLICATE_VOTE, OUTSIDE_HOURS, RATE_SPIKE, STATION_MISMATCH, UNKNOWN_CANDIDATE, UNREGISTERED_VOTER, WINDOW_MS};
+use super::anomalies::{outside_hours_time, spike_window, WINDOW_MS};
 use super::people::{education, email, landline, Profile, VoterMaker, EDUCATION};
 use super::registry::{self, Place, Stations};
 use super::sampling::{rng_for, EntityRng, Weighted};
 use super::votes::{turnout_at_age, voting_method, DayCurve, Preferences};
 use super::{names, Election, GeneratorConfig};
-use crate::connectors::dataset::{AnomalyLabel, Candidate, PollingStation, Vote, Voter, VotingMethod};
+use crate::connectors::dataset::{AnomalyKind, AnomalyLabel, Candidate, PollingStation, Vote, Voter, VotingMethod};
 
 /// What an [`EntityRng`] draws: one stream per phase and entity.
 mod phase {
@@ -450,14 +450,14 @@ impl StreamedElection {
     /// The label of an injected per-vote anomaly.
     fn label(&self, draft: &VoteDraft) -> Option<AnomalyLabel> {
         let kind = match draft.number % SLOTS {
-            DUPLICATE => DUPLICATE_VOTE,
-            MISMATCH => STATION_MISMATCH,
-            OUTSIDE => OUTSIDE_HOURS,
-            UNKNOWN => UNKNOWN_CANDIDATE,
-            UNREGISTERED => UNREGISTERED_VOTER,
+            DUPLICATE => AnomalyKind::DuplicateVote,
+            MISMATCH => AnomalyKind::StationMismatch,
+            OUTSIDE => AnomalyKind::OutsideHours,
+            UNKNOWN => AnomalyKind::UnknownCandidate,
+            UNREGISTERED => AnomalyKind::UnregisteredVoter,
             _ => return None,
         };
-        Some(AnomalyLabel { kind: kind.to_string(), vote_id: Some(VoteNumber(draft.number).to_string()), polling_station_id: None, window_start: None })
+        Some(AnomalyLabel { kind, vote_id: Some(VoteNumber(draft.number).to_string()), polling_station_id: None, window_start: None })
     }
 
     /// The whole election in memory, as [`generate`](super::generate) returns one: the roll
@@ -485,7 +485,7 @@ impl StreamedElection {
         for (s, spike) in self.spikes.iter().enumerate() {
             if let (Some(spike), true) = (spike, spiked[s]) {
                 labels.push(AnomalyLabel {
-                    kind: RATE_SPIKE.to_string(),
+                    kind: AnomalyKind::RateSpike,
                     vote_id: None,
                     polling_station_id: Some(self.stations.records[s].polling_station_id.clone()),
                     window_start: Some(spike.window_start),

@@ -3,9 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::anomalies::{DUPLICATE_VOTE, OUTSIDE_HOURS, RATE_SPIKE, STATION_MISMATCH, UNKNOWN_CANDIDATE, UNREGISTERED_VOTER, WINDOW_MS};
+use super::anomalies::WINDOW_MS;
 use super::people::{EDUCATION, INCOME};
 use super::*;
+use crate::connectors::dataset::AnomalyKind;
 
 fn small(seed: u64) -> GeneratorConfig {
     GeneratorConfig { seed, voters: 2_000, ..GeneratorConfig::default() }
@@ -17,7 +18,7 @@ fn tod_ms(hhmm: &str) -> i64 {
 }
 
 /// An independent classifier: (per-vote anomaly kinds by vote id, counted vote ids).
-fn classify(e: &Election) -> (BTreeMap<String, &'static str>, BTreeSet<String>) {
+fn classify(e: &Election) -> (BTreeMap<String, AnomalyKind>, BTreeSet<String>) {
     let mut registry = BTreeMap::new();
     for v in &e.voters {
         registry.insert(v.voter_id.as_str(), v.polling_station_id.as_str());
@@ -29,14 +30,14 @@ fn classify(e: &Election) -> (BTreeMap<String, &'static str>, BTreeSet<String>) 
     let mut valid = Vec::new();
     for v in &e.votes {
         let kind = match registry.get(v.voter_id.as_str()) {
-            None => Some(UNREGISTERED_VOTER),
-            Some(_) if !cands.contains(v.candidate_id.as_str()) => Some(UNKNOWN_CANDIDATE),
-            Some(&s) if s != v.polling_station_id => Some(STATION_MISMATCH),
+            None => Some(AnomalyKind::UnregisteredVoter),
+            Some(_) if !cands.contains(v.candidate_id.as_str()) => Some(AnomalyKind::UnknownCandidate),
+            Some(&s) if s != v.polling_station_id => Some(AnomalyKind::StationMismatch),
             Some(&s) => {
                 let (open, close) = hours[s];
                 let t = v.voting_time.rem_euclid(DAY_MS);
                 if t < open || t >= close {
-                    Some(OUTSIDE_HOURS)
+                    Some(AnomalyKind::OutsideHours)
                 } else {
                     None
                 }
@@ -61,7 +62,7 @@ fn classify(e: &Election) -> (BTreeMap<String, &'static str>, BTreeSet<String>) 
         if earliest[v.voter_id.as_str()].1 == v.vote_id {
             counted.insert(v.vote_id.clone());
         } else {
-            kinds.insert(v.vote_id.clone(), DUPLICATE_VOTE);
+            kinds.insert(v.vote_id.clone(), AnomalyKind::DuplicateVote);
         }
     }
     (kinds, counted)
@@ -119,8 +120,8 @@ fn registry_is_consistent() {
 }
 
 /// The per-vote labels, by vote id.
-fn per_vote_labels(e: &Election) -> BTreeMap<String, &str> {
-    e.labels.iter().filter_map(|l| l.vote_id.clone().map(|id| (id, l.kind.as_str()))).collect()
+fn per_vote_labels(e: &Election) -> BTreeMap<String, AnomalyKind> {
+    e.labels.iter().filter_map(|l| l.vote_id.clone().map(|id| (id, l.kind))).collect()
 }
 
 /// Checks the per-vote labels of `e` against the independent classifier: the same kind for
@@ -129,8 +130,8 @@ fn per_vote_labels(e: &Election) -> BTreeMap<String, &str> {
 fn check_labels(e: &Election, per_kind: std::ops::RangeInclusive<usize>, context: &str) -> BTreeSet<String> {
     let (kinds, counted) = classify(e);
     let labelled = per_vote_labels(e);
-    assert_eq!(labelled, kinds.into_iter().collect::<BTreeMap<String, &str>>(), "{context}");
-    for kind in [UNREGISTERED_VOTER, UNKNOWN_CANDIDATE, STATION_MISMATCH, OUTSIDE_HOURS, DUPLICATE_VOTE] {
+    assert_eq!(labelled, kinds, "{context}");
+    for kind in [AnomalyKind::UnregisteredVoter, AnomalyKind::UnknownCandidate, AnomalyKind::StationMismatch, AnomalyKind::OutsideHours, AnomalyKind::DuplicateVote] {
         let n = labelled.values().filter(|&&k| k == kind).count();
         assert!(per_kind.contains(&n), "{context}, {kind}: {n}");
     }
@@ -144,7 +145,7 @@ fn check_labels(e: &Election, per_kind: std::ops::RangeInclusive<usize>, context
 fn labels_agree_with_an_independent_classifier() {
     for seed in [1, 2, 3] {
         let e = generate(&small(seed));
-        assert_eq!(per_vote_labels(&e).len(), e.labels.iter().filter(|l| l.kind != RATE_SPIKE).count());
+        assert_eq!(per_vote_labels(&e).len(), e.labels.iter().filter(|l| l.kind != AnomalyKind::RateSpike).count());
         let counted = check_labels(&e, 1..=30, &format!("seed {seed}"));
         let mut sorted = e.labels.clone();
         sorted.sort();
@@ -178,11 +179,11 @@ fn edge_configurations_stay_consistent() {
         assert_eq!(labelled, kinds, "{cfg:?}");
         assert_eq!(counted.len() + labelled.len(), e.votes.len());
         if cfg.voters >= 100 && cfg.anomaly_share > 0.0 {
-            for kind in [UNREGISTERED_VOTER, UNKNOWN_CANDIDATE, STATION_MISMATCH, OUTSIDE_HOURS] {
+            for kind in [AnomalyKind::UnregisteredVoter, AnomalyKind::UnknownCandidate, AnomalyKind::StationMismatch, AnomalyKind::OutsideHours] {
                 assert!(labelled.values().any(|&k| k == kind), "{kind} missing for {cfg:?}");
             }
             if cfg.turnout > 0.0 {
-                assert!(labelled.values().any(|&k| k == DUPLICATE_VOTE), "{cfg:?}");
+                assert!(labelled.values().any(|&k| k == AnomalyKind::DuplicateVote), "{cfg:?}");
             }
         }
         if cfg.anomaly_share == 0.0 && cfg.rate_spikes == 0 {
@@ -221,7 +222,7 @@ fn rate_spikes_stand_out() {
     for cfg in [small(5), GeneratorConfig { voters: 20_000, rate_spikes: 3, ..small(6) }] {
         let e = generate(&cfg);
         let (_, counted) = classify(&e);
-        let spikes: Vec<&AnomalyLabel> = e.labels.iter().filter(|l| l.kind == RATE_SPIKE).collect();
+        let spikes: Vec<&AnomalyLabel> = e.labels.iter().filter(|l| l.kind == AnomalyKind::RateSpike).collect();
         let expected = if cfg.rate_spikes == GeneratorConfig::AUTO_RATE_SPIKES { (e.stations.len() / 50).max(1) } else { cfg.rate_spikes };
         assert_eq!(spikes.len(), expected);
         let distinct: BTreeSet<_> = spikes.iter().map(|l| l.polling_station_id.clone()).collect();
@@ -249,7 +250,7 @@ fn rate_spikes_stand_out() {
         }
     }
     let e = generate(&GeneratorConfig { rate_spikes: 0, ..small(5) });
-    assert!(e.labels.iter().all(|l| l.kind != RATE_SPIKE));
+    assert!(e.labels.iter().all(|l| l.kind != AnomalyKind::RateSpike));
 }
 
 #[test]
@@ -338,7 +339,7 @@ fn streamed_registry_is_consistent_and_labels_agree_with_an_independent_classifi
         // Delivery order: by delivery time; about the configured share delayed.
         let late = e.votes.windows(2).filter(|w| w[1].voting_time < w[0].voting_time).count();
         assert!(late > 0 && late < e.votes.len() / 10, "seed {seed}: {late} out of order");
-        let spikes: Vec<&AnomalyLabel> = e.labels.iter().filter(|l| l.kind == RATE_SPIKE).collect();
+        let spikes: Vec<&AnomalyLabel> = e.labels.iter().filter(|l| l.kind == AnomalyKind::RateSpike).collect();
         assert_eq!(spikes.len(), (e.stations.len() / 50).max(1), "seed {seed}");
     }
 }
@@ -348,7 +349,7 @@ fn streamed_rate_spikes_stand_out() {
     let cfg = GeneratorConfig { voters: 40_000, ..small(6) };
     let e = StreamedElection::new(&cfg).election();
     let (_, counted) = classify(&e);
-    let spikes: Vec<&AnomalyLabel> = e.labels.iter().filter(|l| l.kind == RATE_SPIKE).collect();
+    let spikes: Vec<&AnomalyLabel> = e.labels.iter().filter(|l| l.kind == AnomalyKind::RateSpike).collect();
     assert!(!spikes.is_empty());
     for l in spikes {
         let (sid, ws) = (l.polling_station_id.as_deref().unwrap(), l.window_start.unwrap());

@@ -7,7 +7,7 @@ use super::people::{age_band, voter_id, AGE_BANDS, MAX_AGE, MIN_AGE};
 use super::registry::{StationInfo, Stations, VoterInfo};
 use super::sampling::Weighted;
 use super::{names, GeneratorConfig, MINUTE_MS};
-use crate::connectors::dataset::{AnomalyLabel, Candidate, PollingStation, Vote, VotingMethod};
+use crate::connectors::dataset::{AnomalyKind, AnomalyLabel, Candidate, PollingStation, Vote, VotingMethod};
 
 /// What the vote phases read: election day, its turnout curve and the registry.
 pub(super) struct ElectionDay<'a> {
@@ -139,7 +139,7 @@ pub(super) struct Draft {
     pub(super) station: u32,
     pub(super) time: i64,
     pub(super) method: VotingMethod,
-    pub(super) kind: Option<&'static str>,
+    pub(super) kind: Option<AnomalyKind>,
 }
 
 /// The chance that a voter of `age` votes, for a base `turnout`: tilted by age, with the
@@ -185,7 +185,7 @@ pub(super) fn deliver(rng: &mut impl Rng, day: &ElectionDay, cfg: &GeneratorConf
         let d = &drafts[i as usize];
         let vote_id = format!("vote-{:08}", rank + 1);
         if let Some(kind) = d.kind {
-            labels.push(AnomalyLabel { kind: kind.to_string(), vote_id: Some(vote_id.clone()), polling_station_id: None, window_start: None });
+            labels.push(AnomalyLabel { kind, vote_id: Some(vote_id.clone()), polling_station_id: None, window_start: None });
         }
         let delay = if cfg.max_delay_ms > 0 && share > 0.0 && rng.random_bool(share) { rng.random_range(1..=cfg.max_delay_ms) } else { 0 };
         delivered.push((

@@ -4,24 +4,22 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::{KafkaError, Publisher};
-use crate::connectors::sink::json::{TableKey, TableRow};
 use crate::connectors::sink::{Change, Sink, SinkError};
+use crate::connectors::table::{TableKey, TableRow};
 
-/// Publishes each result change to its table's topic: the key is the row's primary key as
+/// Publishes each result change to its table's topic ([`Table::topic`](crate::connectors::table::Table::topic)): the key is the row's primary key as
 /// a JSON object, the value the row as a JSON object, and a delete is a tombstone. A
 /// compacted topic therefore holds exactly the current result table, which is what a
 /// dashboard consuming it needs.
 pub struct KafkaSink<K, V> {
     publisher: Arc<Publisher>,
-    topic_of: fn(&str) -> String,
     _rows: PhantomData<fn(K, V)>,
 }
 
 impl<K, V> KafkaSink<K, V> {
-    /// A sink sending through `publisher` (one may serve every worker of a process) to the
-    /// topic `topic_of(table)` of each row's table.
-    pub fn new(publisher: Arc<Publisher>, topic_of: fn(&str) -> String) -> Self {
-        KafkaSink { publisher, topic_of, _rows: PhantomData }
+    /// A sink sending through `publisher` (one may serve every worker of a process).
+    pub fn new(publisher: Arc<Publisher>) -> Self {
+        KafkaSink { publisher, _rows: PhantomData }
     }
 }
 
@@ -44,9 +42,9 @@ impl<K: TableKey, V: TableRow> Sink<K, V> for KafkaSink<K, V> {
                 Change::Upsert(key, row) => (key, Some(row.to_json().to_string())),
                 Change::Delete(key) => (key, None),
             };
-            let topic = (self.topic_of)(key.table());
+            let topic = key.table().topic;
             let key = key.key_json().to_string();
-            self.publisher.send(&topic, Some(key.as_bytes()), row.as_deref().map(str::as_bytes)).map_err(SinkError::permanent)?;
+            self.publisher.send(topic, Some(key.as_bytes()), row.as_deref().map(str::as_bytes)).map_err(SinkError::permanent)?;
         }
         Ok(())
     }

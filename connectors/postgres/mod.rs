@@ -1,11 +1,11 @@
-//! PostgreSQL: the schema (`sql/schema.sql`) and [`PgSink`], an exactly-once sink of keyed
-//! result changes.
+//! PostgreSQL: the schema of declared tables ([`schema_sql`]) and [`PgSink`], an
+//! exactly-once sink of keyed result changes.
 //!
-//! [`Postgres::open`] connects once, creates the schema (idempotently, in the configured
-//! PostgreSQL schema) and reads the tables' columns and primary keys from the catalog, so
-//! every statement the sink runs is built from the catalog and static table names, never
-//! from input; all values travel as parameters or `COPY` data. [`Postgres::sink`] then
-//! opens one connection per worker.
+//! [`Postgres::open`] connects once, creates the tables it is given (idempotently, in the
+//! configured PostgreSQL schema, from their [`Table`] declarations) and checks the catalog
+//! against the declarations, so every statement the sink runs is built from declared,
+//! static names, never from input; all values travel as parameters or `COPY` data.
+//! [`Postgres::sink`] then opens one connection per worker.
 
 mod copy;
 mod sink;
@@ -19,8 +19,39 @@ use std::time::Duration;
 
 use postgres::{Client, NoTls};
 
-/// The schema, applied by [`Postgres::open`] (idempotent).
-pub const SCHEMA_SQL: &str = include_str!("../../sql/schema.sql");
+use crate::connectors::table::Table;
+
+/// The sinks' own table: one row per sink and worker. Its rows are those of every input
+/// time before `frontier` (NULL: the input is complete), and reflect at most the input up
+/// to `positions` (`{"topic/partition": next offset}`). A commit too big for one
+/// transaction is written in several: until its last, `writing_frontier` says which
+/// frontier some rows already reflect (9223372036854775807: the complete input), and is
+/// NULL again after it. `job` describes the job that wrote them; a different job starts
+/// the schema afresh.
+const PROGRESS_SQL: &str = "CREATE TABLE IF NOT EXISTS pipeline_progress (
+    sink         text NOT NULL,
+    job          text NOT NULL,
+    worker       integer NOT NULL,
+    workers      integer NOT NULL,
+    frontier     bigint,
+    positions    jsonb NOT NULL,
+    committed_at timestamptz NOT NULL,
+    PRIMARY KEY (sink, worker)
+);
+ALTER TABLE pipeline_progress ADD COLUMN IF NOT EXISTS writing_frontier bigint;
+";
+
+/// The schema of `tables` and the sinks' progress, as SQL: idempotent, and naming no
+/// PostgreSQL schema (apply it with the target schema first on the search path, as
+/// [`Postgres::open`] does).
+pub fn schema_sql(tables: &[&Table]) -> String {
+    let mut sql = String::from("-- ballotflow's tables, from their declarations. Idempotent: applying it twice changes nothing.\n");
+    for table in tables {
+        sql += "\n";
+        sql += &table.ddl();
+    }
+    sql + "\n-- One row per sink and worker: how far its rows are complete (see the README, \"Exactly once\").\n" + PROGRESS_SQL
+}
 
 /// Why PostgreSQL could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -39,9 +70,19 @@ pub enum PgError {
         /// The client's error.
         source: postgres::Error,
     },
-    /// A sink writes a table the schema does not have.
-    #[error("table {0} is not in sql/schema.sql")]
+    /// A sink writes a table the database was not opened with.
+    #[error("table {0} was not among the tables PostgreSQL was opened with")]
     MissingTable(String),
+    /// A table in the database does not have a declared column, or not with its type.
+    #[error("PostgreSQL at {target}: table {table} does not match its declaration: {problem}")]
+    Mismatch {
+        /// `user@host:port/database`.
+        target: String,
+        /// The table.
+        table: String,
+        /// What differs.
+        problem: String,
+    },
     /// The connection is lost, or the server cannot be reached, for now (a temporary
     /// failure: the sink keeps its changes and tries again).
     #[error("PostgreSQL at {target} is unreachable while {context}: {last}")]
@@ -207,32 +248,23 @@ pub struct PgStats {
     pub split_commits: u64,
 }
 
-/// A table's columns and primary key, from the catalog.
-#[derive(Clone, Debug)]
-struct Table {
-    name: &'static str,
-    columns: Vec<String>,
-    /// The columns' types, for binary `COPY`.
-    types: Vec<postgres::types::Type>,
-    keys: Vec<String>,
-}
-
 /// A PostgreSQL database prepared for the sinks of one process.
 #[derive(Debug)]
 pub struct Postgres {
     config: PgConfig,
     job: String,
-    tables: BTreeMap<&'static str, Table>,
+    tables: BTreeMap<&'static str, &'static Table>,
     stats: Mutex<PgStats>,
 }
 
 impl Postgres {
-    /// Connects, applies [`SCHEMA_SQL`] in the configured schema and reads the catalog.
+    /// Connects, creates `tables` and the progress table in the configured schema (see
+    /// [`schema_sql`]) and checks the catalog against the declarations.
     ///
     /// `job` describes the job (its source and settings): a replay of the same job resumes
     /// what is committed (see [`PgSink`]); if the schema holds progress of another job, its
     /// tables are emptied first, so a schema always holds one job's rows.
-    pub fn open(config: PgConfig, job: &str) -> Result<Arc<Self>, PgError> {
+    pub fn open(config: PgConfig, job: &str, tables: &[&'static Table]) -> Result<Arc<Self>, PgError> {
         let mut client = config.connect()?;
         let mut tx = client.transaction().map_err(config.sql_error("starting a transaction"))?;
         // Waits until no session of an earlier run of this schema is left (see
@@ -243,39 +275,41 @@ impl Postgres {
             .map_err(config.sql_error(format!("waiting for the sessions of another run of schema {} to end", config.schema)))?;
         let schema = format!("\"{}\"", config.schema);
         tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}; SET LOCAL search_path TO {schema};")).map_err(config.sql_error("creating the schema"))?;
-        tx.batch_execute(SCHEMA_SQL).map_err(config.sql_error("applying sql/schema.sql"))?;
+        tx.batch_execute(&schema_sql(tables)).map_err(config.sql_error("creating the tables"))?;
         let others = tx.query("SELECT DISTINCT job FROM pipeline_progress WHERE job <> $1", &[&job]).map_err(config.sql_error("reading pipeline_progress"))?;
         if let Some(other) = others.first() {
             let other: String = other.get(0);
             tracing::warn!(schema = %config.schema, previous = %other, "the schema holds another job's rows; emptying it");
-            let tables: Vec<String> = schema_tables().iter().map(|t| config.qualified(t)).collect();
-            tx.batch_execute(&format!("TRUNCATE {}", tables.join(", "))).map_err(config.sql_error("emptying the schema"))?;
+            let names: Vec<String> = tables.iter().map(|t| t.name).chain(["pipeline_progress"]).map(|t| config.qualified(t)).collect();
+            tx.batch_execute(&format!("TRUNCATE {}", names.join(", "))).map_err(config.sql_error("emptying the schema"))?;
         }
         let rows = tx
             .query(
-                "SELECT c.relname::text, a.attname::text, coalesce(a.attnum = ANY(i.indkey), false), a.atttypid
+                "SELECT c.relname::text, a.attname::text, a.atttypid
                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                 LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
-                 WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY c.relname, a.attnum",
+                 WHERE n.nspname = $1 AND c.relkind = 'r'",
                 &[&config.schema],
             )
             .map_err(config.sql_error("reading the catalog"))?;
         tx.commit().map_err(config.sql_error("committing the schema"))?;
-        let mut tables: BTreeMap<&'static str, Table> = BTreeMap::new();
-        for row in rows {
-            let (table, column, key, oid): (String, String, bool, u32) = (row.get(0), row.get(1), row.get(2), row.get(3));
-            // Only tables the schema file names are written; their names become static.
-            let Some(name) = schema_tables().into_iter().find(|t| *t == table) else { continue };
-            let entry = tables.entry(name).or_insert_with(|| Table { name, columns: Vec::new(), types: Vec::new(), keys: Vec::new() });
-            if key {
-                entry.keys.push(column.clone());
+        let catalog: BTreeMap<(String, String), u32> = rows.iter().map(|row| ((row.get(0), row.get(1)), row.get(2))).collect();
+        for table in tables {
+            for column in &table.columns {
+                let mismatch = |problem: String| PgError::Mismatch { target: config.target(), table: table.name.to_string(), problem };
+                let declared = copy::pg_type(column.ty);
+                match catalog.get(&(table.name.to_string(), column.name.clone())) {
+                    None => return Err(mismatch(format!("it has no column {} (drop the table, or the schema, to have it made again)", column.name))),
+                    Some(oid) if *oid != declared.oid() => {
+                        let found = postgres::types::Type::from_oid(*oid).map_or_else(|| format!("type {oid}"), |t| t.name().to_string());
+                        return Err(mismatch(format!("column {} is {found}, declared {}", column.name, column.ty.sql())));
+                    }
+                    Some(_) => {}
+                }
             }
-            // Our schema uses built-in types only; others travel as text.
-            entry.types.push(postgres::types::Type::from_oid(oid).unwrap_or(postgres::types::Type::TEXT));
-            entry.columns.push(column);
         }
         tracing::info!(target = %config.target(), schema = %config.schema, tables = tables.len(), "PostgreSQL schema ready");
+        let tables = tables.iter().map(|t| (t.name, *t)).collect();
         Ok(Arc::new(Postgres { config, job: job.to_string(), tables, stats: Mutex::default() }))
     }
 
@@ -301,14 +335,9 @@ impl Postgres {
         });
     }
 
-    fn table(&self, name: &str) -> Result<&Table, PgError> {
-        self.tables.get(name).ok_or_else(|| PgError::MissingTable(name.to_string()))
+    fn table(&self, name: &str) -> Result<&'static Table, PgError> {
+        self.tables.get(name).copied().ok_or_else(|| PgError::MissingTable(name.to_string()))
     }
-}
-
-/// Every table `sql/schema.sql` creates, in file order.
-fn schema_tables() -> Vec<&'static str> {
-    SCHEMA_SQL.lines().filter_map(|line| line.strip_prefix("CREATE TABLE IF NOT EXISTS ")).filter_map(|rest| rest.split_whitespace().next()).collect()
 }
 
 #[cfg(test)]
@@ -324,14 +353,6 @@ mod tests {
         assert!(config.clone().with_schema("election_2026").is_ok());
         for bad in ["", "2026", "a-b", "x\"; DROP TABLE votes; --", "Public"] {
             assert!(matches!(config.clone().with_schema(bad), Err(PgError::BadSchema(_))), "{bad}");
-        }
-    }
-
-    #[test]
-    fn the_schema_file_names_every_table() {
-        let tables = schema_tables();
-        for t in ["candidates", "voters", "votes", "results_top_polling_stations", "anomalies", "dead_letters", "pipeline_progress"] {
-            assert!(tables.contains(&t), "{t}");
         }
     }
 }

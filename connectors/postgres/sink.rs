@@ -49,26 +49,28 @@ use std::time::{Duration, Instant};
 use differential_dataflow::Hashable;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
+use postgres::types::{ToSql, Type};
 use postgres::{Client, Statement};
 use serde_json::Value;
 
-use super::copy::Cell;
-use super::{describe, PgConfig, PgError, Postgres, Table};
+use super::copy::{cell, pg_type};
+use super::{describe, PgConfig, PgError, Postgres};
 use crate::connectors::progress::{Positions, SourceProgress};
-use crate::connectors::sink::json::{TableKey, TableRow};
 use crate::connectors::sink::{Change, Sink, SinkError};
+use crate::connectors::table::{Cell, Table, TableKey, TableRow};
 
 /// Statements of one table on one connection.
 struct Prepared {
-    table: Table,
+    /// The columns' types, in declaration order.
+    types: Vec<Type>,
     /// Binary `COPY` into the staging table.
     copy: String,
     /// Binary `COPY` straight into the table, for keys it cannot hold yet.
     append: String,
     merge: Statement,
     delete: Statement,
-    /// Every row as a JSON object (to reconcile after a replay).
-    rows: String,
+    /// Every row's key columns (to reconcile after a replay).
+    keys: String,
 }
 
 /// A live connection with its staging tables and statements.
@@ -88,7 +90,7 @@ struct Outage {
 struct Link {
     db: Arc<Postgres>,
     /// The tables the sink writes.
-    tables: &'static [&'static str],
+    tables: &'static [&'static Table],
     connection: Option<Connection>,
     outage: Option<Outage>,
 }
@@ -137,7 +139,7 @@ impl Postgres {
     /// [`crate::connectors::sink::SinkExt::sink_into`] routes them). `sources` is the
     /// process's reader progress.
     pub fn sink<K, V: TableRow>(self: &Arc<Self>, name: &str, worker: usize, workers: usize, sources: Arc<SourceProgress>) -> Result<PgSink<K, V>, PgError> {
-        let mut connection = Link::connect(self, V::TABLES)?;
+        let mut connection = Link::connect(self, V::tables())?;
         let rows = connection
             .client
             .query(&format!("SELECT positions, frontier, writing_frontier, worker FROM {} WHERE sink = $1", self.config.qualified("pipeline_progress")), &[&name])
@@ -167,7 +169,7 @@ impl Postgres {
             Hold { target, frontier, open_at: None, rows: BTreeMap::new() }
         });
         Ok(PgSink {
-            link: Link { db: self.clone(), tables: V::TABLES, connection: Some(connection), outage: None },
+            link: Link { db: self.clone(), tables: V::tables(), connection: Some(connection), outage: None },
             name: name.to_string(),
             job: self.job.clone(),
             worker,
@@ -202,34 +204,35 @@ impl<K, V> PgSink<K, V> {
 }
 
 impl Link {
-    fn connect(db: &Postgres, names: &[&str]) -> Result<Connection, PgError> {
+    fn connect(db: &Postgres, declared: &[&'static Table]) -> Result<Connection, PgError> {
         let config = &db.config;
         let mut client = config.connect()?;
         client.execute("SELECT pg_advisory_lock_shared(hashtext($1))", &[&config.run_lock()]).map_err(config.sql_error("taking the run lock"))?;
         // Staging tables live in local buffers (8 MB by default): a large commit would spill.
         client.batch_execute("SET temp_buffers = '64MB'").map_err(config.sql_error("configuring the session"))?;
         let mut tables = BTreeMap::new();
-        for table in names.iter().map(|name| db.table(name)) {
+        for table in declared.iter().map(|t| db.table(t.name)) {
             let table = table?;
             let qualified = config.qualified(table.name);
-            let columns = quoted(&table.columns);
+            let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+            let keys: Vec<&str> = names[..table.keys].to_vec();
+            let columns = quoted(&names);
             let stage = format!("\"stage_{}\"", table.name);
             client
                 .batch_execute(&format!("CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {qualified}) ON COMMIT DELETE ROWS"))
                 .map_err(config.sql_error("creating a staging table"))?;
-            let updates: Vec<String> = table.columns.iter().filter(|c| !table.keys.contains(c)).map(|c| format!("\"{c}\" = EXCLUDED.\"{c}\"")).collect();
+            let updates: Vec<String> = names[table.keys..].iter().map(|c| format!("\"{c}\" = EXCLUDED.\"{c}\"")).collect();
             let on_conflict = if updates.is_empty() { "DO NOTHING".to_string() } else { format!("DO UPDATE SET {}", updates.join(", ")) };
-            let keys = quoted(&table.keys);
-            let merge = format!("INSERT INTO {qualified} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT ({keys}) {on_conflict}");
-            let matches: Vec<String> = table.keys.iter().map(|k| format!("t.\"{k}\" = d.\"{k}\"")).collect();
+            let merge = format!("INSERT INTO {qualified} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT ({}) {on_conflict}", quoted(&keys));
+            let matches: Vec<String> = keys.iter().map(|k| format!("t.\"{k}\" = d.\"{k}\"")).collect();
             let delete = format!("DELETE FROM {qualified} AS t USING jsonb_populate_recordset(NULL::{qualified}, $1) AS d WHERE {}", matches.join(" AND "));
             let prepared = Prepared {
-                table: table.clone(),
+                types: table.columns.iter().map(|c| pg_type(c.ty)).collect(),
                 copy: format!("COPY {stage} ({columns}) FROM STDIN (FORMAT binary)"),
                 append: format!("COPY {qualified} ({columns}) FROM STDIN (FORMAT binary)"),
                 merge: client.prepare(&merge).map_err(config.sql_error("preparing a merge"))?,
                 delete: client.prepare(&delete).map_err(config.sql_error("preparing a delete"))?,
-                rows: format!("SELECT to_jsonb(t) FROM {qualified} AS t"),
+                keys: format!("SELECT {} FROM {qualified}", quoted(&keys)),
             };
             tables.insert(table.name, prepared);
         }
@@ -332,13 +335,14 @@ fn transient(e: &postgres::Error) -> bool {
     }
 }
 
-/// Sends `rows` (JSON objects of `table`) with the binary `COPY` statement `copy`.
-fn copy_rows(tx: &mut postgres::Transaction<'_>, copy: &str, table: &Table, rows: &[Value]) -> Result<u64, postgres::Error> {
-    let mut writer = BinaryCopyInWriter::new(tx.copy_in(copy)?, &table.types);
-    for row in rows {
-        let cells = Cell::row(row, &table.columns);
-        let values: Vec<&(dyn postgres::types::ToSql + Sync)> = cells.iter().map(|c| c as _).collect();
-        writer.write(&values)?;
+/// Sends `rows` (of one table, whose columns have `types`) with the binary `COPY` statement `copy`.
+fn copy_rows<V: TableRow>(tx: &mut postgres::Transaction<'_>, copy: &str, types: &[Type], rows: &[&V]) -> Result<u64, postgres::Error> {
+    let mut writer = BinaryCopyInWriter::new(tx.copy_in(copy)?, types);
+    let mut cells: Vec<Cell<'_>> = Vec::with_capacity(types.len());
+    for &row in rows {
+        cells.clear();
+        row.cells(&mut cells);
+        writer.write_raw(cells.iter().map(|c| c as &dyn ToSql))?;
     }
     writer.finish()
 }
@@ -386,17 +390,17 @@ impl<'a, K: TableKey + Hashable, V: TableRow> Write<'a, K, V> {
 
     /// Runs the writes and the progress row in one transaction on `connection`.
     fn commit(&self, connection: &mut Connection, progress: Progress<'_>) -> Result<(u64, u64), postgres::Error> {
-        let by_table = |rows: &[(&K, &V)]| {
-            let mut tables: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+        let by_table = |rows: &[(&K, &'a V)]| {
+            let mut tables: BTreeMap<&str, Vec<&'a V>> = BTreeMap::new();
             for (key, row) in rows {
-                tables.entry(key.table()).or_default().push(row.to_json());
+                tables.entry(key.table().name).or_default().push(*row);
             }
             tables
         };
         let (appends, mut upserts) = (by_table(&self.appends), by_table(&self.upserts));
         let mut deletes: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
         for key in &self.deletes {
-            deletes.entry(key.table()).or_default().push(key.key_json());
+            deletes.entry(key.table().name).or_default().push(key.key_json());
         }
         let Connection { client, tables, progress: progress_statement } = connection;
         let mut tx = client.transaction()?;
@@ -404,7 +408,7 @@ impl<'a, K: TableKey + Hashable, V: TableRow> Write<'a, K, V> {
         for (table, rows) in appends {
             let prepared = &tables[table];
             let mut attempt = tx.savepoint("append")?;
-            match copy_rows(&mut attempt, &prepared.append, &prepared.table, &rows) {
+            match copy_rows(&mut attempt, &prepared.append, &prepared.types, &rows) {
                 Ok(copied) => {
                     attempt.commit()?;
                     upserted += copied;
@@ -416,7 +420,7 @@ impl<'a, K: TableKey + Hashable, V: TableRow> Write<'a, K, V> {
         }
         for (table, rows) in upserts {
             let prepared = &tables[table];
-            copy_rows(&mut tx, &prepared.copy, &prepared.table, &rows)?;
+            copy_rows(&mut tx, &prepared.copy, &prepared.types, &rows)?;
             upserted += tx.execute(&prepared.merge, &[])?;
         }
         for (table, keys) in deletes {
@@ -516,10 +520,11 @@ where
         let rows = &self.hold.as_ref().expect("holding").rows;
         let gone = self.link.attempt("reading the rows to reconcile after a replay", |connection| {
             let mut gone = Vec::new();
-            for table in V::TABLES {
-                for row in connection.client.query(&connection.tables[table].rows, &[])? {
-                    let json: Value = row.get(0);
-                    if let Some(key) = K::from_row_json(table, &json) {
+            for table in V::tables() {
+                let columns = table.key_columns();
+                for row in connection.client.query(&connection.tables[table.name].keys, &[])? {
+                    let cells = (0..columns.len()).map(|i| cell(&row, i, columns[i].ty)).collect::<Result<Vec<_>, _>>()?;
+                    if let Some(key) = K::from_cells(table.name, &cells) {
                         if owns(&key) && !rows.contains_key(&key) {
                             gone.push(key);
                         }
@@ -585,6 +590,6 @@ where
     }
 }
 
-fn quoted(names: &[String]) -> String {
+fn quoted(names: &[&str]) -> String {
     names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
 }

@@ -38,6 +38,8 @@ pub enum Command {
     },
     /// Publish a generated election (or a data-set directory) to Kafka topics.
     Produce(ProduceArgs),
+    /// Print the PostgreSQL schema the job creates (idempotent SQL, for psql).
+    Schema,
 }
 
 #[derive(Args, Debug)]

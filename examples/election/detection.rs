@@ -23,7 +23,7 @@ pub fn load_labels(path: &Path) -> anyhow::Result<Vec<AnomalyLabel>> {
     )
     .with_context(|| format!("reading labels {}", path.display()))?;
     if let Some(letter) = bad {
-        anyhow::bail!("{} line {} is not an anomaly label: {}", path.display(), letter.position + 1, letter.reason);
+        anyhow::bail!("{} at byte {} is not an anomaly label: {}", path.display(), letter.source.offset, letter.reason);
     }
     Ok(labels)
 }

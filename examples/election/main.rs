@@ -47,7 +47,7 @@ use ballotflow::connectors::sink::{Output, Routing};
 use ballotflow::huge_pages::HugePages;
 use ballotflow::pipelines::election::dashboard;
 use ballotflow::pipelines::election::job::{run_job, JobConfig, JobError, JobOutputs, JobProgress, KafkaSource, Source};
-use ballotflow::pipelines::election::results::{kafka_topic, ResultKey, ResultRow};
+use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
 
 use cli::{Cli, Command, RunArgs, TimelyArgs};
 use display::{print_report, print_summary, show_progress, Finished, ProgressLine};
@@ -77,6 +77,10 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Produce(args)) => kafka::produce(args),
+        Some(Command::Schema) => {
+            print!("{}", ballotflow::connectors::postgres::schema_sql(&ballotflow::pipelines::election::tables()));
+            Ok(())
+        }
         None => run(cli.run, cli.timely),
     }
 }
@@ -226,7 +230,7 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
                 outputs.results.push(Output::new("dashboard", board.sink(index)).routed(gather));
             }
             if let Some(publisher) = &result_publisher {
-                outputs.results.push(Output::background("result topics", KafkaSink::new(publisher.clone(), kafka_topic)));
+                outputs.results.push(Output::background("result topics", KafkaSink::new(publisher.clone())));
             }
             if let Some(db) = &db {
                 let outage_limit = db.config().outage_limit;

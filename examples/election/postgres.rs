@@ -35,7 +35,7 @@ pub fn open(args: &PgArgs, job: &str, embedded_default: bool, processes: usize) 
         eprintln!("running without PostgreSQL: the sink runs in one process (-n 1)");
         return Ok(None);
     }
-    match Postgres::open(config.clone(), job) {
+    match Postgres::open(config.clone(), job, &ballotflow::pipelines::election::tables()) {
         Ok(db) => {
             eprintln!("writing to PostgreSQL {} (schema {})", config.target(), config.schema());
             Ok(Some(db))

@@ -12,23 +12,23 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::results::Anomaly;
-use crate::connectors::dataset::AnomalyLabel;
+use crate::connectors::dataset::{AnomalyKind, AnomalyLabel};
 
 /// What a finding and a label are matched on: kind, vote, station, window.
-type Identity = (String, Option<String>, Option<String>, Option<i64>);
+type Identity = (AnomalyKind, Option<String>, Option<String>, Option<i64>);
 
-fn identity(kind: &str, vote_id: &Option<String>, station: &Option<String>, window_start: Option<i64>) -> Identity {
+fn identity(kind: AnomalyKind, vote_id: &Option<String>, station: &Option<String>, window_start: Option<i64>) -> Identity {
     match vote_id {
-        Some(vote) => (kind.to_string(), Some(vote.clone()), None, None),
-        None => (kind.to_string(), None, station.clone(), window_start),
+        Some(vote) => (kind, Some(vote.clone()), None, None),
+        None => (kind, None, station.clone(), window_start),
     }
 }
 
 /// The findings of one kind against its labels.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KindScore {
-    /// The kind, e.g. `"rate_spike"`.
-    pub kind: String,
+    /// The kind.
+    pub kind: AnomalyKind,
     /// Labels of this kind.
     pub labelled: usize,
     /// Findings of this kind.
@@ -49,20 +49,20 @@ impl KindScore {
     }
 }
 
-fn entry<'a>(scores: &'a mut BTreeMap<String, KindScore>, kind: &str) -> &'a mut KindScore {
-    scores.entry(kind.to_string()).or_insert_with(|| KindScore { kind: kind.to_string(), labelled: 0, found: 0, matched: 0 })
+fn entry(scores: &mut BTreeMap<AnomalyKind, KindScore>, kind: AnomalyKind) -> &mut KindScore {
+    scores.entry(kind).or_insert_with(|| KindScore { kind, labelled: 0, found: 0, matched: 0 })
 }
 
 /// Scores `findings` against `labels`, per kind, in kind order.
 pub fn score<'a>(labels: &[AnomalyLabel], findings: impl IntoIterator<Item = &'a Anomaly>) -> Vec<KindScore> {
-    let labels: BTreeSet<Identity> = labels.iter().map(|l| identity(&l.kind, &l.vote_id, &l.polling_station_id, l.window_start)).collect();
-    let found: BTreeSet<Identity> = findings.into_iter().map(|a| identity(a.kind.as_str(), &a.vote_id, &a.polling_station_id, a.window_start)).collect();
-    let mut scores: BTreeMap<String, KindScore> = BTreeMap::new();
+    let labels: BTreeSet<Identity> = labels.iter().map(|l| identity(l.kind, &l.vote_id, &l.polling_station_id, l.window_start)).collect();
+    let found: BTreeSet<Identity> = findings.into_iter().map(|a| identity(a.kind, &a.vote_id, &a.polling_station_id, a.window_start)).collect();
+    let mut scores: BTreeMap<AnomalyKind, KindScore> = BTreeMap::new();
     for label in &labels {
-        entry(&mut scores, &label.0).labelled += 1;
+        entry(&mut scores, label.0).labelled += 1;
     }
     for finding in &found {
-        let score = entry(&mut scores, &finding.0);
+        let score = entry(&mut scores, finding.0);
         score.found += 1;
         score.matched += labels.contains(finding) as usize;
     }
@@ -72,17 +72,20 @@ pub fn score<'a>(labels: &[AnomalyLabel], findings: impl IntoIterator<Item = &'a
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipelines::election::model::AnomalyKind;
 
     #[test]
     fn findings_match_labels_by_vote_or_by_station_and_window() {
-        let label = |kind: &str, vote: Option<&str>, station: Option<&str>, window: Option<i64>| AnomalyLabel {
-            kind: kind.into(),
+        let label = |kind: AnomalyKind, vote: Option<&str>, station: Option<&str>, window: Option<i64>| AnomalyLabel {
+            kind,
             vote_id: vote.map(Into::into),
             polling_station_id: station.map(Into::into),
             window_start: window,
         };
-        let labels = [label("duplicate_vote", Some("v1"), None, None), label("rate_spike", None, Some("s1"), Some(0)), label("rate_spike", None, Some("s2"), Some(0))];
+        let labels = [
+            label(AnomalyKind::DuplicateVote, Some("v1"), None, None),
+            label(AnomalyKind::RateSpike, None, Some("s1"), Some(0)),
+            label(AnomalyKind::RateSpike, None, Some("s2"), Some(0)),
+        ];
         let duplicate = Anomaly { vote_id: Some("v1".into()), polling_station_id: Some("s9".into()), ..Anomaly::of(AnomalyKind::DuplicateVote) };
         let spike = |station: &str, window| Anomaly { polling_station_id: Some(station.into()), window_start: Some(window), ..Anomaly::of(AnomalyKind::RateSpike) };
         let findings = [duplicate, spike("s1", 0), spike("s1", 300_000), Anomaly::of(AnomalyKind::OverTurnout)];

@@ -12,10 +12,9 @@ use timely::dataflow::Scope;
 
 use super::model::{Ballot, Hours, Id, VoterInfo, VoterVersion};
 use super::quality::Measure;
-use super::records::SourcePosition;
 use super::ElectionInputs;
 use crate::connectors::clock::{Admission, ClockConfig, EventClock, EventGate};
-use crate::connectors::dataset::{Candidate, DeadLetter, DeadLetterReason, PollingStation, Vote, Voter};
+use crate::connectors::dataset::{Candidate, DeadLetter, DeadLetterReason, PollingStation, SourcePosition, Vote, Voter};
 
 /// A vote the feed refused, and why.
 #[derive(Debug)]

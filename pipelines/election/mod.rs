@@ -52,9 +52,16 @@ pub mod verdicts;
 
 pub use feed::{ElectionFeed, RejectedVote};
 
+/// Every table the election writes: the records ([`records::RecordRow`]), then the results
+/// ([`results::ResultRow`]).
+pub fn tables() -> Vec<&'static Table> {
+    records::RecordRow::tables().iter().chain(ResultRow::tables()).copied().collect()
+}
+
 use differential_dataflow::VecCollection;
 
 use crate::connectors::dataset::{Candidate, DeadLetter, PollingStation, Voter};
+use crate::connectors::table::{Table, TableRow};
 use crate::operators::prelude::*;
 use crate::operators::rate::RateModel;
 use detect::StationProfile;

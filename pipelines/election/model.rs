@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::connectors::dataset::AnomalyKind;
 use crate::connectors::dataset::{PollingStation, Vote, Voter, VotingMethod};
 
 /// Shared, immutable text.
@@ -165,46 +166,6 @@ pub struct VoterVersion {
     pub info: Option<VoterInfo>,
 }
 
-/// Why a vote is not counted. Checked in this order; a vote gets the first that applies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AnomalyKind {
-    /// The voter is not in the registry.
-    UnregisteredVoter,
-    /// The candidate is not in the registry.
-    UnknownCandidate,
-    /// The vote's station is not the voter's assigned station (or that station is not registered).
-    StationMismatch,
-    /// The vote was cast outside the station's opening hours.
-    OutsideHours,
-    /// The voter has an earlier valid vote, by `(voting_time, vote_id)`.
-    DuplicateVote,
-    /// Not a vote's verdict but a window's: a station counted far more votes in a 5-minute
-    /// window than its peers make expected (see [`crate::operators::rate`]).
-    RateSpike,
-    /// Not a vote's verdict: a station or region counted more votes than its registered voters.
-    OverTurnout,
-}
-
-impl AnomalyKind {
-    /// Every per-vote kind (a vote's verdict), in checking order.
-    pub const PER_VOTE: [AnomalyKind; 5] =
-        [AnomalyKind::UnregisteredVoter, AnomalyKind::UnknownCandidate, AnomalyKind::StationMismatch, AnomalyKind::OutsideHours, AnomalyKind::DuplicateVote];
-
-    /// The kind's name in files and tables, e.g. `"duplicate_vote"`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            AnomalyKind::UnregisteredVoter => "unregistered_voter",
-            AnomalyKind::UnknownCandidate => "unknown_candidate",
-            AnomalyKind::StationMismatch => "station_mismatch",
-            AnomalyKind::OutsideHours => "outside_hours",
-            AnomalyKind::DuplicateVote => "duplicate_vote",
-            AnomalyKind::RateSpike => "rate_spike",
-            AnomalyKind::OverTurnout => "over_turnout",
-        }
-    }
-}
-
 /// A vote's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -224,6 +185,8 @@ impl VoteStatus {
         }
     }
 }
+
+crate::text_columns!(VoteStatus);
 
 #[cfg(test)]
 mod tests {

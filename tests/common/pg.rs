@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use ballotflow::connectors::dataset::{format_millis, parse_millis, Vote};
-use ballotflow::connectors::sink::json::TableRow;
+use ballotflow::connectors::dataset::{format_millis, parse_millis, SourcePosition, Vote};
+use ballotflow::connectors::table::TableRow;
 use ballotflow::pipelines::election::model::{AnomalyKind, Ballot, VoteStatus};
-use ballotflow::pipelines::election::records::{RecordRow, SourcePosition};
+use ballotflow::pipelines::election::records::{LedgerVote, RecordRow};
 use ballotflow::pipelines::election::results::{Anomaly, ResultKey, ResultRow};
 use postgres::{Client, NoTls};
 use serde_json::Value;
@@ -87,9 +87,9 @@ pub fn read_tables(client: &mut Client, schema: &str, tables: &[&str]) -> Tables
 
 /// The result tables as the oracle has them.
 pub fn expected_results(oracle: &BTreeMap<ResultKey, ResultRow>) -> Tables {
-    let mut tables: Tables = ResultRow::TABLES.iter().map(|t| (t.to_string(), Vec::new())).collect();
+    let mut tables: Tables = ResultRow::tables().iter().map(|t| (t.name.to_string(), Vec::new())).collect();
     for row in oracle.values() {
-        tables.get_mut(row.table()).unwrap().push(row.to_json());
+        tables.get_mut(row.table().name).unwrap().push(row.to_json());
     }
     tables.into_iter().map(|(t, rows)| (t, sorted(rows))).collect()
 }
@@ -113,12 +113,12 @@ pub fn expected_records(admitted: &Admitted, votes: &[(SourcePosition, Vote)], o
         for (position, vote) in votes {
             let key = (vote.vote_id.clone(), vote.voter_id.clone(), vote.candidate_id.clone(), vote.polling_station_id.clone(), vote.voting_time);
             let status = verdicts.get(&key).map_or(VoteStatus::Counted, |kind| VoteStatus::Rejected(*kind));
-            rows.push(RecordRow::Vote(position.clone(), Ballot::from(vote.clone()), status));
+            rows.push(RecordRow::Vote(LedgerVote::new(position.clone(), Ballot::from(vote.clone()), status)));
         }
     }
-    let mut tables: Tables = RecordRow::TABLES.iter().filter(|t| **t != "dead_letters").map(|t| (t.to_string(), Vec::new())).collect();
+    let mut tables: Tables = RecordRow::tables().iter().filter(|t| t.name != "dead_letters").map(|t| (t.name.to_string(), Vec::new())).collect();
     for row in rows {
-        tables.get_mut(row.table()).unwrap().push(row.to_json());
+        tables.get_mut(row.table().name).unwrap().push(row.to_json());
     }
     tables.into_iter().map(|(t, rows)| (t, sorted(rows))).collect()
 }

@@ -12,9 +12,8 @@ use timely::worker::Worker;
 use super::{JobError, Run, Source};
 use crate::connectors::dataset::fast::{parse_view, VoteRef, VoterRef};
 use crate::connectors::dataset::lines::{for_each_line, Line};
-use crate::connectors::dataset::{self, parse_line, without_bom, Candidate, DeadLetter, DeadLetterReason, PollingStation, Share, Vote, Voter};
+use crate::connectors::dataset::{self, parse_line, without_bom, Candidate, DeadLetter, DeadLetterReason, PollingStation, Share, SourcePosition, Vote, Voter};
 use crate::pipelines::election::model::{age_band, Ballot, Text, VoterInfo, VoterVersion};
-use crate::pipelines::election::records::SourcePosition;
 
 /// Reads this worker's share of `source` into the job.
 pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &Source) -> Result<Run<'a>, JobError> {

@@ -20,13 +20,12 @@ use rdkafka::Message;
 use timely::worker::Worker;
 
 use super::{JobError, Run};
-use crate::connectors::dataset::{self, DeadLetter, Vote};
+use crate::connectors::dataset::{self, DeadLetter, SourcePosition, Vote};
 use crate::connectors::kafka::{decode, Decoded, KafkaConfig, KafkaError, Polled, Publisher, StartPosition, TopicReader, TopicSpec, Topics};
 use crate::connectors::progress::PartitionHealth;
-use crate::connectors::sink::json::TableRow;
+use crate::connectors::table::TableRow;
 use crate::pipelines::election::model::{Ballot, Text};
-use crate::pipelines::election::records::SourcePosition;
-use crate::pipelines::election::results::{kafka_topic, ResultRow};
+use crate::pipelines::election::results::ResultRow;
 
 /// A Kafka source for the election job.
 pub struct KafkaSource {
@@ -61,8 +60,8 @@ impl KafkaSource {
 /// holds exactly the current table.
 pub fn output_topics(topics: &Topics, results: bool) -> Vec<TopicSpec> {
     let dead_letters = TopicSpec { name: topics.dead_letters.clone(), partitions: 1, settings: Vec::new() };
-    let tables = ResultRow::TABLES.iter().filter(|_| results);
-    let result_topics = tables.map(|table| TopicSpec { name: kafka_topic(table), partitions: 1, settings: vec![("cleanup.policy", "compact")] });
+    let tables = ResultRow::tables().iter().filter(|_| results);
+    let result_topics = tables.map(|table| TopicSpec { name: table.topic.to_string(), partitions: 1, settings: vec![("cleanup.policy", "compact")] });
     std::iter::once(dead_letters).chain(result_topics).collect()
 }
 

@@ -42,16 +42,17 @@ use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
 use super::model::Ballot;
-use super::records::{self, RecordKey, RecordRow, SourcePosition};
+use super::records::{self, RecordKey, RecordRow};
 use super::results::{ResultKey, ResultRow};
 use super::{build_with, Detectors, ElectionFeed, RejectedVote};
 use crate::connectors::clock::{ClockConfig, EventClock};
 use crate::connectors::dataset::lines::estimate_lines;
-use crate::connectors::dataset::{self, Candidate, DatasetBytes, DeadLetter, PollingStation, Share, Vote};
+use crate::connectors::dataset::{self, Candidate, DatasetBytes, DeadLetter, PollingStation, Share, SourcePosition, Vote};
 use crate::connectors::generator::{Election, StreamedElection};
 use crate::connectors::kafka::{KafkaError, Publisher};
 use crate::connectors::progress::SourceProgress;
 use crate::connectors::sink::{Output, Sink, SinkError, SinkExt, SinkReport};
+use crate::connectors::table::Record;
 use signals::JobSignals;
 
 /// Where a job's data comes from.
@@ -382,12 +383,12 @@ impl Run<'_> {
         *count += 1;
         *self.progress.dead_letters.lock().expect("progress poisoned").entry(letter.reason.kind()).or_default() += 1;
         if *count <= LOGGED_PER_KIND {
-            tracing::warn!(source = %letter.source, partition = ?letter.partition, position = letter.position, reason = %letter.reason, "dead letter{}",
+            tracing::warn!(source = %letter.source, reason = %letter.reason, "dead letter{}",
                 if *count == LOGGED_PER_KIND { " (further ones of this kind are counted, not logged)" } else { "" });
         }
         if let Some((publisher, topic)) = &self.dead_letter_topic {
-            let key = format!("{}/{}/{}", letter.source, letter.partition.unwrap_or(0), letter.position);
-            if let Err(e) = publisher.send(topic, Some(key.as_bytes()), Some(letter.to_json().to_string().as_bytes())) {
+            let (key, row) = (letter.key_json().to_string(), letter.to_json().to_string());
+            if let Err(e) = publisher.send(topic, Some(key.as_bytes()), Some(row.as_bytes())) {
                 let failure = dead_letter_failure(topic, e);
                 self.signals.stop(StopRequest { output: failure.output, error: failure.error.to_string() });
             }

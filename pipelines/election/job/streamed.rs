@@ -9,10 +9,9 @@ use compact_str::format_compact;
 use timely::worker::Worker;
 
 use super::{JobError, Run};
-use crate::connectors::dataset::Share;
+use crate::connectors::dataset::{Share, SourcePosition};
 use crate::connectors::generator::{DrawnVoter, StreamedElection, VoteDraft};
 use crate::pipelines::election::model::{age_band, Ballot, Text, VoterInfo, VoterVersion};
-use crate::pipelines::election::records::SourcePosition;
 
 /// The name of the source in positions and dead letters.
 pub const SOURCE: &str = "generator";
