@@ -139,9 +139,11 @@ impl Table {
         ddl
     }
 
-    /// `cells` (all columns, or the key columns) as a JSON object.
-    pub fn json(&self, cells: &[Cell<'_>]) -> Value {
-        Value::Object(self.columns.iter().zip(cells).map(|(column, cell)| (column.name.clone(), cell.to_json(column.ty))).collect())
+    /// The cells `fill` appends (all columns, or the key columns) as a JSON object.
+    pub fn json<'a>(&self, fill: impl FnOnce(&mut Vec<Cell<'a>>)) -> Value {
+        let mut cells = Vec::with_capacity(self.columns.len());
+        fill(&mut cells);
+        Value::Object(self.columns.iter().zip(&cells).map(|(column, cell)| (column.name.clone(), cell.to_json(column.ty))).collect())
     }
 }
 
@@ -301,15 +303,12 @@ pub trait Record {
     fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>);
     /// The row as a JSON object of its columns.
     fn to_json(&self) -> Value {
-        let mut cells = Vec::new();
-        self.cells(&mut cells);
-        Self::table().json(&cells)
+        Self::table().json(|cells| self.cells(cells))
     }
     /// The key columns as a JSON object.
     fn key_json(&self) -> Value {
-        let mut cells = Vec::new();
-        self.cells(&mut cells);
-        Self::table().json(&cells[..Self::table().keys])
+        let key = self.key();
+        Self::table().json(|cells| key.cells(cells))
     }
 }
 
@@ -323,9 +322,7 @@ pub trait TableRow {
     fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>);
     /// The row as a JSON object of its columns.
     fn to_json(&self) -> Value {
-        let mut cells = Vec::new();
-        self.cells(&mut cells);
-        self.table().json(&cells)
+        self.table().json(|cells| self.cells(cells))
     }
 }
 
@@ -337,9 +334,7 @@ pub trait TableKey: Sized {
     fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>);
     /// The key columns as a JSON object.
     fn key_json(&self) -> Value {
-        let mut cells = Vec::new();
-        self.cells(&mut cells);
-        self.table().json(&cells)
+        self.table().json(|cells| self.cells(cells))
     }
     /// The key of a row of the table named `table`, given its key columns' cells in order
     /// (as read back from a database); `None` if they are not one.
