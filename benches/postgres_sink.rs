@@ -23,7 +23,6 @@ use ballotflow::connectors::dataset::{SourcePosition, VotingMethod};
 use ballotflow::connectors::generator::{generate, GeneratorConfig};
 use ballotflow::connectors::kafka::{publish_dataset, EmbeddedCluster, KafkaConfig, Pace, PublishProgress, Publisher, Topics};
 use ballotflow::connectors::postgres::{PgConfig, Postgres};
-use ballotflow::connectors::progress::SourceProgress;
 use ballotflow::connectors::sink::{Change, Output, Sink};
 use ballotflow::pipelines::election;
 use ballotflow::pipelines::election::job::{run_job, JobConfig, JobOutputs, JobProgress, KafkaSource, Source};
@@ -136,7 +135,7 @@ fn sink_upserts(c: &mut Criterion, db: &BenchDb) {
         b.iter_batched(
             || {
                 setup.batch_execute("TRUNCATE sink_bench.votes, sink_bench.pipeline_progress").unwrap();
-                let sink = pg.sink::<RecordKey, RecordRow>("bench", 0, 1, Arc::new(SourceProgress::default())).unwrap();
+                let sink = pg.sink::<RecordKey, RecordRow>("bench", 0, 1).unwrap();
                 (sink, rows.iter().map(|(k, v)| Change::Upsert(k.clone(), v.clone())).collect::<Vec<_>>())
             },
             |(mut sink, changes)| {
@@ -148,7 +147,7 @@ fn sink_upserts(c: &mut Criterion, db: &BenchDb) {
         )
     });
     // The same rows again, by a sink that wrote them: each one is merged over its old row.
-    let mut sink = pg.sink::<RecordKey, RecordRow>("bench", 0, 1, Arc::new(SourceProgress::default())).unwrap();
+    let mut sink = pg.sink::<RecordKey, RecordRow>("bench", 0, 1).unwrap();
     setup.batch_execute("TRUNCATE sink_bench.votes, sink_bench.pipeline_progress").unwrap();
     group.bench_function("pg_sink_rewrite", |b| {
         b.iter_batched(
@@ -205,8 +204,8 @@ fn job(pg: &Arc<Postgres>, kafka: &KafkaConfig, ledger: bool, day: i64) {
     let config = JobConfig { clock: ClockConfig::default().around_day(day), ledger, ..JobConfig::default() };
     timely::execute(timely::Config::process(2), move |worker| {
         let (index, peers) = (worker.index(), worker.peers());
-        let results = pg.sink::<ResultKey, ResultRow>("results", index, peers, progress.sources.clone()).unwrap();
-        let records = pg.sink::<RecordKey, RecordRow>("records", index, peers, progress.sources.clone()).unwrap();
+        let results = pg.sink::<ResultKey, ResultRow>("results", index, peers).unwrap();
+        let records = pg.sink::<RecordKey, RecordRow>("records", index, peers).unwrap();
         let outputs = JobOutputs { results: vec![Output::background("PostgreSQL results", results)], records: vec![Output::background("PostgreSQL records", records)] };
         run_job(worker, &source, outputs, &config, &progress).unwrap();
     })

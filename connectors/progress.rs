@@ -1,18 +1,28 @@
-//! [`SourceProgress`]: how far a process's readers have read, and when that is reflected in
-//! the results, shared by the readers and the sinks of the process.
+//! How far the readers have read, and when that is reflected in the results.
 //!
-//! Readers publish, just before each flush of their inputs, the next position of every
-//! partition they read, with the timely time `reflected_by` before which everything read so
-//! far is admitted (`max(frontier, tick(largest event time)) + 1`). A sink whose frontier
-//! has passed `reflected_by` holds every effect of that input. The PostgreSQL sink stores
-//! the positions with each commit, and on a restart holds its writes back until the replay
-//! has read as far again (see [`crate::connectors::postgres`]).
+//! **Through the dataflow** ([`PositionInput`], [`SourcePositions`]): at each flush, a reader
+//! sends the next position of every partition it reads as a [`ReadPosition`], broadcast to
+//! every worker, at a time no later than any input that flush admits, with the timely time
+//! `reflected_by` before which everything read so far is admitted
+//! (`max(frontier, tick(largest event time)) + 1`; unknown while read input is held back).
+//! A sink operator folds what it receives into [`SourcePositions`]: once its frontier has
+//! passed a time `t`, it has every position of every flush that admitted input before `t`,
+//! in whichever process the reader runs. So its rows reflect no input past
+//! [`SourcePositions::read`], and they reflect all input up to a position once the frontier
+//! has passed that position's `reflected_by` ([`SourcePositions::reached`]). The PostgreSQL
+//! sink stores the first with each commit and, on a restart, holds its writes back until the
+//! second covers them (see [`crate::connectors::postgres`]).
 //!
-//! Readers also report when their messages arrived (Kafka: the message timestamp), so a
-//! sink can measure arrival-to-commit latency.
+//! **In a process** ([`SourceProgress`]): what this process's readers have read and know of
+//! their partitions, and when their messages arrived (Kafka: the message timestamp), so a
+//! sink can measure arrival-to-commit latency; for displays and metrics.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
+
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::operators::Input;
+use timely::dataflow::{InputHandleVec, Scope, StreamVec};
 
 use crate::connectors::metrics::Histogram;
 use crate::connectors::sink::least_frontier;
@@ -25,7 +35,87 @@ pub fn position_key(source: &str, partition: i32) -> String {
     format!("{source}/{partition}")
 }
 
-#[derive(Clone, Copy, Debug)]
+/// How far one reader has read one partition, as it flushed (see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReadPosition {
+    /// The partition, as [`position_key`] names it.
+    pub partition: String,
+    /// The next position to read: everything before it has been read.
+    pub next: i64,
+    /// The time before which everything before `next` is admitted; `None` while some of it
+    /// is read but held back.
+    pub reflected_by: Option<u64>,
+}
+
+/// One worker's readers' positions, into the dataflow: every worker receives them.
+pub struct PositionInput {
+    handle: InputHandleVec<u64, ReadPosition>,
+}
+
+impl PositionInput {
+    /// The input, and the stream of every worker's positions.
+    pub fn new<'scope>(scope: Scope<'scope, u64>) -> (Self, StreamVec<'scope, u64, ReadPosition>) {
+        let mut handle = InputHandleVec::new();
+        let stream = scope.input_from(&mut handle).broadcast();
+        (PositionInput { handle }, stream)
+    }
+
+    /// Sends `position` at the input's time: call it before the flush that admits what it
+    /// covers, then [`PositionInput::advance_to`] the new frontier.
+    pub fn send(&mut self, position: ReadPosition) {
+        self.handle.send(position);
+    }
+
+    /// Moves the input to `time` (if it is later) and sends what was buffered.
+    pub fn advance_to(&mut self, time: u64) {
+        if time > *self.handle.time() {
+            self.handle.advance_to(time);
+        }
+        self.handle.flush();
+    }
+}
+
+/// What a sink knows of how far the sources have been read (see the module docs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourcePositions {
+    /// Every partition's largest position received.
+    read: Positions,
+    /// Per partition, the largest position known reflected, and the time by which it is.
+    reflected: BTreeMap<String, Position>,
+}
+
+impl SourcePositions {
+    /// Takes in one received position.
+    pub fn observe(&mut self, position: ReadPosition) {
+        let ReadPosition { partition, next, reflected_by } = position;
+        if let Some(reflected_by) = reflected_by {
+            let entry = self.reflected.entry(partition.clone()).or_insert(Position { next, reflected_by });
+            if next >= entry.next {
+                *entry = Position { next, reflected_by: reflected_by.max(entry.reflected_by) };
+            }
+        }
+        let read = self.read.entry(partition).or_insert(next);
+        *read = (*read).max(next);
+    }
+
+    /// Every partition's largest position received: rows at a frontier these were handed
+    /// over with reflect no input past them.
+    pub fn read(&self) -> &Positions {
+        &self.read
+    }
+
+    /// If every partition in `target` has been read at least that far, the time before
+    /// which all of it is admitted; `None` while some partition is behind (or unknown).
+    pub fn reached(&self, target: &Positions) -> Option<u64> {
+        target.iter().try_fold(0, |by, (key, next)| {
+            let position = self.reflected.get(key).filter(|p| p.next >= *next)?;
+            Some(by.max(position.reflected_by))
+        })
+    }
+}
+
+/// A partition's position, and the time before which everything before it is admitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Position {
     next: i64,
     reflected_by: u64,
@@ -41,11 +131,12 @@ struct Batch {
 
 #[derive(Debug)]
 struct Inner {
-    positions: BTreeMap<String, Position>,
-    /// Whether a sink measures latency (otherwise arrivals are not kept).
-    measured: bool,
+    positions: Positions,
+    /// How many of this process's workers run the sink that measures latency (otherwise
+    /// arrivals are not kept).
+    measured: Option<usize>,
     batches: VecDeque<Batch>,
-    /// Per worker of the measured sink, its committed frontier (`None`: complete).
+    /// Per worker of the measured sink in this process, its committed frontier (`None`: complete).
     committed: BTreeMap<usize, Option<u64>>,
     /// Arrival-to-commit latency of every input measured, in seconds.
     latencies: Histogram,
@@ -69,7 +160,7 @@ pub struct SourceProgress(Mutex<Inner>);
 impl Default for SourceProgress {
     fn default() -> Self {
         let inner =
-            Inner { positions: BTreeMap::new(), measured: false, batches: VecDeque::new(), committed: BTreeMap::new(), latencies: Histogram::latency(), health: BTreeMap::new() };
+            Inner { positions: Positions::new(), measured: None, batches: VecDeque::new(), committed: BTreeMap::new(), latencies: Histogram::latency(), health: BTreeMap::new() };
         SourceProgress(Mutex::new(inner))
     }
 }
@@ -93,28 +184,26 @@ impl SourceProgress {
         self.0.lock().expect("source progress poisoned")
     }
 
-    /// A reader has read `partition` of `source` up to `next` (exclusive), and all of it
-    /// is admitted before time `reflected_by`.
-    pub fn publish(&self, source: &str, partition: i32, next: i64, reflected_by: u64) {
+    /// A reader of this process has read `partition` of `source` up to `next` (exclusive).
+    pub fn publish(&self, source: &str, partition: i32, next: i64) {
         let mut inner = self.inner();
-        let entry = inner.positions.entry(position_key(source, partition)).or_insert(Position { next, reflected_by });
-        if next >= entry.next {
-            *entry = Position { next, reflected_by: reflected_by.max(entry.reflected_by) };
-        }
+        let entry = inner.positions.entry(position_key(source, partition)).or_insert(next);
+        *entry = (*entry).max(next);
     }
 
     /// `count` inputs, the earliest of which arrived at `arrived_ms` (ms since the epoch),
     /// are admitted before time `reflected_by`. Kept only once a sink measures latency.
     pub fn arrived(&self, reflected_by: u64, arrived_ms: i64, count: u64) {
         let mut inner = self.inner();
-        if count > 0 && inner.measured {
+        if count > 0 && inner.measured.is_some() {
             inner.batches.push_back(Batch { reflected_by, arrived_ms, count });
         }
     }
 
-    /// A sink will report [`SourceProgress::committed`]: keep arrivals from now on.
-    pub fn measure_latency(&self) {
-        self.inner().measured = true;
+    /// A sink run by `workers` workers of this process will report
+    /// [`SourceProgress::committed`]: keep arrivals from now on.
+    pub fn measure_latency(&self, workers: usize) {
+        self.inner().measured = Some(workers.max(1));
     }
 
     /// What the reader of `partition` of `source` knows of it now.
@@ -127,28 +216,18 @@ impl SourceProgress {
         self.inner().health.clone()
     }
 
-    /// Every partition's next position.
+    /// Every partition's next position, as this process's readers have read them.
     pub fn positions(&self) -> Positions {
-        self.inner().positions.iter().map(|(k, p)| (k.clone(), p.next)).collect()
+        self.inner().positions.clone()
     }
 
-    /// If every partition in `target` has been read at least that far, the time before
-    /// which all of it is admitted; `None` while some partition is behind (or unknown).
-    pub fn reached(&self, target: &Positions) -> Option<u64> {
-        let inner = self.inner();
-        target.iter().try_fold(0, |by, (key, next)| {
-            let position = inner.positions.get(key).filter(|p| p.next >= *next)?;
-            Some(by.max(position.reflected_by))
-        })
-    }
-
-    /// Worker `worker` of the measured sink (of `workers`) has committed everything
-    /// before `frontier`: inputs reflected before the least such frontier are done, and
-    /// their latency is sampled.
-    pub fn committed(&self, worker: usize, workers: usize, frontier: Option<u64>, now_ms: i64) {
+    /// Worker `worker` of the measured sink has committed everything before `frontier`:
+    /// once every worker of this process has, inputs reflected before the least such
+    /// frontier are done, and their latency is sampled.
+    pub fn committed(&self, worker: usize, frontier: Option<u64>, now_ms: i64) {
         let mut inner = self.inner();
         inner.committed.insert(worker, frontier);
-        if inner.committed.len() < workers {
+        if inner.measured.is_none_or(|workers| inner.committed.len() < workers) {
             return;
         }
         let least = least_frontier(inner.committed.values().copied());
@@ -179,31 +258,50 @@ impl SourceProgress {
 mod tests {
     use super::*;
 
+    fn at(partition: &str, next: i64, reflected_by: Option<u64>) -> ReadPosition {
+        ReadPosition { partition: partition.to_string(), next, reflected_by }
+    }
+
     #[test]
     fn reached_needs_every_partition_and_reports_the_latest_time() {
-        let progress = SourceProgress::default();
+        let mut positions = SourcePositions::default();
         let target: Positions = [("votes/0".to_string(), 10), ("votes/1".to_string(), 5)].into();
-        progress.publish("votes", 0, 12, 300);
-        assert_eq!(progress.reached(&target), None);
-        progress.publish("votes", 1, 4, 100);
-        assert_eq!(progress.reached(&target), None);
-        progress.publish("votes", 1, 5, 200);
-        assert_eq!(progress.reached(&target), Some(300));
-        assert_eq!(progress.reached(&Positions::new()), Some(0));
+        positions.observe(at("votes/0", 12, Some(300)));
+        assert_eq!(positions.reached(&target), None);
+        positions.observe(at("votes/1", 4, Some(100)));
+        assert_eq!(positions.reached(&target), None);
+        positions.observe(at("votes/1", 5, Some(200)));
+        assert_eq!(positions.reached(&target), Some(300));
+        assert_eq!(positions.reached(&Positions::new()), Some(0));
+    }
+
+    #[test]
+    fn held_input_counts_as_read_but_not_as_reflected() {
+        let mut positions = SourcePositions::default();
+        positions.observe(at("votes/0", 5, Some(10)));
+        positions.observe(at("votes/0", 9, None));
+        let target: Positions = [("votes/0".to_string(), 9)].into();
+        assert_eq!(positions.read(), &target, "the upper bound covers what is held");
+        assert_eq!(positions.reached(&target), None, "held input is not reflected yet");
+        positions.observe(at("votes/0", 9, Some(20)));
+        assert_eq!(positions.reached(&target), Some(20));
+        positions.observe(at("votes/0", 7, Some(30)));
+        assert_eq!(positions.read()["votes/0"], 9, "positions never go back");
+        assert_eq!(positions.reached(&target), Some(20));
     }
 
     #[test]
     fn latency_counts_a_batch_once_every_worker_committed_past_it() {
         let progress = SourceProgress::default();
         progress.arrived(1, 0, 1);
-        progress.measure_latency();
+        progress.measure_latency(2);
         progress.arrived(10, 1_000, 3);
         progress.arrived(20, 1_100, 1);
-        progress.committed(0, 2, Some(30), 1_500);
+        progress.committed(0, Some(30), 1_500);
         assert_eq!(progress.latency(), None);
-        progress.committed(1, 2, Some(15), 1_600);
+        progress.committed(1, Some(15), 1_600);
         assert_eq!(progress.latency(), Some(Latency { count: 3, p50_ms: 600, p99_ms: 600, max_ms: 600 }));
-        progress.committed(1, 2, None, 1_700);
+        progress.committed(1, None, 1_700);
         assert_eq!(progress.latency().unwrap().p99_ms, 600);
         assert_eq!(progress.latency().unwrap().count, 4, "the arrival before measuring began is not counted");
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use ballotflow::connectors::dataset::{self, read_jsonl, Share, SourcePosition, Vote};
 use ballotflow::connectors::kafka::KafkaConfig;
 use ballotflow::connectors::postgres::{PgConfig, Postgres};
-use ballotflow::connectors::progress::SourceProgress;
+use ballotflow::connectors::progress::{ReadPosition, SourcePositions};
 use ballotflow::connectors::sink::memory::MemorySink;
 use ballotflow::connectors::sink::{Change, Output, Sink};
 use ballotflow::connectors::table::TableRow;
@@ -56,8 +56,8 @@ fn run_into(db: &Arc<Postgres>, source: Source, workers: usize, log: &MemorySink
     let config = JobConfig { clock: clock(), batch: 300, ..JobConfig::default() };
     timely::execute(timely::Config::process(workers), move |worker| {
         let (index, peers) = (worker.index(), worker.peers());
-        let results = db.sink::<ResultKey, ResultRow>("results", index, peers, progress.sources.clone()).expect("results sink");
-        let records = db.sink::<RecordKey, RecordRow>("records", index, peers, progress.sources.clone()).expect("records sink");
+        let results = db.sink::<ResultKey, ResultRow>("results", index, peers).expect("results sink");
+        let records = db.sink::<RecordKey, RecordRow>("records", index, peers).expect("records sink");
         let outputs = JobOutputs {
             results: vec![Output::background("PostgreSQL results", results)],
             records: vec![Output::background("PostgreSQL records", records), Output::new("records log", log.for_worker(index))],
@@ -160,6 +160,15 @@ fn parties(client: &mut postgres::Client) -> BTreeMap<String, i64> {
     client.query("SELECT party_affiliation, votes FROM ballotflow.results_votes_per_party", &[]).unwrap().iter().map(|r| (r.get(0), r.get(1))).collect()
 }
 
+/// What a sink knows after receiving these positions of partition 0 of `votes`.
+fn positions(received: &[(i64, Option<u64>)]) -> SourcePositions {
+    let mut positions = SourcePositions::default();
+    for (next, reflected_by) in received {
+        positions.observe(ReadPosition { partition: "votes/0".to_string(), next: *next, reflected_by: *reflected_by });
+    }
+    positions
+}
+
 #[test]
 fn the_sink_upserts_deletes_and_holds_a_replay_back_until_it_has_caught_up() {
     let db = FreshDb::new("sink");
@@ -175,10 +184,11 @@ fn the_sink_upserts_deletes_and_holds_a_replay_back_until_it_has_caught_up() {
     let rows = |pairs: &[(&String, i64)]| pairs.iter().map(|(p, n)| (p.to_string(), *n)).collect::<BTreeMap<_, _>>();
 
     // A first run: worker 0 of 2 writes and deletes its keys; worker 1 wrote `theirs`.
-    let sources = Arc::new(SourceProgress::default());
-    sources.publish("votes", 0, 10, 2);
-    let mut first = pg.sink::<ResultKey, ResultRow>("results", 0, 2, sources.clone()).unwrap();
-    let mut other = pg.sink::<ResultKey, ResultRow>("results", 1, 2, sources).unwrap();
+    let read = positions(&[(10, Some(2))]);
+    let mut first = pg.sink::<ResultKey, ResultRow>("results", 0, 2).unwrap();
+    let mut other = pg.sink::<ResultKey, ResultRow>("results", 1, 2).unwrap();
+    first.positions(&read);
+    other.positions(&read);
     assert!(!first.holding(), "nothing committed yet");
     first.apply(0, vec![upsert(party(a, 3)), upsert(party(b, 1)), upsert(party(d, 7))]).unwrap();
     first.advance(Some(1)).unwrap();
@@ -195,16 +205,18 @@ fn the_sink_upserts_deletes_and_holds_a_replay_back_until_it_has_caught_up() {
     // A replay (after a crash): the same sink holds its writes back while the replay is
     // behind the committed positions, then reconciles: its current rows are upserted and
     // the rows of its keys that no longer exist (`d`) are deleted; `theirs` is not its own.
-    let sources = Arc::new(SourceProgress::default());
-    let mut replay = pg.sink::<ResultKey, ResultRow>("results", 0, 2, sources.clone()).unwrap();
+    let mut replay = pg.sink::<ResultKey, ResultRow>("results", 0, 2).unwrap();
     assert!(replay.holding());
     replay.apply(0, vec![upsert(party(a, 1)), upsert(party(c, 2))]).unwrap();
     replay.advance(Some(1)).unwrap();
     assert_eq!(parties(&mut client), committed, "held back: a reader must not see `a` go from 4 to 1");
-    sources.publish("votes", 0, 9, 2);
+    replay.positions(&positions(&[(9, Some(2))]));
     replay.advance(Some(3)).unwrap();
     assert_eq!(parties(&mut client), committed, "position 9 is behind the committed 10");
-    sources.publish("votes", 0, 10, 5);
+    replay.positions(&positions(&[(9, Some(2)), (10, None)]));
+    replay.advance(Some(4)).unwrap();
+    assert_eq!(parties(&mut client), committed, "read as far, but some of it held back");
+    replay.positions(&positions(&[(10, Some(5))]));
     replay.advance(Some(4)).unwrap();
     assert_eq!(parties(&mut client), committed, "read far enough, but admitted before time 5 only");
     replay.apply(4, vec![upsert(party(a, 5))]).unwrap();

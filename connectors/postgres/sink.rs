@@ -21,11 +21,14 @@
 //! ## Exactly once
 //! Rows are absolute values (a count, not an increment), so writing a row twice is
 //! harmless, and every transaction's rows reflect at most the frontier and positions its
-//! progress row records. After a crash the job reads its input again from the start. A
-//! sink that finds committed progress holds its writes back, keeping its keys' current
-//! rows in memory, until the replay has read at least as far as any committed position and
-//! its frontier has passed both the time at which that input is admitted
-//! ([`SourceProgress::reached`]) and the largest committed or written frontier. Its state
+//! progress row records: the positions are what the sink operator has received of every
+//! reader's positions, in every process ([`SourcePositions::read`]), so the sink needs the
+//! positions stream ([`crate::connectors::sink::SinkExt::sink_output_with`]). After a crash
+//! the job (every process of it) reads its input again from the start. A sink that finds
+//! committed progress holds its writes back, keeping its keys' current rows in memory, until
+//! the replay has read at least as far as any committed position and its frontier has passed
+//! both the time at which that input is admitted ([`SourcePositions::reached`]) and the
+//! largest committed or written frontier. Its state
 //! then reflects a superset of what was committed, so readers see the results move forward
 //! only. It then reconciles: upserts all its current rows and deletes the rows of keys it
 //! owns that no longer exist. An input that ends before that point opens the gate at its
@@ -55,7 +58,7 @@ use serde_json::Value;
 
 use super::copy::{cell, pg_type};
 use super::{describe, PgConfig, PgError, Postgres};
-use crate::connectors::progress::{Positions, SourceProgress};
+use crate::connectors::progress::{Positions, SourcePositions, SourceProgress};
 use crate::connectors::sink::{Change, Sink, SinkError};
 use crate::connectors::table::{Cell, Table, TableKey, TableRow};
 
@@ -115,8 +118,10 @@ pub struct PgSink<K, V> {
     job: String,
     worker: usize,
     workers: usize,
-    sources: Arc<SourceProgress>,
-    measure_latency: bool,
+    /// How far the sources have been read, as of the frontier being written.
+    positions: SourcePositions,
+    /// This process's reader progress, told of commits to measure latency.
+    latency: Option<Arc<SourceProgress>>,
     /// Changes not yet committed: `None` deletes the key.
     pending: BTreeMap<K, Option<V>>,
     hold: Option<Hold<K, V>>,
@@ -136,9 +141,8 @@ pub struct PgSink<K, V> {
 impl Postgres {
     /// The sink `name` (its `pipeline_progress` rows) of worker `worker` of `workers`, which
     /// must receive exactly the keys whose hash is `worker` modulo `workers` (as
-    /// [`crate::connectors::sink::SinkExt::sink_into`] routes them). `sources` is the
-    /// process's reader progress.
-    pub fn sink<K, V: TableRow>(self: &Arc<Self>, name: &str, worker: usize, workers: usize, sources: Arc<SourceProgress>) -> Result<PgSink<K, V>, PgError> {
+    /// [`crate::connectors::sink::SinkExt::sink_into`] routes them), across all processes.
+    pub fn sink<K, V: TableRow>(self: &Arc<Self>, name: &str, worker: usize, workers: usize) -> Result<PgSink<K, V>, PgError> {
         let mut connection = Link::connect(self, V::tables())?;
         let rows = connection
             .client
@@ -174,8 +178,8 @@ impl Postgres {
             job: self.job.clone(),
             worker,
             workers,
-            sources,
-            measure_latency: false,
+            positions: SourcePositions::default(),
+            latency: None,
             pending: BTreeMap::new(),
             hold,
             complete,
@@ -189,11 +193,12 @@ impl Postgres {
 }
 
 impl<K, V> PgSink<K, V> {
-    /// Also measure the latency from input arrival to commit (see
+    /// Also measure the latency from input arrival to commit in `sources`, the reader
+    /// progress of this process, which runs the sink on `local_workers` workers (see
     /// [`SourceProgress::latency`]); for one sink of the job.
-    pub fn measure_latency(mut self) -> Self {
-        self.measure_latency = true;
-        self.sources.measure_latency();
+    pub fn measure_latency(mut self, sources: Arc<SourceProgress>, local_workers: usize) -> Self {
+        sources.measure_latency(local_workers);
+        self.latency = Some(sources);
         self
     }
 
@@ -441,7 +446,7 @@ where
     V: TableRow + Clone,
 {
     fn positions_json(&self) -> Value {
-        Value::Object(self.sources.positions().into_iter().map(|(k, v)| (k, Value::from(v))).collect())
+        Value::Object(self.positions.read().iter().map(|(k, v)| (k.clone(), Value::from(*v))).collect())
     }
 
     /// Commits the pending changes with the progress row at `frontier`, in as many
@@ -506,8 +511,8 @@ where
         self.reconciling = false;
         self.complete = frontier;
         self.last_commit = Instant::now();
-        if self.measure_latency {
-            self.sources.committed(self.worker, self.workers, frontier, chrono::Utc::now().timestamp_millis());
+        if let Some(sources) = &self.latency {
+            sources.committed(self.worker, frontier, chrono::Utc::now().timestamp_millis());
         }
         Ok(())
     }
@@ -570,10 +575,14 @@ where
         Ok(())
     }
 
+    fn positions(&mut self, positions: &SourcePositions) {
+        self.positions = positions.clone();
+    }
+
     fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
         if let Some(hold) = &mut self.hold {
             if hold.open_at.is_none() {
-                hold.open_at = self.sources.reached(&hold.target);
+                hold.open_at = self.positions.reached(&hold.target);
             }
             let caught_up = match (frontier, hold.open_at) {
                 (None, _) => true,

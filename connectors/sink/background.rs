@@ -13,6 +13,7 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryR
 use std::time::{Duration, Instant};
 
 use super::{Change, Driver, Sink};
+use crate::connectors::progress::SourcePositions;
 
 /// Messages the queue holds: closed times (one message each) and frontiers.
 pub(super) const QUEUE: usize = 16;
@@ -22,6 +23,7 @@ pub(super) const BACKLOG: usize = 1_000_000;
 
 enum Message<K, V> {
     Changes(u64, Vec<Change<K, V>>),
+    Positions(SourcePositions),
     Advance(Option<u64>),
 }
 
@@ -45,10 +47,12 @@ where
 }
 
 impl<K, V> Queue<K, V> {
-    /// Hands over the changes of closed times, then the frontier; waits while the queue is
-    /// full. Once the sink has stopped (failed), drops everything.
-    pub(super) fn hand_over(&mut self, closed: Vec<(u64, Vec<Change<K, V>>)>, upper: Option<u64>) {
-        let messages = closed.into_iter().map(|(time, changes)| Message::Changes(time, changes)).chain([Message::Advance(upper)]);
+    /// Hands over the changes of closed times, the positions if they changed, then the
+    /// frontier; waits while the queue is full. Once the sink has stopped (failed), drops
+    /// everything.
+    pub(super) fn hand_over(&mut self, closed: Vec<(u64, Vec<Change<K, V>>)>, upper: Option<u64>, positions: Option<SourcePositions>) {
+        let changes = closed.into_iter().map(|(time, changes)| Message::Changes(time, changes));
+        let messages = changes.chain(positions.map(Message::Positions)).chain([Message::Advance(upper)]);
         for message in messages {
             let Some(sender) = &self.sender else { return };
             let sent = match sender.try_send(message) {
@@ -76,6 +80,7 @@ impl<K, V> Queue<K, V> {
 fn run<K, V, S: Sink<K, V>>(receiver: Receiver<Message<K, V>>, mut driver: Driver<K, V, S>) {
     let take = |driver: &mut Driver<K, V, S>, message| match message {
         Message::Changes(time, changes) => driver.apply(time, changes),
+        Message::Positions(positions) => driver.positions = Some(positions),
         Message::Advance(frontier) => driver.target = frontier,
     };
     let mut retry_in: Option<Duration> = None;

@@ -9,6 +9,12 @@
 //! replacement. Times are delivered in increasing order, then [`Sink::advance`] says that
 //! everything before the new frontier has been delivered.
 //!
+//! A sink operator may also take the stream of the readers' positions
+//! ([`SinkExt::sink_output_with`]): it then hands its sink, before each new frontier, what it
+//! knows of how far the sources have been read ([`Sink::positions`]), in whichever process
+//! they are read. Sinks that store positions to be exactly once across restarts (PostgreSQL)
+//! need it; the others ignore it.
+//!
 //! Failures are typed ([`SinkError`]): a temporary one is retried by the operator without
 //! blocking the worker, a permanent one stops that sink alone and is recorded in its
 //! [`SinkReport`]. A job with several outputs attaches each as its own operator
@@ -27,8 +33,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use differential_dataflow::{ExchangeData, Hashable, VecCollection};
-use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::StreamVec;
+
+use crate::connectors::progress::{ReadPosition, SourcePositions};
 
 /// One key's change at one time.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +106,10 @@ pub trait Sink<K, V> {
     fn apply(&mut self, time: u64, changes: Vec<Change<K, V>>) -> Result<(), SinkError>;
     /// Everything before `frontier` has been handed over; `None` when the input is complete.
     fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError>;
+    /// How far the sources have been read, as of the next [`Sink::advance`] (only for an
+    /// operator given the positions stream, and only when they changed): the changes before
+    /// its frontier reflect no input past [`SourcePositions::read`]. Ignored by default.
+    fn positions(&mut self, _positions: &SourcePositions) {}
 }
 
 impl<K, V> Sink<K, V> for Box<dyn Sink<K, V>> {
@@ -106,6 +119,9 @@ impl<K, V> Sink<K, V> for Box<dyn Sink<K, V>> {
     fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
         (**self).advance(frontier)
     }
+    fn positions(&mut self, positions: &SourcePositions) {
+        (**self).positions(positions)
+    }
 }
 
 impl<K, V> Sink<K, V> for Box<dyn Sink<K, V> + Send> {
@@ -114,6 +130,9 @@ impl<K, V> Sink<K, V> for Box<dyn Sink<K, V> + Send> {
     }
     fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
         (**self).advance(frontier)
+    }
+    fn positions(&mut self, positions: &SourcePositions) {
+        (**self).positions(positions)
     }
 }
 
@@ -238,7 +257,7 @@ pub enum Routing {
 }
 
 /// Attaches a [`Sink`] to a keyed collection.
-pub trait SinkExt<K, V> {
+pub trait SinkExt<'scope, K, V> {
     /// Delivers the collection's changes to `sink` on this worker (see the module docs),
     /// with keys spread over the workers.
     fn sink_into<S: Sink<K, V> + 'static>(self, name: &str, sink: S) -> SinkReport
@@ -256,15 +275,31 @@ pub trait SinkExt<K, V> {
     }
     /// Delivers the collection's changes to an [`Output`]: on the worker thread, or on the
     /// output's own thread.
-    fn sink_output(self, output: Output<K, V>) -> SinkReport;
+    fn sink_output(self, output: Output<K, V>) -> SinkReport
+    where
+        Self: Sized,
+    {
+        self.sink_output_core(output, None)
+    }
+    /// As [`SinkExt::sink_output`], also handing the sink the readers' positions (see the
+    /// module docs): every worker's [`ReadPosition`]s, as
+    /// [`crate::connectors::progress::PositionInput`] makes them.
+    fn sink_output_with(self, output: Output<K, V>, positions: StreamVec<'scope, u64, ReadPosition>) -> SinkReport
+    where
+        Self: Sized,
+    {
+        self.sink_output_core(output, Some(positions))
+    }
+    /// The operator behind the others, with the positions stream if given.
+    fn sink_output_core(self, output: Output<K, V>, positions: Option<StreamVec<'scope, u64, ReadPosition>>) -> SinkReport;
 }
 
-impl<'scope, K, V> SinkExt<K, V> for VecCollection<'scope, u64, (K, V)>
+impl<'scope, K, V> SinkExt<'scope, K, V> for VecCollection<'scope, u64, (K, V)>
 where
     K: ExchangeData + Hashable,
     V: ExchangeData,
 {
-    fn sink_output(self, output: Output<K, V>) -> SinkReport {
+    fn sink_output_core(self, output: Output<K, V>, positions: Option<StreamVec<'scope, u64, ReadPosition>>) -> SinkReport {
         let Output { name, routing, retry_limit, sink } = output;
         let report = SinkReport::new(&name);
         let exchange = Exchange::new(move |((key, _), _, _): &((K, V), u64, isize)| match routing {
@@ -275,6 +310,9 @@ where
         let mut builder = OperatorBuilder::new(name.clone(), scope);
         let activator = scope.activator_for(builder.operator_info().address);
         let mut input = builder.new_input(self.inner, exchange);
+        let mut positions = positions.map(|stream| builder.new_input(stream, Pipeline));
+        let mut known = SourcePositions::default();
+        let mut news = false;
         let mut feed = match sink {
             Mode::Inline(sink) => Feed::Inline(Driver::new(sink, report.clone(), retry_limit)),
             Mode::Background(sink) => Feed::Background(background::spawn(&name, Driver::new(sink, report.clone(), retry_limit))),
@@ -285,14 +323,22 @@ where
         builder.build_reschedule(move |_capabilities| {
             move |frontiers| {
                 input.for_each(|_cap, data| pending.append(data));
-                let upper = frontiers[0].frontier().first().copied();
+                if let Some(positions) = &mut positions {
+                    positions.for_each(|_cap, data| {
+                        news = true;
+                        data.drain(..).for_each(|position| known.observe(position));
+                    });
+                }
+                // With positions, the frontier of both inputs: every position of input
+                // admitted before it has arrived.
+                let upper = least_frontier(frontiers.iter().map(|f| f.frontier().first().copied()));
                 if upper != applied {
                     let closed = closed_changes(&mut pending, upper);
                     let mut counts = stats.lock();
                     counts.times += closed.len() as u64;
                     counts.changes += closed.iter().map(|(_, changes)| changes.len() as u64).sum::<u64>();
                     drop(counts);
-                    feed.hand_over(closed, upper);
+                    feed.hand_over(closed, upper, std::mem::take(&mut news).then(|| known.clone()));
                     applied = upper;
                 }
                 if feed.failed() {
@@ -318,15 +364,20 @@ enum Feed<K, V> {
 }
 
 impl<K, V> Feed<K, V> {
-    fn hand_over(&mut self, closed: Vec<(u64, Vec<Change<K, V>>)>, upper: Option<u64>) {
+    /// Hands over the changes of closed times, the positions if they changed, and the new
+    /// frontier.
+    fn hand_over(&mut self, closed: Vec<(u64, Vec<Change<K, V>>)>, upper: Option<u64>, positions: Option<SourcePositions>) {
         match self {
             Feed::Inline(driver) => {
                 for (time, changes) in closed {
                     driver.apply(time, changes);
                 }
+                if positions.is_some() {
+                    driver.positions = positions;
+                }
                 driver.target = upper;
             }
-            Feed::Background(queue) => queue.hand_over(closed, upper),
+            Feed::Background(queue) => queue.hand_over(closed, upper, positions),
         }
     }
 
@@ -358,6 +409,8 @@ struct Driver<K, V, S> {
     delivered: Option<u64>,
     /// Since when the sink fails temporarily, the next try, and the backoff after it.
     retry: Option<(Instant, Instant, Duration)>,
+    /// Positions not given to the sink yet.
+    positions: Option<SourcePositions>,
     /// Changes handed over since the sink last advanced.
     backlog: usize,
     failed: bool,
@@ -366,7 +419,7 @@ struct Driver<K, V, S> {
 
 impl<K, V, S: Sink<K, V>> Driver<K, V, S> {
     fn new(sink: S, report: SinkReport, limit: Duration) -> Self {
-        Driver { sink, report, limit, target: Some(0), delivered: Some(0), retry: None, backlog: 0, failed: false, kind: std::marker::PhantomData }
+        Driver { sink, report, limit, target: Some(0), delivered: Some(0), retry: None, positions: None, backlog: 0, failed: false, kind: std::marker::PhantomData }
     }
 
     /// Hands over the changes of one closed time.
@@ -398,6 +451,9 @@ impl<K, V, S: Sink<K, V>> Driver<K, V, S> {
         }
         if self.delivered == self.target && self.retry.is_none() {
             return None;
+        }
+        if let Some(positions) = self.positions.take() {
+            self.sink.positions(&positions);
         }
         match self.sink.advance(self.target) {
             Ok(()) => {

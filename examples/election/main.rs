@@ -127,7 +127,7 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
         (None, Some(dir)) if dir.join(dataset::INJECTED_ANOMALIES).is_file() => Some(detection::load_labels(&dir.join(dataset::INJECTED_ANOMALIES))?),
         _ => None,
     };
-    let db = postgres::open(&args.postgres, &job, embedded_default, timely_args.processes)?;
+    let db = postgres::open(&args.postgres, &job, embedded_default)?;
     let source = match &args.input {
         _ if args.direct => {
             let start = Instant::now();
@@ -221,6 +221,7 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
         let (sink, progress, source, result_publisher, db, board) = (sink.clone(), progress.clone(), source.clone(), result_publisher.clone(), db.clone(), board.clone());
         // With several processes, gather the results in process 0 to print and write them.
         let gather = if timely_args.processes > 1 { Routing::Worker(0) } else { Routing::ByKey };
+        let local_workers = timely_args.workers();
         timely::execute_from_args(timely_args.to_args().into_iter(), move |worker| -> anyhow::Result<_> {
             let (index, peers) = (worker.index(), worker.peers());
             let _finished = Finished(&progress);
@@ -234,9 +235,9 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
             }
             if let Some(db) = &db {
                 let outage_limit = db.config().outage_limit;
-                let results = db.sink("results", index, peers, progress.sources.clone())?.measure_latency();
+                let results = db.sink("results", index, peers)?.measure_latency(progress.sources.clone(), local_workers);
                 outputs.results.push(Output::background("PostgreSQL results", results).retry_for(outage_limit));
-                outputs.records.push(Output::background("PostgreSQL records", db.sink("records", index, peers, progress.sources.clone())?).retry_for(outage_limit));
+                outputs.records.push(Output::background("PostgreSQL records", db.sink("records", index, peers)?).retry_for(outage_limit));
             }
             Ok(run_job(worker, &source, outputs, &config, &progress))
         })

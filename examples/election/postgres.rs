@@ -17,7 +17,7 @@ fn local_url() -> String {
 /// Opens the database the run writes to: `--postgres` / `DATABASE_URL`, or, for the
 /// embedded default, PostgreSQL on localhost if one answers (otherwise it says so in one
 /// line and runs without it). `job` names the job for `pipeline_progress`.
-pub fn open(args: &PgArgs, job: &str, embedded_default: bool, processes: usize) -> anyhow::Result<Option<Arc<Postgres>>> {
+pub fn open(args: &PgArgs, job: &str, embedded_default: bool) -> anyhow::Result<Option<Arc<Postgres>>> {
     if args.no_postgres {
         return Ok(None);
     }
@@ -30,11 +30,6 @@ pub fn open(args: &PgArgs, job: &str, embedded_default: bool, processes: usize) 
     config.batch_interval = std::time::Duration::from_millis(args.pg_batch_ms);
     config.batch_rows = args.pg_batch_rows.max(1);
     config.transaction_rows = args.pg_transaction_rows.max(1);
-    if processes > 1 {
-        anyhow::ensure!(!explicit, "the PostgreSQL sink runs in one process (-n 1): its replay gate reads the readers' positions in-process");
-        eprintln!("running without PostgreSQL: the sink runs in one process (-n 1)");
-        return Ok(None);
-    }
     match Postgres::open(config.clone(), job, &ballotflow::pipelines::election::tables()) {
         Ok(db) => {
             eprintln!("writing to PostgreSQL {} (schema {})", config.target(), config.schema());

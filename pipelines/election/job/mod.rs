@@ -50,7 +50,7 @@ use crate::connectors::dataset::lines::estimate_lines;
 use crate::connectors::dataset::{self, Candidate, DatasetBytes, DeadLetter, PollingStation, Share, SourcePosition, Vote};
 use crate::connectors::generator::{Election, StreamedElection};
 use crate::connectors::kafka::{KafkaError, Publisher};
-use crate::connectors::progress::SourceProgress;
+use crate::connectors::progress::{position_key, PositionInput, ReadPosition, SourceProgress};
 use crate::connectors::sink::{Output, Sink, SinkError, SinkExt, SinkReport};
 use crate::connectors::table::Record;
 use signals::JobSignals;
@@ -263,8 +263,9 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
     let JobOutputs { results: result_outputs, records: record_outputs } = outputs;
     let ledger = config.ledger && !record_outputs.is_empty();
     let profile = profile::OperatorProfile::start(worker);
-    let (feed, probe, reports) = worker.dataflow::<u64, _, _>(|scope| {
+    let (feed, positions, probe, reports) = worker.dataflow::<u64, _, _>(|scope| {
         let (mut feed, mut inputs) = ElectionFeed::with_clock(scope, clock);
+        let (positions, position_stream) = PositionInput::new(scope);
         feed.record_sources(ledger);
         feed.record_voters(!record_outputs.is_empty());
         inputs.statuses = ledger;
@@ -273,13 +274,13 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
         let (sources, dead_letters) = (inputs.sources.clone(), inputs.dead_letters.clone());
         let outputs = build_with(inputs, detectors);
         let (probe, results) = outputs.results.probe();
-        let mut reports: Vec<SinkReport> = result_outputs.into_iter().map(|output| results.clone().sink_output(output)).collect();
+        let mut reports: Vec<SinkReport> = result_outputs.into_iter().map(|output| results.clone().sink_output_with(output, position_stream.clone())).collect();
         if !record_outputs.is_empty() {
             let rows = records::build(registries.0, registries.1, registries.2, ledger.then_some((sources, outputs.statuses)), dead_letters);
             let rows = rows.probe_with(&probe);
-            reports.extend(record_outputs.into_iter().map(|output| rows.clone().sink_output(output)));
+            reports.extend(record_outputs.into_iter().map(|output| rows.clone().sink_output_with(output, position_stream.clone())));
         }
-        (feed, probe, reports)
+        (feed, positions, probe, reports)
     });
     let dead_letter_topic = match source {
         Source::Kafka(kafka) => kafka.dead_letters.clone().map(|publisher| (publisher, kafka.topics.dead_letters.clone())),
@@ -288,6 +289,7 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
     let run = Run {
         index: worker.index(),
         feed,
+        positions,
         probe,
         signals: JobSignals::new(worker),
         report: WorkerReport { outputs: reports, ..Default::default() },
@@ -312,8 +314,8 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
     run.end_of_input();
     run.report.votes = run.feed.votes();
     run.report.late = run.feed.late();
-    let Run { feed, probe, signals, mut report, dead_letter_topic, profile, .. } = run;
-    drop(feed);
+    let Run { feed, positions, probe, signals, mut report, dead_letter_topic, profile, .. } = run;
+    drop((feed, positions));
     // Until everything this worker read is delivered, or its outputs have failed. Parking
     // (briefly) leaves the cores to background sinks that are still writing.
     worker.step_or_park_while(Some(Duration::from_millis(1)), || !probe.done() || !report.outputs.iter().all(SinkReport::done));
@@ -350,6 +352,8 @@ const LOGGED_PER_KIND: u64 = 5;
 struct Run<'a> {
     index: usize,
     feed: ElectionFeed,
+    /// Where the readers' positions go into the dataflow, for the sinks.
+    positions: PositionInput,
     probe: ProbeHandle<u64>,
     signals: JobSignals,
     report: WorkerReport,
@@ -364,8 +368,8 @@ struct Run<'a> {
     published: (u64, u64),
     /// The frontier at the last flush: the dataflow must pass it before the next batch.
     lagging: u64,
-    /// Next position per source and partition, published to [`JobProgress::sources`] at
-    /// each flush.
+    /// Next position per source and partition, sent into the dataflow and published to
+    /// [`JobProgress::sources`] at each flush.
     read: BTreeMap<String, BTreeMap<i32, i64>>,
     /// Since the last flush: the earliest arrival time (ms since the epoch) and the count.
     arrivals: (Option<i64>, u64),
@@ -442,23 +446,25 @@ impl Run<'_> {
         *count += 1;
     }
 
-    /// Publishes how far this worker has read, then sends what the feed buffered. While
-    /// the feed holds votes, nothing is published: the held votes are read but not yet
-    /// admitted, so no time reflects them.
+    /// Sends how far this worker has read into the dataflow, at a time no later than what
+    /// the feed buffered, then sends that and moves both to the watermark (see
+    /// [`crate::connectors::progress`]). While the feed holds votes, they are read but not
+    /// yet admitted, so no time is known to reflect the positions.
     fn flush(&mut self) {
-        if self.feed.holding() == 0 {
-            let sources = &self.progress.sources;
-            let reflected_by = self.feed.reflected_by();
-            for (source, partitions) in &self.read {
-                for (partition, next) in partitions {
-                    sources.publish(source, *partition, *next, reflected_by);
-                }
-            }
-            if let (Some(arrived), count) = std::mem::take(&mut self.arrivals) {
-                sources.arrived(reflected_by, arrived, count);
+        let sources = &self.progress.sources;
+        let reflected_by = (self.feed.holding() == 0).then(|| self.feed.reflected_by());
+        for (source, partitions) in &self.read {
+            for (partition, next) in partitions {
+                self.positions.send(ReadPosition { partition: position_key(source, *partition), next: *next, reflected_by });
+                sources.publish(source, *partition, *next);
             }
         }
+        if let (Some(reflected_by), (Some(arrived), count)) = (reflected_by, self.arrivals) {
+            sources.arrived(reflected_by, arrived, count);
+            self.arrivals = (None, 0);
+        }
         self.feed.flush();
+        self.positions.advance_to(self.feed.frontier());
         self.flushed = Instant::now();
     }
 
