@@ -345,6 +345,14 @@ impl EventClock {
         }
     }
 
+    /// A partition the source has just started to read (one added to a Kafka topic while
+    /// the job runs). Like the others, it holds the frontier where it is until its first
+    /// event or the idle timeout. A partition the clock has already is left as it is.
+    pub fn add_partition(&mut self, partition: u32) {
+        let state = Partition { max_seen: None, watermark: 0, last_active: self.now, idle: false, finished: false };
+        self.partitions.entry(partition).or_insert(state);
+    }
+
     /// `partition` will deliver nothing more (a bounded source read it to its end).
     pub fn finish(&mut self, partition: u32) {
         if let Some(state) = self.partitions.get_mut(&partition) {

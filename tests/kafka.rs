@@ -255,3 +255,84 @@ fn a_dead_letter_topic_that_does_not_exist_fails_the_job_by_name() {
     assert!(!failures.is_empty(), "the lost dead letter fails the job");
     assert!(failures.iter().all(|f| f.contains("output \"dead-letter topic no_such_topic\" failed")), "{failures:?}");
 }
+
+/// Sets a run's shutdown flag when dropped, so a failing test does not leave it running.
+struct StopOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[test]
+#[ignore = "needs a broker that adds partitions (CreatePartitions): tansu 0.6 answers UnsupportedFeature and librdkafka's mock cluster has no handler; \
+            run it with BALLOTFLOW_TEST_BROKERS=host:port of a Kafka broker"]
+fn partitions_added_during_an_unbounded_run_are_read_by_their_owners() {
+    // The votes topic starts with 2 partitions; half the votes are read, then it grows to 4
+    // and the other half goes only to the new partitions. Every vote must be counted, each
+    // new partition read by the worker the static rule gives it.
+    let brokers = std::env::var("BALLOTFLOW_TEST_BROKERS").expect("BALLOTFLOW_TEST_BROKERS names a broker (with fresh topics)");
+    let config = KafkaConfig::new(&brokers);
+    let topics = Topics::default();
+    let mut wanted: Vec<(&str, i32)> = topics.registries().iter().map(|(t, _)| (*t, 1)).collect();
+    wanted.extend([(topics.votes.as_str(), 2), (topics.dead_letters.as_str(), 1)]);
+    ballotflow::connectors::kafka::create_topics(&config, &wanted, 1).unwrap();
+    let election = election(41);
+    let (first, second) = election.votes.split_at(election.votes.len() / 2);
+    let publisher = Publisher::bulk(&config).unwrap();
+    let early = Election { votes: first.to_vec(), ..election.clone() };
+    ballotflow::connectors::kafka::publish_dataset(&publisher, &topics, &early.to_bytes(), ballotflow::connectors::kafka::Pace::Unlimited, &Default::default()).unwrap();
+    publisher.flush().unwrap();
+
+    let mut source = KafkaSource::new(config.clone());
+    source.bounded = false;
+    let shutdown = source.shutdown.clone();
+    let source = Source::Kafka(Arc::new(source));
+    let (sink, progress) = (MemorySink::new(false), Arc::new(JobProgress::default()));
+    let job_config = JobConfig { clock: ClockConfig { idle_timeout_ms: Some(500), ..clock() }, batch: 200, ..JobConfig::default() };
+    let (shared, job_progress) = (sink.clone(), progress.clone());
+    let workers = 3;
+    let guards = timely::execute(timely::Config::process(workers), move |worker| {
+        let sink = shared.for_worker(worker.index());
+        run_worker(worker, &source, sink, &job_config, &job_progress).expect("the job runs")
+    })
+    .unwrap();
+    let stop = StopOnDrop(shutdown);
+    let read = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while progress.votes.load(Ordering::Relaxed) < n as u64 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        progress.votes.load(Ordering::Relaxed)
+    };
+    assert_eq!(read(first.len()), first.len() as u64, "the first half is read");
+
+    let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> = config.client(&[]).create().unwrap();
+    let grow = rdkafka::admin::NewPartitions::new(&topics.votes, 4);
+    let created = futures_executor::block_on(admin.create_partitions(&[grow], &rdkafka::admin::AdminOptions::new())).unwrap();
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+    let producer: rdkafka::producer::BaseProducer = config.client(&[]).create().unwrap();
+    for (i, vote) in second.iter().enumerate() {
+        let payload = serde_json::to_vec(vote).unwrap();
+        let record = rdkafka::producer::BaseRecord::to(&topics.votes).partition(2 + (i % 2) as i32).key(vote.voter_id.as_bytes()).payload(&payload);
+        producer.send(record).map_err(|(e, _)| e).unwrap();
+        producer.poll(Duration::ZERO);
+    }
+    rdkafka::producer::Producer::flush(&producer, Duration::from_secs(30)).unwrap();
+
+    let total = election.votes.len();
+    let counted = read(total);
+    drop(stop);
+    let reports: Vec<WorkerReport> = guards.join().into_iter().map(Result::unwrap).collect();
+    assert_eq!(counted, total as u64, "the votes in the new partitions are read");
+    let expected = oracle(&common::Admitted::of(common::events(&election)));
+    let rows = sink.rows();
+    assert!(rows == expected, "{}", diff(&expected, &rows));
+    for (index, report) in reports.iter().enumerate() {
+        let mut read: Vec<i32> = report.positions.iter().filter(|(t, _, _)| *t == topics.votes).map(|(_, p, _)| *p).collect();
+        read.sort();
+        let owned: Vec<i32> = (0..4).filter(|p| ballotflow::connectors::kafka::owner(&topics.votes, *p, workers) == index).collect();
+        assert_eq!(read, owned, "worker {index} reads the partitions it owns, old and new");
+    }
+}

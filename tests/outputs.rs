@@ -2,7 +2,8 @@
 //! nothing; a sink that fails for good stops the job, on every worker, with the failure
 //! named, while the job's other outputs still complete everything that was read. Each on
 //! the worker thread and on its own thread ([`Output::background`]), where a stalled sink
-//! holds back no other output.
+//! holds back no other output. Every sink operator hands its sink the readers' positions
+//! of everything before its frontier, from every worker.
 
 mod common;
 
@@ -12,11 +13,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ballotflow::connectors::generator::{generate, GeneratorConfig};
+use ballotflow::connectors::progress::{PositionInput, Positions, ReadPosition, SourcePositions};
 use ballotflow::connectors::sink::memory::MemorySink;
-use ballotflow::connectors::sink::{Change, Output, Sink, SinkError};
+use ballotflow::connectors::sink::{Change, Output, Sink, SinkError, SinkExt};
 use ballotflow::pipelines::election::job::{run_job, JobConfig, JobError, JobOutputs, JobProgress, Source, WorkerReport};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow};
 use common::{diff, Admitted};
+use differential_dataflow::input::Input;
 
 type Rows = MemorySink<ResultKey, ResultRow>;
 
@@ -261,4 +264,90 @@ fn a_slow_background_output_fills_its_queue_and_holds_the_workers_back() {
     let blocked: Duration = reports.iter().flat_map(|r| &r.outputs).map(|o| o.stats().blocked).sum();
     assert!(blocked > Duration::ZERO, "the full queue held the workers back");
     assert!(slow.rows() == expected, "{}", diff(&expected, &slow.rows()));
+}
+
+/// A frontier a sink advanced to, and the positions it had been handed.
+type Advance = (Option<u64>, SourcePositions);
+
+/// Records every [`Advance`] of the sinks.
+#[derive(Clone, Default)]
+struct PositionLog(Arc<std::sync::Mutex<Vec<Advance>>>);
+
+struct PositionSink {
+    log: PositionLog,
+    positions: SourcePositions,
+}
+
+impl Sink<u64, u64> for PositionSink {
+    fn apply(&mut self, _time: u64, _changes: Vec<Change<u64, u64>>) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
+        self.log.0.lock().unwrap().push((frontier, self.positions.clone()));
+        Ok(())
+    }
+
+    fn positions(&mut self, positions: &SourcePositions) {
+        self.positions = positions.clone();
+    }
+}
+
+#[test]
+fn every_sink_is_handed_the_positions_of_every_worker_before_its_frontier() {
+    // Each worker reads its own partition, one position per round r (next 10 r + 1,
+    // admitted by r + 1), with a change at time r. The positions input moves (and sends)
+    // only every fourth round, so positions arrive after the changes they cover. At every
+    // advance to F, each sink must hold every worker's positions of rounds before F, read
+    // and reflected.
+    const ROUNDS: u64 = 40;
+    for workers in [1, 2, 4] {
+        for background in [false, true] {
+            let log = PositionLog::default();
+            let shared = log.clone();
+            timely::execute(timely::Config::process(workers), move |worker| {
+                let index = worker.index();
+                let sink = PositionSink { log: shared.clone(), positions: SourcePositions::default() };
+                let output = if background { Output::background("positions", sink) } else { Output::new("positions", sink) };
+                let (mut positions, mut changes) = worker.dataflow::<u64, _, _>(|scope| {
+                    let (positions, stream) = PositionInput::new(scope);
+                    let (changes, collection) = scope.new_collection::<(u64, u64), isize>();
+                    collection.sink_output_with(output, stream);
+                    (positions, changes)
+                });
+                for round in 0..ROUNDS {
+                    positions.send(ReadPosition { partition: format!("source/{index}"), next: 10 * round as i64 + 1, reflected_by: Some(round + 1) });
+                    changes.update((index as u64, round), 1);
+                    if round > 0 {
+                        changes.update((index as u64, round - 1), -1);
+                    }
+                    changes.advance_to(round + 1);
+                    changes.flush();
+                    if round % 4 == 3 {
+                        positions.advance_to(round + 1);
+                    }
+                    worker.step();
+                }
+            })
+            .unwrap()
+            .join()
+            .into_iter()
+            .for_each(Result::unwrap);
+            let label = format!("{workers} workers, {}", if background { "background" } else { "inline" });
+            let advances = log.0.lock().unwrap().clone();
+            assert!(advances.len() >= workers, "{label}: {advances:?}");
+            for (frontier, positions) in advances {
+                let before = frontier.map_or(ROUNDS, |f| f.min(ROUNDS));
+                if before == 0 {
+                    continue;
+                }
+                let target: Positions = (0..workers).map(|w| (format!("source/{w}"), 10 * (before as i64 - 1) + 1)).collect();
+                for (partition, next) in &target {
+                    let read = positions.read().get(partition).copied();
+                    assert!(read >= Some(*next), "{label}: at frontier {frontier:?}, {partition} read to {read:?}, not {next}");
+                }
+                assert!(positions.reached(&target).is_some(), "{label}: at frontier {frontier:?}, the positions before it are known reflected");
+            }
+        }
+    }
 }

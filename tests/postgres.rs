@@ -16,37 +16,19 @@ use ballotflow::connectors::postgres::{PgConfig, Postgres};
 use ballotflow::connectors::progress::{ReadPosition, SourcePositions};
 use ballotflow::connectors::sink::memory::MemorySink;
 use ballotflow::connectors::sink::{Change, Output, Sink};
-use ballotflow::connectors::table::TableRow;
 use ballotflow::pipelines::election;
 use ballotflow::pipelines::election::job::{run_job, JobConfig, JobOutputs, JobProgress, KafkaSource, Source, WorkerReport};
 use ballotflow::pipelines::election::model::{AnomalyKind, VoteStatus};
 use ballotflow::pipelines::election::records::{RecordKey, RecordRow};
 use ballotflow::pipelines::election::results::{ResultKey, ResultRow, VotesPerParty};
 use common::example::{example, generated, load};
-use common::pg::{assert_tables, expected_records, expected_results, read_tables, FreshDb, Tables};
+use common::pg::{
+    assert_tables, expected_records, expected_results, read_tables, report_value, result_tables, terminate_sessions, watch_for_going_back, without_positions, FreshDb, Tables,
+};
 use common::published::{admitted, clock, election, on_mock, publish};
 use common::{oracle, Event};
 use differential_dataflow::Hashable;
 use rand::{Rng, SeedableRng};
-
-fn result_tables(client: &mut postgres::Client, schema: &str) -> Tables {
-    let names: Vec<&str> = ResultRow::tables().iter().map(|t| t.name).collect();
-    read_tables(client, schema, &names)
-}
-
-/// The ledger without its positions (where a message landed is the broker's choice).
-fn without_positions(mut tables: Tables) -> Tables {
-    if let Some(votes) = tables.get_mut("votes") {
-        for row in votes.iter_mut() {
-            let columns = row.as_object_mut().unwrap();
-            for column in ["source_topic", "source_partition", "source_offset"] {
-                columns.remove(column);
-            }
-        }
-        votes.sort_by_key(|r| r.to_string());
-    }
-    tables
-}
 
 /// Runs the job over `source` into `db` on `workers` workers; every records change is also
 /// logged in `log`.
@@ -281,29 +263,6 @@ fn spawn(args: &[&str]) -> Child {
     Command::new(example()).args(args).env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("the example starts")
 }
 
-/// Records, with triggers, every change a reader could see as going back: a sink
-/// worker's committed frontier decreasing, or a ledger row disappearing.
-fn watch_for_going_back(url: &str) {
-    // The tables exist before the job starts; its first start empties them (another job
-    // string) but keeps the triggers.
-    Postgres::open(PgConfig::new(url).unwrap(), "setting up the watch", &election::tables()).unwrap();
-    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    client
-        .batch_execute(
-            "CREATE TABLE public.went_back (what text NOT NULL);
-             CREATE FUNCTION public.went_back() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN
-                 INSERT INTO public.went_back VALUES (TG_TABLE_NAME || ' ' || TG_OP || ': ' || row_to_json(OLD)::text || ' to ' || coalesce(row_to_json(NEW)::text, 'nothing'));
-                 RETURN NULL;
-             END $$;
-             CREATE TRIGGER frontier_went_back AFTER UPDATE ON ballotflow.pipeline_progress
-                 FOR EACH ROW WHEN (NEW.frontier < OLD.frontier) EXECUTE FUNCTION public.went_back();
-             CREATE TRIGGER ledger_row_went_away AFTER DELETE ON ballotflow.votes
-                 FOR EACH ROW EXECUTE FUNCTION public.went_back();",
-        )
-        .unwrap();
-}
-
 #[test]
 fn killed_again_and_again_the_job_ends_exact_and_readers_never_see_it_go_back() {
     let expected = files("100000", "9");
@@ -346,24 +305,6 @@ fn killed_again_and_again_the_job_ends_exact_and_readers_never_see_it_go_back() 
     assert_files_exact(&mut client, &expected, "after the kills");
 }
 
-/// Terminates every session of the job; whether there was one.
-fn terminate_sessions(client: &mut postgres::Client) -> bool {
-    let killed: i64 = client
-        .query_one(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ballotflow' AND pid <> pg_backend_pid()",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    killed > 0
-}
-
-/// `name=value` of the example's `postgres:` report line.
-fn report_value(stdout: &str, name: &str) -> u64 {
-    let prefix = format!("{name}=");
-    stdout.split_whitespace().find_map(|w| w.strip_prefix(prefix.as_str())).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no {name} in a postgres report line: {stdout}"))
-}
-
 #[test]
 fn terminated_connections_are_reconnected_and_nothing_is_lost() {
     let expected = files("30000", "12");
@@ -379,7 +320,7 @@ fn terminated_connections_are_reconnected_and_nothing_is_lost() {
         let committed = client.query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'ballotflow' AND tablename = 'pipeline_progress'", &[]).unwrap().get::<_, i64>(0) > 0
             && client.query_one("SELECT count(*) FROM ballotflow.pipeline_progress", &[]).unwrap().get::<_, i64>(0) > 0;
         if committed {
-            terminated += usize::from(terminate_sessions(&mut client));
+            terminated += usize::from(terminate_sessions(&mut client, "ballotflow"));
             std::thread::sleep(Duration::from_millis(300));
         } else {
             std::thread::sleep(Duration::from_millis(20));
@@ -408,7 +349,7 @@ fn sessions_terminated_every_second_for_the_whole_run_still_end_exact() {
     let mut terminations = 0;
     while child.try_wait().unwrap().is_none() {
         std::thread::sleep(Duration::from_millis(1000));
-        terminations += usize::from(terminate_sessions(&mut client));
+        terminations += usize::from(terminate_sessions(&mut client, "ballotflow"));
     }
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

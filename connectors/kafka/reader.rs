@@ -125,15 +125,17 @@ struct Progress {
 /// would lose records, and transaction markers put the real end past the last message.
 pub struct TopicReader {
     topic: String,
-    consumer: Option<BaseConsumer<ReaderContext>>,
+    consumer: BaseConsumer<ReaderContext>,
+    /// Which worker of how many this reader is: it owns the partitions [`owner`] gives it.
+    worker: (usize, usize),
     partitions: BTreeMap<i32, Progress>,
     /// Per partition, the messages behind its end at the client's last statistics.
     lags: Arc<Mutex<BTreeMap<i32, i64>>>,
 }
 
 impl TopicReader {
-    /// Opens worker `index` of `peers`'s share of `topic`. Fails if the topic does not exist
-    /// or the brokers cannot be reached.
+    /// Opens worker `index` of `peers`'s share of `topic`, each partition from `start`.
+    /// Fails if the topic does not exist or the brokers cannot be reached.
     pub fn open(config: &KafkaConfig, topic: &str, index: usize, peers: usize, start: &StartPosition) -> Result<Self, KafkaError> {
         let context = ReaderContext::default();
         let lags = context.lags.clone();
@@ -152,19 +154,40 @@ impl TopicReader {
             ])
             .create_with_context(context)
             .map_err(KafkaError::client("creating a consumer"))?;
-        let partitions = partition_count(&consumer, config, topic)?;
-        let owned: Vec<i32> = (0..partitions).filter(|p| owner(topic, *p, peers) == index).collect();
-        if owned.is_empty() {
-            return Ok(TopicReader { topic: topic.to_string(), consumer: None, partitions: BTreeMap::new(), lags });
+        let partitions = partition_count(&consumer, topic, REQUEST_TIMEOUT, config.failure(format!("fetching metadata of {topic}")))?;
+        let mut reader = TopicReader { topic: topic.to_string(), consumer, worker: (index, peers), partitions: BTreeMap::new(), lags };
+        reader.assign(partitions, start)?;
+        Ok(reader)
+    }
+
+    /// Starts reading, from `start`, the partitions below `partitions` this reader owns and
+    /// does not read yet; returns them.
+    fn assign(&mut self, partitions: i32, start: &StartPosition) -> Result<Vec<i32>, KafkaError> {
+        let (index, peers) = self.worker;
+        let new: Vec<i32> = (0..partitions).filter(|p| owner(&self.topic, *p, peers) == index && !self.partitions.contains_key(p)).collect();
+        if new.is_empty() {
+            return Ok(new);
         }
         let mut assignment = TopicPartitionList::new();
-        let mut progress = BTreeMap::new();
-        for p in owned {
-            assignment.add_partition_offset(topic, p, start.offset(p)).map_err(KafkaError::client("assigning partitions"))?;
-            progress.insert(p, Progress::default());
+        for p in &new {
+            assignment.add_partition_offset(&self.topic, *p, start.offset(*p)).map_err(KafkaError::client("assigning partitions"))?;
         }
-        consumer.assign(&assignment).map_err(KafkaError::client(format!("assigning partitions of {topic}")))?;
-        Ok(TopicReader { topic: topic.to_string(), consumer: Some(consumer), partitions: progress, lags })
+        self.consumer.incremental_assign(&assignment).map_err(KafkaError::client(format!("assigning partitions of {}", self.topic)))?;
+        self.partitions.extend(new.iter().map(|p| (*p, Progress::default())));
+        Ok(new)
+    }
+
+    /// Picks up partitions added to the topic since it was opened (or last asked): those
+    /// this reader owns under the same rule ([`owner`]) are read from their earliest
+    /// offset, and returned. A broker that does not answer within `timeout` is an error to
+    /// log; the reader stays as it was.
+    pub fn discover(&mut self, timeout: Duration) -> Result<Vec<i32>, KafkaError> {
+        let partitions = partition_count(&self.consumer, &self.topic, timeout, KafkaError::client(format!("looking for new partitions of {}", self.topic)))?;
+        let new = self.assign(partitions, &StartPosition::Earliest)?;
+        if !new.is_empty() {
+            tracing::info!(topic = %self.topic, partitions = ?new, "new partitions picked up");
+        }
+        Ok(new)
     }
 
     /// The topic.
@@ -181,10 +204,10 @@ impl TopicReader {
     /// client recovers from by itself (a broker briefly away) come back as `Err` to be
     /// logged; the reader stays usable.
     pub fn poll(&mut self, timeout: Duration) -> Result<Polled<'_>, KafkaError> {
-        let Some(consumer) = &self.consumer else {
+        if self.partitions.is_empty() {
             return Ok(Polled::Nothing);
-        };
-        match consumer.poll(timeout) {
+        }
+        match self.consumer.poll(timeout) {
             None => Ok(Polled::Nothing),
             Some(Ok(message)) => {
                 if let Some(progress) = self.partitions.get_mut(&message.partition()) {
@@ -224,9 +247,14 @@ impl TopicReader {
     }
 }
 
-/// The number of partitions of `topic`.
-fn partition_count(consumer: &BaseConsumer<ReaderContext>, config: &KafkaConfig, topic: &str) -> Result<i32, KafkaError> {
-    let metadata = consumer.fetch_metadata(Some(topic), REQUEST_TIMEOUT).map_err(config.failure(format!("fetching metadata of {topic}")))?;
+/// The number of partitions of `topic`; `failure` says what a client error means.
+fn partition_count(
+    consumer: &BaseConsumer<ReaderContext>,
+    topic: &str,
+    timeout: Duration,
+    failure: impl FnOnce(rdkafka::error::KafkaError) -> KafkaError,
+) -> Result<i32, KafkaError> {
+    let metadata = consumer.fetch_metadata(Some(topic), timeout).map_err(failure)?;
     match metadata.topics().iter().find(|t| t.name() == topic) {
         Some(t) if t.error().is_none() && !t.partitions().is_empty() => Ok(t.partitions().len() as i32),
         _ => Err(KafkaError::MissingTopic(topic.to_string())),

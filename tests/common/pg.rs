@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use ballotflow::connectors::dataset::{format_millis, parse_millis, SourcePosition, Vote};
+use ballotflow::connectors::postgres::{PgConfig, Postgres};
 use ballotflow::connectors::table::TableRow;
+use ballotflow::pipelines::election;
 use ballotflow::pipelines::election::model::{AnomalyKind, Ballot, VoteStatus};
 use ballotflow::pipelines::election::records::{LedgerVote, RecordRow};
 use ballotflow::pipelines::election::results::{Anomaly, ResultKey, ResultRow};
@@ -133,4 +135,65 @@ pub fn assert_tables(actual: &Tables, expected: &Tables, label: &str) {
             panic!("{label}: table {table} has {} rows, expected {}\nmissing: {missing:#?}\nunexpected: {extra:#?}", got.len(), rows.len());
         }
     }
+}
+
+pub fn result_tables(client: &mut postgres::Client, schema: &str) -> Tables {
+    let names: Vec<&str> = ResultRow::tables().iter().map(|t| t.name).collect();
+    read_tables(client, schema, &names)
+}
+
+/// The ledger without its positions (where a message landed is the broker's choice).
+pub fn without_positions(mut tables: Tables) -> Tables {
+    if let Some(votes) = tables.get_mut("votes") {
+        for row in votes.iter_mut() {
+            let columns = row.as_object_mut().unwrap();
+            for column in ["source_topic", "source_partition", "source_offset"] {
+                columns.remove(column);
+            }
+        }
+        votes.sort_by_key(|r| r.to_string());
+    }
+    tables
+}
+
+/// Records, with triggers, every change a reader could see as going back: a sink
+/// worker's committed frontier decreasing, or a ledger row disappearing.
+pub fn watch_for_going_back(url: &str) {
+    // The tables exist before the job starts; its first start empties them (another job
+    // string) but keeps the triggers.
+    Postgres::open(PgConfig::new(url).unwrap(), "setting up the watch", &election::tables()).unwrap();
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE public.went_back (what text NOT NULL);
+             CREATE FUNCTION public.went_back() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 INSERT INTO public.went_back VALUES (TG_TABLE_NAME || ' ' || TG_OP || ': ' || row_to_json(OLD)::text || ' to ' || coalesce(row_to_json(NEW)::text, 'nothing'));
+                 RETURN NULL;
+             END $$;
+             CREATE TRIGGER frontier_went_back AFTER UPDATE ON ballotflow.pipeline_progress
+                 FOR EACH ROW WHEN (NEW.frontier < OLD.frontier) EXECUTE FUNCTION public.went_back();
+             CREATE TRIGGER ledger_row_went_away AFTER DELETE ON ballotflow.votes
+                 FOR EACH ROW EXECUTE FUNCTION public.went_back();",
+        )
+        .unwrap();
+}
+
+/// Terminates every session of the job (of its processes whose connections are named
+/// `application`, `ballotflow` by default); whether there was one.
+pub fn terminate_sessions(client: &mut postgres::Client, application: &str) -> bool {
+    let killed: i64 = client
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()",
+            &[&application],
+        )
+        .unwrap()
+        .get(0);
+    killed > 0
+}
+
+/// `name=value` of the example's `postgres:` report line.
+pub fn report_value(stdout: &str, name: &str) -> u64 {
+    let prefix = format!("{name}=");
+    stdout.split_whitespace().find_map(|w| w.strip_prefix(prefix.as_str())).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no {name} in a postgres report line: {stdout}"))
 }

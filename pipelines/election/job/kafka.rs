@@ -7,7 +7,11 @@
 //!    [`EventClock`](crate::connectors::clock::EventClock) under its partition. Bounded runs
 //!    stop when every vote partition has been read to the end it had at start; unbounded
 //!    runs also follow the registry topics, and stop when [`KafkaSource::shutdown`] is set.
-//! 3. A worker whose vote partitions are all idle (or that has none) follows the job's
+//! 3. Unbounded runs look for partitions added to the topics every
+//!    [`DISCOVERY_INTERVAL`]: each is read from its earliest offset by the worker that owns
+//!    it under the static rule ([`crate::connectors::kafka::owner`]), a new vote partition
+//!    with its own watermark.
+//! 4. A worker whose vote partitions are all idle (or that has none) follows the job's
 //!    watermark, learned from every worker's largest event time through the job's
 //!    [signals](super::signals), so it never holds the others back.
 
@@ -105,6 +109,7 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
 
     let votes_topic: Text = source.topics.votes.as_str().into();
     let mut health_reported = Instant::now();
+    let mut discovered = Instant::now();
     loop {
         let mut admitted = 0;
         while admitted < run.batch {
@@ -135,6 +140,10 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
             }
         }
 
+        if !source.bounded && discovered.elapsed() >= DISCOVERY_INTERVAL {
+            discover(&mut run, &mut readers, &mut errors);
+            discovered = Instant::now();
+        }
         run.feed.clock_mut().refresh(Instant::now());
         if health_reported.elapsed() >= HEALTH_INTERVAL {
             report_health(&run, &readers.votes, &votes_topic);
@@ -162,6 +171,24 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &KafkaSourc
     }
     run.report.positions = positions;
     Ok(run)
+}
+
+/// How often an unbounded run looks for partitions added to its topics.
+pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Picks up the partitions added to every topic this worker reads; a new vote partition
+/// gets its own watermark.
+fn discover(run: &mut Run<'_>, readers: &mut Readers, errors: &mut ErrorLog) {
+    let timeout = Duration::from_secs(1);
+    for (reader, _) in &mut readers.registries {
+        if let Err(e) = reader.discover(timeout) {
+            errors.log(e);
+        }
+    }
+    match readers.votes.discover(timeout) {
+        Ok(new) => new.into_iter().for_each(|p| run.feed.clock_mut().add_partition(p as u32)),
+        Err(e) => errors.log(e),
+    }
 }
 
 /// How often a worker reports its vote partitions' lag and idleness.
