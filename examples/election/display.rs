@@ -141,6 +141,15 @@ pub fn print_report(reports: &[WorkerReport], start: Instant, elapsed: f64, work
     for (output, error) in &failed {
         eprintln!("output {output:?} failed: {error}");
     }
+    // How long the workers waited for outputs whose queues were full (backpressure).
+    let mut blocked: BTreeMap<&str, f64> = BTreeMap::new();
+    for output in reports.iter().flat_map(|r| &r.outputs) {
+        *blocked.entry(output.name()).or_default() += output.stats().blocked.as_secs_f64();
+    }
+    let blocked: Vec<String> = blocked.iter().filter(|(_, s)| **s >= 0.001).map(|(name, s)| format!("{name:?}={s:.2}s")).collect();
+    if !blocked.is_empty() {
+        eprintln!("workers waited for full output queues: {}", blocked.join(" "));
+    }
     let registry_records: u64 = reports.iter().map(|r| r.registry_records).sum();
     let registry_s = reports.iter().filter_map(|r| r.registries_loaded).max().map_or(0.0, |at| at.duration_since(start).as_secs_f64()).min(elapsed);
     let vote_s = elapsed - registry_s;
