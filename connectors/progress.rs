@@ -85,13 +85,16 @@ pub struct SourcePositions {
 }
 
 impl SourcePositions {
-    /// Takes in one received position.
+    /// Takes in one received position. Readers send every partition's position at every
+    /// flush: of two for the same position, the earlier time is kept (both are true).
     pub fn observe(&mut self, position: ReadPosition) {
         let ReadPosition { partition, next, reflected_by } = position;
         if let Some(reflected_by) = reflected_by {
             let entry = self.reflected.entry(partition.clone()).or_insert(Position { next, reflected_by });
-            if next >= entry.next {
-                *entry = Position { next, reflected_by: reflected_by.max(entry.reflected_by) };
+            match next.cmp(&entry.next) {
+                std::cmp::Ordering::Greater => *entry = Position { next, reflected_by },
+                std::cmp::Ordering::Equal => entry.reflected_by = entry.reflected_by.min(reflected_by),
+                std::cmp::Ordering::Less => {}
             }
         }
         let read = self.read.entry(partition).or_insert(next);
@@ -288,6 +291,8 @@ mod tests {
         positions.observe(at("votes/0", 7, Some(30)));
         assert_eq!(positions.read()["votes/0"], 9, "positions never go back");
         assert_eq!(positions.reached(&target), Some(20));
+        positions.observe(at("votes/0", 9, Some(40)));
+        assert_eq!(positions.reached(&target), Some(20), "sent again at a later flush, still reflected by 20");
     }
 
     #[test]
