@@ -245,9 +245,10 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     };
     let reporter = ProgressLine::new();
     let local_workers = timely_args.workers();
+    // The line is redrawn once a second; the short sleep sees the workers finish at once.
     while progress.finished.load(Ordering::Relaxed) < local_workers {
         show_progress(&sink, &progress, start, &reporter);
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(5));
     }
     // Every worker's report, and the first output failure any worker returned.
     let (mut reports, mut failure) = (Vec::new(), None);
