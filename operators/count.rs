@@ -14,6 +14,7 @@
 //!   state is a key and a count, where an arrangement holds batches of history; use it for
 //!   many keys (millions of station windows) whose records were already added up upstream.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use differential_dataflow::lattice::Lattice;
@@ -116,16 +117,22 @@ where
                     let mut output = output.activate();
                     let mut session = output.session(batches.caps(0));
                     for (key, diff) in updates.into_iter().filter(|(_, diff)| *diff != 0) {
-                        let old = counts.get(&key).copied().unwrap_or(0);
-                        let new = old + diff;
-                        if old != 0 {
-                            session.give(((key.clone(), old), time.clone(), -1));
-                        }
-                        if new != 0 {
-                            session.give(((key.clone(), new), time.clone(), 1));
-                            counts.insert(key, new);
-                        } else {
-                            counts.remove(&key);
+                        // One lookup per key: the entry is read, then updated or removed.
+                        match counts.entry(key) {
+                            Entry::Occupied(mut entry) => {
+                                let (old, new) = (*entry.get(), *entry.get() + diff);
+                                session.give(((entry.key().clone(), old), time.clone(), -1));
+                                if new != 0 {
+                                    session.give(((entry.key().clone(), new), time.clone(), 1));
+                                    *entry.get_mut() = new;
+                                } else {
+                                    entry.remove();
+                                }
+                            }
+                            Entry::Vacant(entry) => {
+                                session.give(((entry.key().clone(), diff), time.clone(), 1));
+                                entry.insert(diff);
+                            }
                         }
                     }
                 }

@@ -48,11 +48,21 @@ impl<'scope, T: Timestamp, D: Data> Split<'scope, T, D> for VecCollection<'scope
         }
         builder.build(move |_capabilities| {
             let mut parts: Vec<Vec<(D, T, isize)>> = (0..N).map(|_| Vec::new()).collect();
+            let mut routes: Vec<usize> = Vec::new();
             move |_frontiers| {
                 let mut handles: Vec<_> = outputs.iter_mut().map(|output| output.activate()).collect();
                 input.for_each(|cap, data| {
-                    for update in data.drain(..) {
-                        parts[route(&update.0)].push(update);
+                    // Routed first, so that each part is sized once: a part handed over
+                    // leaves an empty buffer behind, which would otherwise grow push by push.
+                    routes.clear();
+                    routes.extend(data.iter().map(|update| route(&update.0)));
+                    let mut sizes = [0; N];
+                    routes.iter().for_each(|&part| sizes[part] += 1);
+                    for (part, size) in parts.iter_mut().zip(sizes) {
+                        part.reserve(size);
+                    }
+                    for (update, &part) in data.drain(..).zip(&routes) {
+                        parts[part].push(update);
                     }
                     for (handle, part) in handles.iter_mut().zip(parts.iter_mut()).filter(|(_, part)| !part.is_empty()) {
                         handle.session(&cap).give_container(part);

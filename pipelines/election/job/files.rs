@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 
 use timely::worker::Worker;
 
-use super::{JobError, Run, Source};
+use super::{JobError, Run, Source, REGISTRY_STEP};
 use crate::connectors::dataset::fast::{parse_view, VoteRef, VoterRef};
 use crate::connectors::dataset::lines::{for_each_line, Line};
 use crate::connectors::dataset::{self, parse_line, without_bom, Candidate, DeadLetter, DeadLetterReason, PollingStation, Share, SourcePosition, Vote, Voter};
@@ -35,15 +35,25 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &Source) ->
                 run.dead_letter(DeadLetter::new(dataset::POLLING_STATIONS, at, reason, &payload));
             }
         })?;
+        // The dataflow takes the voters in as they are read, not all at the end.
+        let mut read = 0u64;
+        let mut step = |run: &mut Run<'_>| {
+            read += 1;
+            if read.is_multiple_of(REGISTRY_STEP) {
+                run.registry_step(worker);
+            }
+        };
         if run.feed.records_voters() {
             records(source, dataset::VOTERS, share, &mut run, parse_line::<Voter>, |run, at, v| {
                 run.feed.voter(at, v);
+                step(run);
             })?;
         } else {
             lines(source, dataset::VOTERS, share, &mut run, |run, at, line| {
                 match parse_view::<VoterRef, Voter>(line) {
                     Ok(Some(v)) => {
                         run.feed.voter_version(version(at, &v));
+                        step(run);
                     }
                     Ok(None) => {}
                     Err(reason) => run.dead_letter(DeadLetter::new(dataset::VOTERS, at, reason, line)),
