@@ -3,7 +3,8 @@
 //! generated election's records.
 //!
 //! Votes, and voters unless their full records are wanted, are parsed as borrowed views
-//! ([`crate::connectors::dataset::fast`]) straight into the pipeline's compact records.
+//! ([`crate::connectors::dataset::fast`]) straight into the pipeline's compact records. The
+//! dataflow takes the voters in while they are read (a step every [`REGISTRY_STEP`] records).
 
 use std::ops::ControlFlow;
 
