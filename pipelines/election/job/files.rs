@@ -3,14 +3,13 @@
 //! generated election's records.
 //!
 //! Votes, and voters unless their full records are wanted, are parsed as borrowed views
-//! ([`crate::connectors::dataset::fast`]) straight into the pipeline's compact records. The
-//! dataflow takes the voters in while they are read (a step every [`REGISTRY_STEP`] records).
+//! ([`crate::connectors::dataset::fast`]) straight into the pipeline's compact records.
 
 use std::ops::ControlFlow;
 
 use timely::worker::Worker;
 
-use super::{JobError, Run, Source, REGISTRY_STEP};
+use super::{JobError, Run, Source};
 use crate::connectors::dataset::fast::{parse_view, VoteRef, VoterRef};
 use crate::connectors::dataset::lines::{for_each_line, Line};
 use crate::connectors::dataset::{self, parse_line, without_bom, Candidate, DeadLetter, DeadLetterReason, PollingStation, Share, SourcePosition, Vote, Voter};
@@ -36,25 +35,15 @@ pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, source: &Source) ->
                 run.dead_letter(DeadLetter::new(dataset::POLLING_STATIONS, at, reason, &payload));
             }
         })?;
-        // The dataflow takes the voters in as they are read, not all at the end.
-        let mut read = 0u64;
-        let mut step = |run: &mut Run<'_>| {
-            read += 1;
-            if read.is_multiple_of(REGISTRY_STEP) {
-                run.registry_step(worker);
-            }
-        };
         if run.feed.records_voters() {
             records(source, dataset::VOTERS, share, &mut run, parse_line::<Voter>, |run, at, v| {
                 run.feed.voter(at, v);
-                step(run);
             })?;
         } else {
             lines(source, dataset::VOTERS, share, &mut run, |run, at, line| {
                 match parse_view::<VoterRef, Voter>(line) {
                     Ok(Some(v)) => {
                         run.feed.voter_version(version(at, &v));
-                        step(run);
                     }
                     Ok(None) => {}
                     Err(reason) => run.dead_letter(DeadLetter::new(dataset::VOTERS, at, reason, line)),

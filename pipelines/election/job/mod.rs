@@ -344,10 +344,6 @@ fn dead_letter_failure(topic: &str, error: KafkaError) -> OutputFailure {
 /// results follow live input closely.
 const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Registry records read between two steps of the dataflow while registries load, so that
-/// they do not pile up in its channels (read all first, 1.4 M voter versions held 100 MB).
-const REGISTRY_STEP: u64 = 1 << 14;
-
 /// Dead letters logged per reason kind before going quiet.
 const LOGGED_PER_KIND: u64 = 5;
 

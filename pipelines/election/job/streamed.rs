@@ -8,13 +8,17 @@
 use compact_str::format_compact;
 use timely::worker::Worker;
 
-use super::{JobError, Run, REGISTRY_STEP};
+use super::{JobError, Run};
 use crate::connectors::dataset::{Share, SourcePosition};
 use crate::connectors::generator::{DrawnVoter, StreamedElection, VoteDraft};
 use crate::pipelines::election::model::{age_band, Ballot, Text, VoterInfo, VoterVersion};
 
 /// The name of the source in positions and dead letters.
 pub const SOURCE: &str = "generator";
+
+/// Registry versions drawn between two steps of the dataflow, so that they do not pile up
+/// in its channels.
+const REGISTRY_STEP: u64 = 1 << 16;
 
 /// Draws this worker's share of `election` into the job.
 pub(super) fn run<'a>(worker: &mut Worker, mut run: Run<'a>, election: &StreamedElection) -> Result<Run<'a>, JobError> {
