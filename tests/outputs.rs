@@ -2,7 +2,8 @@
 //! nothing; a sink that fails for good stops the job, on every worker, with the failure
 //! named, while the job's other outputs still complete everything that was read. Each on
 //! the worker thread and on its own thread ([`Output::background`]), where a stalled sink
-//! holds back no other output. Every sink operator hands its sink the readers' positions
+//! holds back no other output, and a sink stuck in a commit holds back no worker while it
+//! is handed nothing but frontiers. Every sink operator hands its sink the readers' positions
 //! of everything before its frontier, from every worker.
 
 mod common;
@@ -135,9 +136,12 @@ fn output(name: &str, sink: impl Sink<ResultKey, ResultRow> + Send + 'static, ba
 }
 
 fn run(voters: usize, workers: usize, outputs: impl Fn(usize) -> JobOutputs + Send + Sync + 'static) -> Vec<Result<WorkerReport, JobError>> {
+    run_with(JobConfig { batch: 200, ..JobConfig::default() }, voters, workers, outputs)
+}
+
+fn run_with(config: JobConfig, voters: usize, workers: usize, outputs: impl Fn(usize) -> JobOutputs + Send + Sync + 'static) -> Vec<Result<WorkerReport, JobError>> {
     let election = Arc::new(generate(&GeneratorConfig { seed: 3, voters, ..GeneratorConfig::default() }));
     let source = Source::Generated(election);
-    let config = JobConfig { batch: 200, ..JobConfig::default() };
     let progress = Arc::new(JobProgress::default());
     timely::execute(timely::Config::process(workers), move |worker| {
         let outputs = outputs(worker.index());
@@ -257,13 +261,59 @@ fn a_slow_background_output_fills_its_queue_and_holds_the_workers_back() {
     let job = std::thread::spawn(move || {
         run(20_000, 2, move |index| JobOutputs { results: vec![Output::background("slow", Slow { inner: s.for_worker(index), go: g.clone() })], records: Vec::new() })
     });
-    // Far more closed times than the queue holds: the workers wait for the sink.
+    // Far more hand-overs of changes than the queue holds: the workers wait for the sink.
     std::thread::sleep(Duration::from_millis(500));
     go.store(true, Ordering::Relaxed);
     let reports: Vec<WorkerReport> = job.join().unwrap().into_iter().map(|r| r.expect("a slow sink is no failure")).collect();
     let blocked: Duration = reports.iter().flat_map(|r| &r.outputs).map(|o| o.stats().blocked).sum();
     assert!(blocked > Duration::ZERO, "the full queue held the workers back");
     assert!(slow.rows() == expected, "{}", diff(&expected, &slow.rows()));
+}
+
+/// A sink that takes every change and does not return from its first `advance` (a commit)
+/// until it is let go.
+struct Stuck {
+    go: Arc<AtomicBool>,
+}
+
+impl<K, V> Sink<K, V> for Stuck {
+    fn apply(&mut self, _time: u64, _changes: Vec<Change<K, V>>) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    fn advance(&mut self, _frontier: Option<u64>) -> Result<(), SinkError> {
+        while !self.go.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_background_output_stuck_in_a_commit_holds_up_no_worker_while_only_its_frontier_moves() {
+    // Without the vote ledger the records output has the registries' rows, then only
+    // frontiers and read positions, a few hundred of them, while its first commit hangs.
+    let election = generate(&GeneratorConfig { seed: 3, voters: 20_000, ..GeneratorConfig::default() });
+    let expected = common::oracle(&Admitted::of(common::events(&election)));
+    let (steady, go) = (Rows::new(false), Arc::new(AtomicBool::new(false)));
+    let (s, g) = (steady.clone(), go.clone());
+    let config = JobConfig { batch: 200, ledger: false, ..JobConfig::default() };
+    let job = std::thread::spawn(move || {
+        run_with(config, 20_000, 2, move |index| JobOutputs {
+            results: vec![Output::new("steady", s.for_worker(index))],
+            records: vec![Output::background("stuck", Stuck { go: g.clone() })],
+        })
+    });
+    // Every result is out while the records output is still in its first commit.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while steady.rows() != expected {
+        assert!(Instant::now() < deadline, "the stuck output held the workers back: {}", diff(&expected, &steady.rows()));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    go.store(true, Ordering::Relaxed);
+    let reports: Vec<WorkerReport> = job.join().unwrap().into_iter().map(|r| r.expect("a stuck commit that ends is no failure")).collect();
+    let blocked: Duration = reports.iter().flat_map(|r| &r.outputs).map(|o| o.stats().blocked).sum();
+    assert_eq!(blocked, Duration::ZERO, "no worker waited for the stuck output");
 }
 
 /// A frontier a sink advanced to, and the positions it had been handed.

@@ -4,32 +4,62 @@
 //! operator on a worker. The thread calls the sink's `apply` and `advance`, retries
 //! temporary failures with backoff, and records the delivered frontier in the
 //! [`SinkReport`] (which is what the job waits for). So the worker never waits for the
-//! output, except when the queue is full: a sink slower than the dataflow slows the workers
-//! down (backpressure) and memory stays bounded. While the sink is failing temporarily, the
-//! thread keeps taking changes (the sink merges them per key) up to [`BACKLOG`] changes, so
-//! an outage stalls only this output for as long as that lasts.
+//! output, except when the queue is full of changes: a sink slower than the dataflow slows
+//! the workers down (backpressure) and memory stays bounded. While the sink is failing
+//! temporarily, the thread keeps taking changes (the sink merges them per key) up to
+//! [`BACKLOG`] changes, so an outage stalls only this output for as long as that lasts.
+//!
+//! Only changes take room in the queue. A frontier (with the read positions) handed over
+//! without changes goes into a slot that the newest one overwrites, so a sink busy with a
+//! long commit (the registries' rows, say) never holds the workers up while nothing new is
+//! for it. The slot says how many change messages were sent before it, and the thread
+//! takes its frontier only once it has applied exactly those: never ahead of changes still
+//! queued, and never behind a later message, which carries its own frontier.
 
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{Change, Driver, Sink};
 use crate::connectors::progress::SourcePositions;
 
-/// Messages the queue holds: closed times (one message each) and frontiers.
+/// Messages of changes the queue holds (each the closed times of one hand-over).
 pub(super) const QUEUE: usize = 16;
 
 /// How many changes a failing sink takes before it stops taking more (and the queue fills).
 pub(super) const BACKLOG: usize = 1_000_000;
 
+/// What one hand-over leaves for the thread: its frontier and the read positions known then.
+struct Handed {
+    upper: Option<u64>,
+    positions: Option<SourcePositions>,
+}
+
 enum Message<K, V> {
-    Changes(u64, Vec<Change<K, V>>),
-    Positions(SourcePositions),
-    Advance(Option<u64>),
+    /// The changes of closed times, handed over at once with the frontier after them.
+    Changes(Vec<(u64, Vec<Change<K, V>>)>, Handed),
+    /// The slot holds a newer frontier.
+    Wake,
+}
+
+/// The newest frontier handed over without changes, and how many change messages were sent
+/// before it.
+#[derive(Default)]
+struct Slot {
+    handed: Option<Handed>,
+    after: u64,
+    /// Whether a [`Message::Wake`] may be queued still (so that at most one is).
+    woken: bool,
 }
 
 /// The worker's end: the operator hands over through it.
 pub(super) struct Queue<K, V> {
     sender: Option<SyncSender<Message<K, V>>>,
+    slot: Arc<Mutex<Slot>>,
+    /// Change messages sent.
+    sent: u64,
+    /// The read positions last handed over.
+    positions: Option<SourcePositions>,
     report: super::SinkReport,
 }
 
@@ -42,32 +72,44 @@ where
 {
     let (sender, receiver) = sync_channel(QUEUE);
     let report = driver.report.clone();
-    std::thread::Builder::new().name(format!("sink {name}")).spawn(move || run(receiver, driver)).expect("a sink thread starts");
-    Queue { sender: Some(sender), report }
+    let slot = Arc::new(Mutex::new(Slot::default()));
+    let thread_slot = slot.clone();
+    std::thread::Builder::new().name(format!("sink {name}")).spawn(move || run(receiver, thread_slot, driver)).expect("a sink thread starts");
+    Queue { sender: Some(sender), slot, sent: 0, positions: None, report }
 }
 
 impl<K, V> Queue<K, V> {
     /// Hands over the changes of closed times, the positions if they changed, then the
-    /// frontier; waits while the queue is full. Once the sink has stopped (failed), drops
-    /// everything.
+    /// frontier. Changes wait while the queue is full; a frontier alone never waits. Once
+    /// the sink has stopped (failed), drops everything.
     pub(super) fn hand_over(&mut self, closed: Vec<(u64, Vec<Change<K, V>>)>, upper: Option<u64>, positions: Option<SourcePositions>) {
-        let changes = closed.into_iter().map(|(time, changes)| Message::Changes(time, changes));
-        let messages = changes.chain(positions.map(Message::Positions)).chain([Message::Advance(upper)]);
-        for message in messages {
-            let Some(sender) = &self.sender else { return };
-            let sent = match sender.try_send(message) {
-                Ok(()) => Ok(()),
+        let Some(sender) = &self.sender else { return };
+        if positions.is_some() {
+            self.positions = positions;
+        }
+        let handed = Handed { upper, positions: self.positions.clone() };
+        let sent = if closed.is_empty() {
+            let mut slot = self.slot.lock().expect("sink slot poisoned");
+            let wake = !slot.woken;
+            *slot = Slot { handed: Some(handed), after: self.sent, woken: true };
+            drop(slot);
+            // A full queue wakes the thread anyway.
+            !wake || !matches!(sender.try_send(Message::Wake), Err(TrySendError::Disconnected(_)))
+        } else {
+            self.sent += 1;
+            match sender.try_send(Message::Changes(closed, handed)) {
+                Ok(()) => true,
                 Err(TrySendError::Full(message)) => {
                     let start = Instant::now();
-                    let sent = sender.send(message).map_err(|_| ());
+                    let sent = sender.send(message).is_ok();
                     self.report.lock().blocked += start.elapsed();
                     sent
                 }
-                Err(TrySendError::Disconnected(_)) => Err(()),
-            };
-            if sent.is_err() {
-                self.sender = None;
+                Err(TrySendError::Disconnected(_)) => false,
             }
+        };
+        if !sent {
+            self.sender = None;
         }
     }
 
@@ -77,11 +119,17 @@ impl<K, V> Queue<K, V> {
     }
 }
 
-fn run<K, V, S: Sink<K, V>>(receiver: Receiver<Message<K, V>>, mut driver: Driver<K, V, S>) {
-    let take = |driver: &mut Driver<K, V, S>, message| match message {
-        Message::Changes(time, changes) => driver.apply(time, changes),
-        Message::Positions(positions) => driver.positions = Some(positions),
-        Message::Advance(frontier) => driver.target = frontier,
+fn run<K, V, S: Sink<K, V>>(receiver: Receiver<Message<K, V>>, slot: Arc<Mutex<Slot>>, mut driver: Driver<K, V, S>) {
+    // Change messages applied.
+    let mut taken = 0u64;
+    let take = |driver: &mut Driver<K, V, S>, taken: &mut u64, message| {
+        if let Message::Changes(closed, handed) = message {
+            for (time, changes) in closed {
+                driver.apply(time, changes);
+            }
+            hand(driver, handed);
+            *taken += 1;
+        }
     };
     let mut retry_in: Option<Duration> = None;
     // Whether the operator may still send. Once it has handed over its complete input it
@@ -98,11 +146,11 @@ fn run<K, V, S: Sink<K, V>>(receiver: Receiver<Message<K, V>>, mut driver: Drive
                 };
                 match received {
                     Ok(message) => {
-                        take(&mut driver, message);
+                        take(&mut driver, &mut taken, message);
                         // Whatever else is queued goes into the same advance.
                         while driver.backlog < BACKLOG {
                             match receiver.try_recv() {
-                                Ok(message) => take(&mut driver, message),
+                                Ok(message) => take(&mut driver, &mut taken, message),
                                 Err(TryRecvError::Empty) => break,
                                 Err(TryRecvError::Disconnected) => {
                                     open = false;
@@ -116,10 +164,30 @@ fn run<K, V, S: Sink<K, V>>(receiver: Receiver<Message<K, V>>, mut driver: Drive
                 }
             }
         }
+        // The slot's frontier, if it came after exactly the changes applied (see the module
+        // docs); one from before a message taken since is stale.
+        let mut newest = slot.lock().expect("sink slot poisoned");
+        newest.woken = false;
+        if newest.after <= taken {
+            if let Some(handed) = newest.handed.take() {
+                if newest.after == taken {
+                    hand(&mut driver, handed);
+                }
+            }
+        }
+        drop(newest);
         if !open && driver.target.is_some() {
             // The operator is gone before the end of its input: the job was stopped.
             return;
         }
         retry_in = driver.advance();
     }
+}
+
+/// Gives the driver what one hand-over left: the read positions, then the frontier.
+fn hand<K, V, S: Sink<K, V>>(driver: &mut Driver<K, V, S>, handed: Handed) {
+    if handed.positions.is_some() {
+        driver.positions = handed.positions;
+    }
+    driver.target = handed.upper;
 }
