@@ -475,14 +475,10 @@ impl State {
         // Each touched voter once: its updates grouped by sorting them on (hash, id), which
         // compares integers where sorting on the text compared strings.
         let hasher = voters.hasher().clone();
-        let order = |ids: &mut dyn Iterator<Item = &Id>| -> Vec<(u64, u32)> { ids.enumerate().map(|(i, id)| (hasher.hash_one(id), i as u32)).collect() };
         let (ballots, versions) = (&batch.ballots, &batch.versions);
         let (ballot_id, version_id) = (|i: u32| &ballots[i as usize].0.voter_id, |i: u32| &versions[i as usize].0.voter_id);
-        let mut ballot_order = order(&mut ballots.iter().map(|(b, _)| &b.voter_id));
-        let mut version_order = order(&mut versions.iter().map(|(v, _)| &v.voter_id));
-        ballot_order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| ballot_id(a.1).cmp(ballot_id(b.1))));
-        version_order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| version_id(a.1).cmp(version_id(b.1))));
-        let (mut ballot_order, mut version_order) = (ballot_order.into_iter().peekable(), version_order.into_iter().peekable());
+        let mut ballot_order = by_voter(&hasher, ballots.len(), ballot_id).into_iter().peekable();
+        let mut version_order = by_voter(&hasher, versions.len(), version_id).into_iter().peekable();
         loop {
             let next_ballot = ballot_order.peek().map(|&(hash, i)| (hash, ballot_id(i)));
             let next_version = version_order.peek().map(|&(hash, i)| (hash, version_id(i)));
@@ -523,6 +519,14 @@ impl State {
             tables.settle(&key, voter, old, out);
         }
     }
+}
+
+/// The indexes `0..len` of a time's updates with the hash of their voter's id, ordered by
+/// that hash and then the id.
+fn by_voter<'a>(hasher: &impl BuildHasher, len: usize, id: impl Fn(u32) -> &'a Id) -> Vec<(u64, u32)> {
+    let mut order: Vec<(u64, u32)> = (0..len as u32).map(|i| (hasher.hash_one(id(i)), i)).collect();
+    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id(a.1).cmp(id(b.1))));
+    order
 }
 
 impl Tables {
