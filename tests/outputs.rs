@@ -120,11 +120,21 @@ impl Sink<ResultKey, ResultRow> for Slow {
     }
 
     fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
-        while !self.go.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_for(&self.go);
         self.inner.advance(frontier)
     }
+}
+
+/// Returns once `go` is set.
+fn wait_for(go: &AtomicBool) {
+    while !go.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// How long the workers waited for full output queues, over every output.
+fn blocked(reports: &[WorkerReport]) -> Duration {
+    reports.iter().flat_map(|r| &r.outputs).map(|o| o.stats().blocked).sum()
 }
 
 /// `sink` on the worker thread, or on its own.
@@ -265,8 +275,7 @@ fn a_slow_background_output_fills_its_queue_and_holds_the_workers_back() {
     std::thread::sleep(Duration::from_millis(500));
     go.store(true, Ordering::Relaxed);
     let reports: Vec<WorkerReport> = job.join().unwrap().into_iter().map(|r| r.expect("a slow sink is no failure")).collect();
-    let blocked: Duration = reports.iter().flat_map(|r| &r.outputs).map(|o| o.stats().blocked).sum();
-    assert!(blocked > Duration::ZERO, "the full queue held the workers back");
+    assert!(blocked(&reports) > Duration::ZERO, "the full queue held the workers back");
     assert!(slow.rows() == expected, "{}", diff(&expected, &slow.rows()));
 }
 
@@ -282,9 +291,7 @@ impl<K, V> Sink<K, V> for Stuck {
     }
 
     fn advance(&mut self, _frontier: Option<u64>) -> Result<(), SinkError> {
-        while !self.go.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_for(&self.go);
         Ok(())
     }
 }
@@ -312,8 +319,64 @@ fn a_background_output_stuck_in_a_commit_holds_up_no_worker_while_only_its_front
     }
     go.store(true, Ordering::Relaxed);
     let reports: Vec<WorkerReport> = job.join().unwrap().into_iter().map(|r| r.expect("a stuck commit that ends is no failure")).collect();
-    let blocked: Duration = reports.iter().flat_map(|r| &r.outputs).map(|o| o.stats().blocked).sum();
-    assert_eq!(blocked, Duration::ZERO, "no worker waited for the stuck output");
+    assert_eq!(blocked(&reports), Duration::ZERO, "no worker waited for the stuck output");
+}
+
+/// Counts the changes handed over for a time its sink had already been advanced past; each
+/// advance takes a millisecond, so changes queue up behind it.
+struct InOrder {
+    advanced: Option<u64>,
+    late: Arc<AtomicUsize>,
+}
+
+impl Sink<u64, u64> for InOrder {
+    fn apply(&mut self, time: u64, changes: Vec<Change<u64, u64>>) -> Result<(), SinkError> {
+        if self.advanced.is_none_or(|f| time < f) {
+            self.late.fetch_add(changes.len(), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn advance(&mut self, frontier: Option<u64>) -> Result<(), SinkError> {
+        std::thread::sleep(Duration::from_millis(1));
+        self.advanced = frontier;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_background_sink_is_never_advanced_past_changes_it_has_not_been_handed() {
+    // Changes every third round, frontiers alone in between: the frontiers go into the slot
+    // while changes wait in the queue.
+    for workers in [1, 2] {
+        let late = Arc::new(AtomicUsize::new(0));
+        let shared = late.clone();
+        timely::execute(timely::Config::process(workers), move |worker| {
+            let index = worker.index() as u64;
+            let sink = InOrder { advanced: Some(0), late: shared.clone() };
+            let (mut changes, report) = worker.dataflow::<u64, _, _>(|scope| {
+                let (changes, collection) = scope.new_collection::<(u64, u64), isize>();
+                (changes, collection.sink_output(Output::background("in order", sink)))
+            });
+            for round in 0..300 {
+                if round % 3 == 0 {
+                    changes.update((index, round), 1);
+                }
+                changes.advance_to(round + 1);
+                changes.flush();
+                worker.step();
+            }
+            drop(changes);
+            while !report.done() {
+                worker.step_or_park(Some(Duration::from_millis(1)));
+            }
+        })
+        .unwrap()
+        .join()
+        .into_iter()
+        .for_each(Result::unwrap);
+        assert_eq!(late.load(Ordering::Relaxed), 0, "{workers} workers: changes came after the sink had advanced past their time");
+    }
 }
 
 /// A frontier a sink advanced to, and the positions it had been handed.
@@ -359,11 +422,11 @@ fn every_sink_is_handed_the_positions_of_every_worker_before_its_frontier() {
                 let index = worker.index();
                 let sink = PositionSink { log: shared.clone(), positions: SourcePositions::default() };
                 let output = if background { Output::background("positions", sink) } else { Output::new("positions", sink) };
-                let (mut positions, mut changes) = worker.dataflow::<u64, _, _>(|scope| {
+                let (mut positions, mut changes, report) = worker.dataflow::<u64, _, _>(|scope| {
                     let (positions, stream) = PositionInput::new(scope);
                     let (changes, collection) = scope.new_collection::<(u64, u64), isize>();
-                    collection.sink_output_with(output, stream);
-                    (positions, changes)
+                    let report = collection.sink_output_with(output, stream);
+                    (positions, changes, report)
                 });
                 for round in 0..ROUNDS {
                     positions.send(ReadPosition { partition: format!("source/{index}"), next: 10 * round as i64 + 1, reflected_by: Some(round + 1) });
@@ -377,6 +440,12 @@ fn every_sink_is_handed_the_positions_of_every_worker_before_its_frontier() {
                         positions.advance_to(round + 1);
                     }
                     worker.step();
+                }
+                // As a job does: the inputs close, and the worker waits for its sink (a
+                // background one delivers on its own thread) to deliver everything.
+                drop((positions, changes));
+                while !report.done() {
+                    worker.step_or_park(Some(Duration::from_millis(1)));
                 }
             })
             .unwrap()
