@@ -5,13 +5,16 @@
 //! every key whose count exceeds its capacity (e.g. a polling station with more counted
 //! votes than registered voters). Keys without a capacity are never over it.
 //!
-//! [`OverCapacity::over_capacity_grouped`] does the same for units that belong to groups
-//! (stations in regions), and for the groups: a group is over capacity when its units' counts
-//! sum to more than their capacities. It is one frontier-aware operator for totally ordered
-//! time whose state is a count and a capacity per unit and per group, where the plain
-//! version is a join over two arrangements and a group total would need a join and a count
-//! more. All its input goes to one worker: it is made for few units (thousands of stations)
-//! whose counts change at most once per time.
+//! [`OverCapacityGrouped::over_capacity_grouped`] does the same for units that belong to
+//! groups (stations in regions), and for the groups: a group is over capacity when its units'
+//! counts sum to more than their capacities. It takes the units' events themselves, one key
+//! per event (a time's events of a unit may come as one update with their number as
+//! multiplicity), and counts them: a count that changes is one update rather than the
+//! retraction of the old count and the insertion of the new. It is one frontier-aware
+//! operator for totally ordered time whose state is a count and a capacity per unit and per
+//! group, where the plain version is a join over two arrangements and a group total would
+//! need a join and a count more. All its input goes to one worker: it is made for few units
+//! (thousands of stations), with their events added up per time upstream.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -28,7 +31,7 @@ use timely::progress::Timestamp;
 
 use super::batches::TimeBatches;
 
-/// A row of [`OverCapacity::over_capacity_grouped`]: what is over, with `(count, capacity)`.
+/// A row of [`OverCapacityGrouped::over_capacity_grouped`]: what is over, with `(count, capacity)`.
 pub type OverRow<K, G> = (Over<K, G>, (i64, i64));
 
 /// What is over capacity: a unit (with its group) or a whole group.
@@ -55,10 +58,14 @@ pub trait OverCapacity<'scope, T: Timestamp, K> {
     /// });
     /// ```
     fn over_capacity(self, capacities: VecCollection<'scope, T, (K, i64)>) -> VecCollection<'scope, T, (K, (i64, i64))>;
+}
 
-    /// `(Over::Unit(key, group), (count, capacity))` for every unit with `count > capacity`,
-    /// and `(Over::Group(group), (count, capacity))` for every group whose units (those with
-    /// a capacity) count more than their capacities sum to; `units` holds each unit's
+/// Finds units, and groups of units, with more events than their capacities.
+pub trait OverCapacityGrouped<'scope, T: Timestamp, K> {
+    /// `(Over::Unit(key, group), (count, capacity))` for every unit with `count > capacity`
+    /// (a unit's count is the multiplicity of its key in this collection), and
+    /// `(Over::Group(group), (count, capacity))` for every group whose units (those with a
+    /// capacity) count more than their capacities sum to; `units` holds each unit's
     /// `(capacity, group)`, at most one at a time (as `latest_by_key` gives). Totally ordered
     /// time only.
     ///
@@ -68,10 +75,11 @@ pub trait OverCapacity<'scope, T: Timestamp, K> {
     /// use differential_dataflow::input::Input;
     ///
     /// timely::example(|scope| {
+    ///     // the station of every vote: a has 3 votes, b 9, c 1
+    ///     let votes = scope.new_collection_from("aaabbbbbbbbbc".chars()).1;
     ///     // stations a and b in region 1, c in region 2: (station, (capacity, region))
-    ///     let counts = scope.new_collection_from(vec![('a', 3isize), ('b', 9), ('c', 1)]).1;
     ///     let units = scope.new_collection_from(vec![('a', (5i64, 1u8)), ('b', (8, 1)), ('c', (0, 2))]).1;
-    ///     counts.over_capacity_grouped(units).assert_eq(scope.new_collection_from(vec![
+    ///     votes.over_capacity_grouped(units).assert_eq(scope.new_collection_from(vec![
     ///         (Over::Unit('b', 1), (9, 8)),
     ///         (Over::Unit('c', 2), (1, 0)),
     ///         (Over::Group(2), (1, 0)),
@@ -93,7 +101,13 @@ where
     fn over_capacity(self, capacities: VecCollection<'scope, T, (K, i64)>) -> VecCollection<'scope, T, (K, (i64, i64))> {
         self.join_map(capacities, |k, n, capacity| (k.clone(), (*n as i64, *capacity))).filter(|(_, (n, capacity))| n > capacity)
     }
+}
 
+impl<'scope, T, K> OverCapacityGrouped<'scope, T, K> for VecCollection<'scope, T, K>
+where
+    T: Timestamp + TotalOrder,
+    K: ExchangeData + Hash,
+{
     fn over_capacity_grouped<G>(self, units: VecCollection<'scope, T, (K, (i64, G))>) -> VecCollection<'scope, T, OverRow<K, G>>
     where
         T: TotalOrder,
@@ -103,7 +117,7 @@ where
         let name = "OverCapacityGrouped";
         let mut builder = OperatorBuilder::new(name.to_string(), self.inner.scope());
         let home = super::home_worker(name);
-        let mut counts_in = builder.new_input(self.inner, Exchange::new(move |_: &((K, isize), T, isize)| home));
+        let mut events_in = builder.new_input(self.inner, Exchange::new(move |_: &(K, T, isize)| home));
         let mut units_in = builder.new_input(units.inner, Exchange::new(move |_: &((K, (i64, G)), T, isize)| home));
         let (output, stream) = builder.new_output::<Vec<(OverRow<K, G>, T, isize)>>();
         let mut output = OutputBuilder::from(output);
@@ -111,10 +125,10 @@ where
             let mut batches: TimeBatches<T, Vec<(K, Change<G>)>> = TimeBatches::new(1);
             let mut state = Capacities::<K, G>::default();
             move |frontiers| {
-                counts_in.for_each(|cap, data| {
+                events_in.for_each(|cap, data| {
                     batches.hold(&cap);
-                    for ((key, n), time, diff) in data.drain(..) {
-                        batches.at(time).push((key, Change::Count(n as i64 * diff as i64)));
+                    for (key, time, diff) in data.drain(..) {
+                        batches.at(time).push((key, Change::Count(diff as i64)));
                     }
                 });
                 units_in.for_each(|cap, data| {

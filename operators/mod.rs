@@ -28,7 +28,7 @@ pub mod window;
 
 /// The operator traits, for `use ballotflow::operators::prelude::*`.
 pub mod prelude {
-    pub use super::capacity::OverCapacity;
+    pub use super::capacity::{OverCapacity, OverCapacityGrouped};
     pub use super::classify::Classify;
     pub use super::count::{CountBy, CountKeys};
     pub use super::dedup::FirstWins;
@@ -38,7 +38,7 @@ pub mod prelude {
     pub use super::rate::RateSpikes;
     pub use super::reduce::ReduceTotal;
     pub use super::split::Split;
-    pub use super::topk::TopK;
+    pub use super::topk::{MostFrequent, TopK};
     pub use super::upsert::LatestByKey;
     pub use super::window::TumblingWindow;
 }

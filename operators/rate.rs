@@ -1,10 +1,12 @@
 //! Rate anomalies: windows in which a unit has far more events than its peers make expected.
 //!
-//! In: window counts `((window_start, unit), count)`, as [`count_per_window`] gives them, and
+//! In: the events as `(window_start, unit)`, one per event (a time's events of a window and
+//! unit may come as one update with their number as multiplicity; no count in between), and
 //! the units `(unit, info)` with a [`RateUnit`] info (peer group, size, when it is active).
 //! Out: `(unit, RateSpike)` for every flagged window. Both are collections like any other:
 //! when a late event changes a window's count, or a unit's record changes, the findings of
 //! that window are recomputed, and a finding appears or is retracted.
+//! [`window_start`] gives an event's window.
 //!
 //! ## The model
 //! In a window `w`, every unit active during `w` with a positive size `s` has an observed
@@ -44,8 +46,9 @@
 //!   windows, or stuffing that follows the turnout curve, stays below the thresholds;
 //!   a burst across a window boundary is split and may be flagged twice or not at all.
 //!
-//! [`count_per_window`]: super::window::TumblingWindow::count_per_window
+//! [`window_start`]: super::window::window_start
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
@@ -79,7 +82,7 @@ pub trait RateUnit: ExchangeData {
 /// Settings of [`RateSpikes::rate_spikes`]; see the module documentation.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateModel {
-    /// Window width in milliseconds (the counts' windows must have this width).
+    /// Window width in milliseconds (the events' windows must have this width).
     pub width_ms: i64,
     /// Least number of active peers of a unit's group to use the group's rate; with fewer,
     /// every other active unit is a peer; with fewer than that, nothing is judged. At least 1.
@@ -136,9 +139,9 @@ pub trait RateSpikes<'scope, T: Timestamp, S> {
     ///
     /// timely::example(|scope| {
     ///     let stations = scope.new_collection_from((0..5).map(|s| (s, Station { size: 1000 }))).1;
-    ///     // Events per (window, station): station 4 has 40 in window 0, the others 2 each.
-    ///     let counts = scope.new_collection_from((0..5).map(|s| ((0i64, s), if s == 4 { 40isize } else { 2 }))).1;
-    ///     counts
+    ///     // (window, station) per event: station 4 has 40 in window 0, the others 2 each.
+    ///     let events = scope.new_collection_from((0..5).flat_map(|s| vec![(0i64, s); if s == 4 { 40 } else { 2 }])).1;
+    ///     events
     ///         .rate_spikes(stations, RateModel::default())
     ///         .map(|(s, spike)| (s, spike.observed, spike.expected))
     ///         .assert_eq(scope.new_collection_from(vec![(4, 40, OrderedFloat(2.0))]).1);
@@ -149,7 +152,7 @@ pub trait RateSpikes<'scope, T: Timestamp, S> {
         U: RateUnit;
 }
 
-impl<'scope, T, S> RateSpikes<'scope, T, S> for VecCollection<'scope, T, ((i64, S), isize)>
+impl<'scope, T, S> RateSpikes<'scope, T, S> for VecCollection<'scope, T, (i64, S)>
 where
     T: Timestamp + TotalOrder,
     S: ExchangeData + std::hash::Hash,
@@ -158,13 +161,13 @@ where
     where
         U: RateUnit,
     {
-        // Counts go to their window's worker; every worker holds every unit (they are few).
+        // Events go to their window's worker; every worker holds every unit (they are few).
         // Once the frontiers pass a time, each window whose counts changed at it (every
         // window of the worker, if a unit changed) is judged again from its current counts
         // and the current units, and the difference to its last findings goes out.
         let mut builder = OperatorBuilder::new("RateSpikes".to_string(), self.inner.scope());
-        let by_window = Exchange::new(|(((w, _), _), _, _): &(((i64, S), isize), T, isize)| (*w as u64).hashed());
-        let mut counts_in = builder.new_input(self.inner, by_window);
+        let by_window = Exchange::new(|((w, _), _, _): &((i64, S), T, isize)| (*w as u64).hashed());
+        let mut events_in = builder.new_input(self.inner, by_window);
         let mut units_in = builder.new_input(units.inner.broadcast(), Pipeline);
         let (output, stream) = builder.new_output::<Vec<((S, RateSpike), T, isize)>>();
         let mut output = OutputBuilder::from(output);
@@ -174,10 +177,10 @@ where
             let mut windows: HashMap<i64, Window<S>, FixedState> = HashMap::default();
             let mut roster: Option<Roster<S, U>> = None;
             move |frontiers| {
-                counts_in.for_each(|cap, data| {
+                events_in.for_each(|cap, data| {
                     batches.hold(&cap);
-                    for (((w, s), n), time, diff) in data.drain(..) {
-                        batches.at(time).counts.push((w, s, n as i64, diff));
+                    for ((w, s), time, diff) in data.drain(..) {
+                        batches.at(time).events.push((w, s, diff as i64));
                     }
                 });
                 units_in.for_each(|cap, data| {
@@ -188,17 +191,22 @@ where
                 });
                 while let Some((time, updates)) = batches.next_complete(frontiers) {
                     let mut dirty: Vec<i64> = Vec::new();
-                    for (w, s, n, diff) in updates.counts {
+                    for (w, s, n) in updates.events {
                         let window = windows.entry(w).or_default();
                         if !window.dirty {
                             window.dirty = true;
                             dirty.push(w);
                         }
-                        let key = (s, n);
-                        let records = window.records.entry(key.clone()).or_default();
-                        *records += diff;
-                        if *records == 0 {
-                            window.records.remove(&key);
+                        match window.events.entry(s) {
+                            Entry::Occupied(mut count) => {
+                                *count.get_mut() += n;
+                                if *count.get() == 0 {
+                                    count.remove();
+                                }
+                            }
+                            Entry::Vacant(count) => {
+                                count.insert(n);
+                            }
                         }
                     }
                     if !updates.units.is_empty() {
@@ -226,11 +234,11 @@ where
                     for w in dirty {
                         let window = windows.get_mut(&w).expect("dirty windows exist");
                         window.dirty = false;
-                        let mut fresh = if window.records.is_empty() { Vec::new() } else { judge_window(w, &window.records, roster, &model) };
+                        let mut fresh = if window.events.is_empty() { Vec::new() } else { judge_window(w, &window.events, roster, &model) };
                         for (found, diff) in replace_output(&mut window.found, &mut fresh) {
                             session.give((found, time.clone(), diff));
                         }
-                        if window.records.is_empty() && window.found.is_empty() {
+                        if window.events.is_empty() && window.found.is_empty() {
                             windows.remove(&w);
                         }
                     }
@@ -242,28 +250,28 @@ where
     }
 }
 
-/// A time's updates of the counts `(window, unit, count, diff)` and of the units.
+/// A time's updates of the events `(window, unit, number)` and of the units.
 struct Updates<S, U> {
-    counts: Vec<(i64, S, i64, isize)>,
+    events: Vec<(i64, S, i64)>,
     units: Vec<(S, U, isize)>,
 }
 
 impl<S, U> Default for Updates<S, U> {
     fn default() -> Self {
-        Updates { counts: Vec::new(), units: Vec::new() }
+        Updates { events: Vec::new(), units: Vec::new() }
     }
 }
 
-/// A window's count records `(unit, count) → multiplicity` and its last findings.
+/// A window's events per unit and its last findings.
 struct Window<S> {
-    records: HashMap<(S, i64), isize, FixedState>,
+    events: HashMap<S, i64, FixedState>,
     found: Vec<((S, RateSpike), isize)>,
     dirty: bool,
 }
 
 impl<S> Default for Window<S> {
     fn default() -> Self {
-        Window { records: HashMap::default(), found: Vec::new(), dirty: false }
+        Window { events: HashMap::default(), found: Vec::new(), dirty: false }
     }
 }
 
@@ -299,14 +307,14 @@ impl<S: Clone + Eq + std::hash::Hash, U: RateUnit> Roster<S, U> {
 /// the window (0 if it had none).
 fn judge_window<S: Clone + Eq + std::hash::Hash, U: RateUnit>(
     w: i64,
-    records: &HashMap<(S, i64), isize, FixedState>,
+    counts: &HashMap<S, i64, FixedState>,
     roster: &Roster<S, U>,
     model: &RateModel,
 ) -> Vec<((S, RateSpike), isize)> {
     let mut events = vec![0i64; roster.units.len()];
-    for ((s, n), diff) in records.iter().filter(|(_, diff)| **diff > 0) {
+    for (s, n) in counts {
         if let Some(&i) = roster.position.get(s) {
-            events[i] += n * *diff as i64;
+            events[i] = *n;
         }
     }
     let mut groups = vec![Pool::default(); roster.groups];

@@ -340,6 +340,40 @@ fn top_k_matches_oracle() {
 }
 
 #[test]
+fn most_frequent_matches_oracle() {
+    // Input: keys, several at once (as a time's events pre-aggregated upstream), some taken
+    // back later; keys tie often and come and go.
+    fn top_1(c: VecCollection<'_, u64, u32>) -> VecCollection<'_, u64, (u32, (u32, isize))> {
+        c.most_frequent(1)
+    }
+    fn top_3(c: VecCollection<'_, u64, u32>) -> VecCollection<'_, u64, (u32, (u32, isize))> {
+        c.most_frequent(3)
+    }
+    fn top_12(c: VecCollection<'_, u64, u32>) -> VecCollection<'_, u64, (u32, (u32, isize))> {
+        c.most_frequent(12)
+    }
+    for seed in 56..62 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut input = Vec::new();
+        for _ in 0..60 {
+            let (key, t, n) = (rng.random_range(0..10u32), rng.random_range(0..20u64), rng.random_range(1..4i64) as isize);
+            input.push((key, t, n));
+            if rng.random_bool(0.25) {
+                input.push((key, t + rng.random_range(0..5), -n));
+            }
+        }
+        type Logic = for<'a> fn(VecCollection<'a, u64, u32>) -> VecCollection<'a, u64, (u32, (u32, isize))>;
+        for (k, logic) in [(1, top_1 as Logic), (3, top_3), (12, top_12)] {
+            check(input.clone(), logic, |acc| {
+                let mut ranked: Vec<(u32, isize)> = acc.iter().filter(|(_, n)| **n > 0).map(|(key, n)| (*key, *n)).collect();
+                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                ranked.into_iter().take(k).enumerate().map(|(i, kc)| ((i as u32 + 1, kc), 1)).collect()
+            });
+        }
+    }
+}
+
+#[test]
 fn classify_splits_exactly() {
     fn logic(c: VecCollection<'_, u64, u32>) -> VecCollection<'_, u64, (u32, Option<u8>)> {
         let (valid, invalid) = c.classify(|x| match x % 7 {
@@ -426,13 +460,18 @@ fn events_and_units(seed: u64) -> Updates<EventOrUnit> {
     input
 }
 
+/// How many events an event update of time `t` stands for.
+fn weight(t: i64) -> isize {
+    1 + t.rem_euclid(2) as isize
+}
+
 /// The model of `ballotflow::operators::rate`, recomputed plainly.
 fn rate_oracle(acc: &BTreeMap<EventOrUnit, isize>) -> BTreeMap<(u32, RateSpike), isize> {
     let mut counts: BTreeMap<(i64, u32), i64> = BTreeMap::new();
     let mut units: BTreeMap<u32, Unit> = BTreeMap::new();
     for (record, r) in acc {
         match record {
-            Ok((t, u)) => *counts.entry((window_start(*t, RATE.width_ms), *u)).or_default() += *r as i64,
+            Ok((t, u)) => *counts.entry((window_start(*t, RATE.width_ms), *u)).or_default() += *r as i64 * weight(*t) as i64,
             Err((u, info)) if *r > 0 => {
                 units.insert(*u, info.clone());
             }
@@ -477,7 +516,8 @@ fn rate_spikes_match_oracle() {
     fn logic(c: VecCollection<'_, u64, EventOrUnit>) -> VecCollection<'_, u64, (u32, RateSpike)> {
         let events = c.clone().flat_map(|r| r.ok());
         let units = c.flat_map(|r| r.err());
-        events.count_per_window(RATE.width_ms, |(t, _)| *t, |(_, u)| *u).rate_spikes(units, RATE)
+        // Some updates stand for several events, as when a pipeline adds up a time's events.
+        events.explode(|(t, u)| Some(((window_start(t, RATE.width_ms), u), weight(t)))).rate_spikes(units, RATE)
     }
     let mut found = 0;
     for seed in 80..84 {
@@ -514,9 +554,10 @@ fn over_capacity_grouped_matches_oracle() {
     // Units 0..12 with counts; units 0..8 with a capacity (value / 10) in group value % 3,
     // which moves as the unit's record changes.
     fn logic(c: VecCollection<'_, u64, (bool, u32, u32)>) -> VecCollection<'_, u64, OverRow<u32, u32>> {
-        let counts = c.clone().flat_map(|(is_dim, k, _)| (!is_dim).then_some(k)).count_keys();
+        // Some updates stand for several events, as when a pipeline adds up a time's events.
+        let events = c.clone().explode(|(is_dim, k, v)| (!is_dim).then_some((k, 1 + (v % 3) as isize)));
         let units = c.flat_map(|(is_dim, k, v)| is_dim.then_some((k, (v as i64 / 10, v % 3))));
-        counts.over_capacity_grouped(units)
+        events.over_capacity_grouped(units)
     }
     let mut found = BTreeMap::new();
     for seed in 96..100 {
@@ -524,9 +565,9 @@ fn over_capacity_grouped_matches_oracle() {
         let oracle = |acc: &BTreeMap<(bool, u32, u32), isize>| {
             let dim = dimension_of(acc);
             let mut counts: BTreeMap<u32, i64> = BTreeMap::new();
-            for ((is_dim, k, _), r) in acc {
+            for ((is_dim, k, v), r) in acc {
                 if !is_dim {
-                    *counts.entry(*k).or_default() += *r as i64;
+                    *counts.entry(*k).or_default() += *r as i64 * (1 + (v % 3) as i64);
                 }
             }
             let mut out = BTreeMap::new();

@@ -1,8 +1,8 @@
 //! Findings about stations and regions rather than single votes: `rate_spike` and
 //! `over_turnout`.
 //!
-//! In: the counted votes per station and per (station, 5-minute window), and the station
-//! registry. Out: `anomalies` rows, corrected like every result when late votes or registry
+//! In: the station and the (5-minute window, station) of every counted vote, and the
+//! station registry. Out: `anomalies` rows, corrected like every result when late votes or registry
 //! changes move a count.
 //!
 //! - **`rate_spike`** ([`crate::operators::rate`]): a station's counted votes in a window
@@ -57,13 +57,13 @@ impl RateUnit for StationProfile {
     }
 }
 
-/// `rate_spike` rows from the counted votes per `((window_start, station), count)`.
+/// `rate_spike` rows from the `(window_start, station)` of every counted vote.
 pub fn rate_spikes<'scope>(
-    window_counts: VecCollection<'scope, u64, ((i64, Id), isize)>,
+    votes: VecCollection<'scope, u64, (i64, Id)>,
     profiles: VecCollection<'scope, u64, (Id, StationProfile)>,
     model: RateModel,
 ) -> VecCollection<'scope, u64, ResultRow> {
-    window_counts.rate_spikes(profiles.clone(), model).join_map(profiles, |station, spike, profile| {
+    votes.rate_spikes(profiles.clone(), model).join_map(profiles, |station, spike, profile| {
         ResultRow::Anomaly(Anomaly {
             polling_station_id: Some(station.to_string()),
             window_start: Some(spike.window_start),
@@ -76,18 +76,15 @@ pub fn rate_spikes<'scope>(
     })
 }
 
-/// `over_turnout` rows from the counted votes per `(station, count)`.
-pub fn over_turnout<'scope>(
-    station_counts: VecCollection<'scope, u64, (Id, isize)>,
-    profiles: VecCollection<'scope, u64, (Id, StationProfile)>,
-) -> VecCollection<'scope, u64, ResultRow> {
+/// `over_turnout` rows from the station of every counted vote.
+pub fn over_turnout<'scope>(votes: VecCollection<'scope, u64, Id>, profiles: VecCollection<'scope, u64, (Id, StationProfile)>) -> VecCollection<'scope, u64, ResultRow> {
     let row = |region: &Id, observed: i64, registered: i64| Anomaly {
         region: Some(region.to_string()),
         observed: Some(observed),
         expected: Some(OrderedFloat(registered as f64)),
         ..Anomaly::of(AnomalyKind::OverTurnout)
     };
-    station_counts.over_capacity_grouped(profiles.map(|(s, p)| (s, (p.registered as i64, p.region)))).map(move |(over, (n, registered))| {
+    votes.over_capacity_grouped(profiles.map(|(s, p)| (s, (p.registered as i64, p.region)))).map(move |(over, (n, registered))| {
         let row = row(
             match &over {
                 Over::Unit(_, region) | Over::Group(region) => region,

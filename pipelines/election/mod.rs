@@ -25,17 +25,20 @@
 //! votes ──────────────────────┤
 //! voters ─────────────────────┴ verdicts (per voter: checks + first vote wins) ─┬─ rejected ─ anomalies
 //!     ┌──────────────────────────────────────────────────── facts, per time ────┤
-//!     └ count_keys ─── counts ─ split ─┬─ candidate, party, region, city, age group, gender, education × party, hour
-//!                                      ├─ top_k ─ top polling stations
-//!                                      ├─ per (station, 5 min) ─ rate_spikes(stations) ─ anomalies
-//!                                      └─ per station ─ over_capacity_grouped(rolls, regions) ─ anomalies
+//!     │                                                                         ├─ per station ─┬─ most_frequent ─ top polling stations
+//!     │                                                                         │               └─ over_capacity_grouped(rolls, regions) ─ anomalies
+//!     │                                                                         └─ per (station, 5 min) ─ rate_spikes(stations) ─ anomalies
+//!     └ count_keys ─── counts ─ split ── candidate, party, region, city, age group, gender, education × party, hour
 //! reads, dead letters, measures, results ─ check_totals ─ data_quality ──── measures ────┘
 //! ```
 //! The [`verdicts`] operator keeps each voter's record and distinct ballots in a hash map
 //! (totally ordered time needs no arrangement), judges a voter's ballots again when they or
 //! the voter change, and turns every counted vote into its tally keys (one per result table)
 //! in a single pass, pre-aggregated per time before the exchange; the counts are small, so
-//! splitting them per table afterwards is cheap.
+//! splitting them per table afterwards is cheap. The station detectors and the top stations
+//! take the facts per station and per window as they are (a station's votes of a time as
+//! one update) and count them themselves: those counts change at nearly every time, and a
+//! changed count would be two updates after `count_keys`.
 //! A late vote earlier than a voter's counted vote flips it: the old one is retracted from
 //! every count and becomes a `duplicate_vote`, and the late one is counted.
 
@@ -147,24 +150,14 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
 
     let config = VerdictConfig { window_ms: detectors.rate_spike.map(|model| model.width_ms), statuses: inputs.statuses, expected_voters: inputs.expected_voters };
     let verdicts = verdicts::verdicts(inputs.votes, inputs.voters, candidates.clone(), station_hours, config);
-    // Counts of every tally and of the registered voters per region, each table's share
-    // moved to that table alone (see [`Parts`]).
-    let parts = Parts::of(verdicts.facts.count_keys_named("Counts"));
+    let parts = Parts::of(verdicts.facts);
     let (tables, table_measures) = results(&parts, candidates);
     let mut results = tables.concat(verdicts.anomalies);
     if let Some(model) = detectors.rate_spike {
-        let window_counts = parts.windows.flat_map(|(fact, n)| match fact {
-            Fact::Tally(Tally::Window(station, start)) => Some(((start, station), n)),
-            _ => None,
-        });
-        results = results.concat(detect::rate_spikes(window_counts, profiles.clone(), model).map(ResultRow::keyed));
+        results = results.concat(detect::rate_spikes(parts.windows, profiles.clone(), model).map(ResultRow::keyed));
     }
     if detectors.over_turnout {
-        let station_counts = parts.stations.flat_map(|(fact, n)| match fact {
-            Fact::Tally(Tally::Station(station)) => Some((station, n)),
-            _ => None,
-        });
-        results = results.concat(detect::over_turnout(station_counts, profiles).map(ResultRow::keyed));
+        results = results.concat(detect::over_turnout(parts.stations, profiles).map(ResultRow::keyed));
     }
     if let Some(rules) = detectors.data_quality {
         let measures = differential_dataflow::collection::concatenate(
@@ -184,36 +177,51 @@ fn text(t: Id) -> String {
     t.to_string()
 }
 
-/// The counts of the facts, split by what consumes them: each part goes to one table or
-/// detector, so no consumer sees (or clones) the others' counts.
+/// The facts, split by what consumes them: each part goes to one table or detector, so no
+/// consumer sees (or clones) the others'. The tallies of the tables are counted
+/// (`count_keys`); the station and window facts stay events, one update per station (or
+/// station and window) and time, for operators that count them themselves.
 struct Parts<'scope> {
     candidates: VecCollection<'scope, u64, (Fact, isize)>,
     parties: VecCollection<'scope, u64, (Fact, isize)>,
     regions: VecCollection<'scope, u64, (Fact, isize)>,
     registered: VecCollection<'scope, u64, (Fact, isize)>,
-    stations: VecCollection<'scope, u64, (Fact, isize)>,
-    windows: VecCollection<'scope, u64, (Fact, isize)>,
     /// The tables that need nothing else: cities, age groups, genders, education × party, hours.
     plain: VecCollection<'scope, u64, (Fact, isize)>,
+    /// The station of every counted vote.
+    stations: VecCollection<'scope, u64, Id>,
+    /// The `(window_start, station)` of every counted vote.
+    windows: VecCollection<'scope, u64, (i64, Id)>,
 }
 
 impl<'scope> Parts<'scope> {
-    fn of(counts: VecCollection<'scope, u64, (Fact, isize)>) -> Self {
-        let part = |(fact, _): &(Fact, isize)| match fact {
+    fn of(facts: VecCollection<'scope, u64, Fact>) -> Self {
+        let [tallies, stations, windows] = facts.split(|fact| match fact {
+            Fact::Tally(Tally::Station(_)) => 1,
+            Fact::Tally(Tally::Window(..)) => 2,
+            _ => 0,
+        });
+        let [candidates, parties, regions, registered, plain] = tallies.count_keys_named("Counts").split(|(fact, _)| match fact {
             Fact::Tally(Tally::Candidate(_)) => 0,
             Fact::Tally(Tally::Party(_)) => 1,
             Fact::Tally(Tally::Region(_)) => 2,
             Fact::Registered(_) => 3,
-            Fact::Tally(Tally::Station(_)) => 4,
-            Fact::Tally(Tally::Window(..)) => 5,
-            Fact::Tally(_) => 6,
-        };
-        let [candidates, parties, regions, registered, stations, windows, plain] = counts.split(part);
-        Parts { candidates, parties, regions, registered, stations, windows, plain }
+            _ => 4,
+        });
+        let stations = stations.flat_map(|fact| match fact {
+            Fact::Tally(Tally::Station(station)) => Some(station),
+            _ => None,
+        });
+        let windows = windows.flat_map(|fact| match fact {
+            Fact::Tally(Tally::Window(station, start)) => Some((start, station)),
+            _ => None,
+        });
+        Parts { candidates, parties, regions, registered, plain, stations, windows }
     }
 }
 
-/// The result tables, from the counts of every tally and the registered voters per region,
+/// The result tables, from the counts of every tally, the registered voters per region and
+/// the station of every counted vote,
 /// and the data-quality measures of their rows (taken here, from the two tables measured,
 /// rather than from a copy of every result row).
 fn results<'scope>(
@@ -251,11 +259,7 @@ fn results<'scope>(
     let top_stations = parts
         .stations
         .clone()
-        .flat_map(|(fact, n)| match fact {
-            Fact::Tally(Tally::Station(id)) => Some((id, n)),
-            _ => None,
-        })
-        .top_k_named("TopStations", 10)
+        .most_frequent_named("TopStations", 10)
         .map(|(rank, (id, n))| ResultRow::TopPollingStation(TopPollingStation { rank, polling_station_id: text(id), votes: n as i64 }));
     let plain = parts.plain.clone().flat_map(|(fact, n)| {
         let votes = n as i64;
