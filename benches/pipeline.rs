@@ -51,7 +51,7 @@ fn bench(c: &mut Criterion) {
     let expected = baseline::tally(&data);
     let rows = pipeline(&data, 2, Detectors::default()).rows();
     for (id, n) in &expected.per_candidate {
-        let got = rows.get(&ResultKey::VotesPerCandidate(id.clone()));
+        let got = rows.get(&ResultKey::VotesPerCandidate(id.into()));
         assert!(matches!(got, Some(ResultRow::VotesPerCandidate(r)) if r.votes == *n), "candidate {id}: baseline {n}, pipeline {got:?}");
     }
 

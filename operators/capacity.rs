@@ -211,7 +211,11 @@ impl<K: ExchangeData + Hash, G: ExchangeData + Hash> Capacities<K, G> {
     fn apply(&mut self, changes: Vec<(K, Change<G>)>) -> Vec<(OverRow<K, G>, isize)> {
         let mut touched = Vec::new();
         for (key, change) in changes {
-            let unit = self.units.entry(key.clone()).or_default();
+            // Looked up by reference first: the key is cloned only for a new unit.
+            let unit = match self.units.get_mut(&key) {
+                Some(unit) => unit,
+                None => self.units.entry(key.clone()).or_default(),
+            };
             if unit.before.is_none() {
                 unit.before = Some((unit.count, unit.capacity()));
                 touched.push(key);
@@ -237,11 +241,17 @@ impl<K: ExchangeData + Hash, G: ExchangeData + Hash> Capacities<K, G> {
                     dirty_groups.push(g.clone());
                 }
             };
-            if let Some((capacity, g)) = &old {
-                shift(g, -old_count, -capacity, -1);
-            }
-            if let Some((capacity, g)) = &new {
-                shift(g, unit.count, *capacity, 1);
+            match (&old, &new) {
+                // The same group before and after (a count changed): one shift.
+                (Some((before, g)), Some((after, h))) if g == h => shift(g, unit.count - old_count, after - before, 0),
+                _ => {
+                    if let Some((capacity, g)) = &old {
+                        shift(g, -old_count, -capacity, -1);
+                    }
+                    if let Some((capacity, g)) = &new {
+                        shift(g, unit.count, *capacity, 1);
+                    }
+                }
             }
             let row = new.filter(|(capacity, _)| unit.count > *capacity).map(|(capacity, g)| (Over::Unit(key.clone(), g), (unit.count, capacity)));
             replace(&mut unit.row, row, &mut out);

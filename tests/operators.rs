@@ -270,7 +270,9 @@ fn facts_and_dimension(seed: u64) -> Updates<(bool, u32, u32)> {
             if !rng.random_bool(0.8) {
                 break; // deleted for good
             }
-            value += 1;
+            // Sometimes the next value, sometimes one with the same remainder mod 3 (for
+            // over_capacity_grouped: a capacity that changes within its group).
+            value += if rng.random_bool(0.5) { 1 } else { 30 };
             input.push(((true, k, value), at, 1));
             t = at;
         }

@@ -92,11 +92,23 @@ impl<K: Ord + Clone, V: Clone> MemorySink<K, V> {
 
 impl<K: Ord + Clone, V: Clone> Sink<K, V> for MemorySink<K, V> {
     fn apply(&mut self, time: u64, changes: Vec<Change<K, V>>) -> Result<(), SinkError> {
-        let mut state = self.state();
-        Self::apply_to(&mut state.rows, &changes);
         let worker = self.worker;
-        if let Some(log) = state.log.as_mut() {
-            log.push(Commit { worker, time, changes });
+        let mut guard = self.state();
+        let state = &mut *guard;
+        match state.log.as_mut() {
+            Some(log) => {
+                Self::apply_to(&mut state.rows, &changes);
+                log.push(Commit { worker, time, changes });
+            }
+            // Without a log, the rows move into the table rather than being copied.
+            None => {
+                for change in changes {
+                    match change {
+                        Change::Upsert(key, row) => state.rows.insert(key, row),
+                        Change::Delete(key) => state.rows.remove(&key),
+                    };
+                }
+            }
         }
         Ok(())
     }

@@ -506,15 +506,11 @@ impl<K, V, S: Sink<K, V>> Driver<K, V, S> {
 /// change per changed key.
 fn closed_changes<K: Ord + Clone + std::fmt::Debug, V: Ord + std::fmt::Debug>(pending: &mut Vec<((K, V), u64, isize)>, upper: Option<u64>) -> Vec<(u64, Vec<Change<K, V>>)> {
     let closed = |t: &u64| upper.is_none_or(|u| *t < u);
-    let mut ready: Vec<_> = Vec::new();
-    let mut index = 0;
-    while index < pending.len() {
-        if closed(&pending[index].1) {
-            ready.push(pending.swap_remove(index));
-        } else {
-            index += 1;
-        }
-    }
+    // Usually every pending update is closed: taken whole, not moved one by one.
+    let mut ready: Vec<_> = match pending.iter().all(|u| closed(&u.1)) {
+        true => std::mem::take(pending),
+        false => pending.extract_if(.., |u| closed(&u.1)).collect(),
+    };
     ready.sort_unstable_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
     let mut out = Vec::new();
     let mut updates = ready.into_iter().peekable();

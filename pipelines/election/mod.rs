@@ -173,10 +173,6 @@ fn votes_or_zero(count: Option<isize>) -> i64 {
     count.unwrap_or(0) as i64
 }
 
-fn text(t: Id) -> String {
-    t.to_string()
-}
-
 /// The facts, split by what consumes them: each part goes to one table or detector, so no
 /// consumer sees (or clones) the others'. The tallies of the tables are counted
 /// (`count_keys`); the station and window facts stay events, one update per station (or
@@ -234,9 +230,7 @@ fn results<'scope>(
             Fact::Tally(Tally::Candidate(id)) => Some((id, n)),
             _ => None,
         }))
-        .map(|(id, (c, n))| {
-            ResultRow::VotesPerCandidate(VotesPerCandidate { candidate_id: text(id), candidate_name: text(c.name), party_affiliation: text(c.party), votes: votes_or_zero(n) })
-        });
+        .map(|(id, (c, n))| ResultRow::VotesPerCandidate(VotesPerCandidate { candidate_id: id, candidate_name: c.name, party_affiliation: c.party, votes: votes_or_zero(n) }));
     let per_party = candidates
         .map(|(_, c)| c.party)
         .distinct()
@@ -245,7 +239,7 @@ fn results<'scope>(
             Fact::Tally(Tally::Party(party)) => Some((party, n)),
             _ => None,
         }))
-        .map(|(party, ((), n))| ResultRow::VotesPerParty(VotesPerParty { party_affiliation: text(party), votes: votes_or_zero(n) }));
+        .map(|(party, ((), n))| ResultRow::VotesPerParty(VotesPerParty { party_affiliation: party, votes: votes_or_zero(n) }));
     let registered = parts.registered.clone().flat_map(|(fact, n)| match fact {
         Fact::Registered(region) => Some((region, n)),
         _ => None,
@@ -255,20 +249,20 @@ fn results<'scope>(
             Fact::Tally(Tally::Region(region)) => Some((region, n)),
             _ => None,
         }))
-        .map(|(region, (registered, n))| ResultRow::TurnoutByRegion(TurnoutByRegion::new(text(region), votes_or_zero(n), registered as i64)));
+        .map(|(region, (registered, n))| ResultRow::TurnoutByRegion(TurnoutByRegion::new(region, votes_or_zero(n), registered as i64)));
     let top_stations = parts
         .stations
         .clone()
         .most_frequent_named("TopStations", 10)
-        .map(|(rank, (id, n))| ResultRow::TopPollingStation(TopPollingStation { rank, polling_station_id: text(id), votes: n as i64 }));
+        .map(|(rank, (id, n))| ResultRow::TopPollingStation(TopPollingStation { rank, polling_station_id: id, votes: n as i64 }));
     let plain = parts.plain.clone().flat_map(|(fact, n)| {
         let votes = n as i64;
         match fact {
-            Fact::Tally(Tally::City(region, city)) => Some(ResultRow::TurnoutByCity(TurnoutByCity { region: text(region), city: text(city), votes })),
-            Fact::Tally(Tally::AgeGroup(band)) => Some(ResultRow::TurnoutByAgeGroup(TurnoutByAgeGroup { age_group: AGE_GROUPS[band as usize].to_string(), votes })),
-            Fact::Tally(Tally::Gender(gender)) => Some(ResultRow::TurnoutByGender(TurnoutByGender { gender: text(gender), votes })),
+            Fact::Tally(Tally::City(region, city)) => Some(ResultRow::TurnoutByCity(TurnoutByCity { region: region, city: city, votes })),
+            Fact::Tally(Tally::AgeGroup(band)) => Some(ResultRow::TurnoutByAgeGroup(TurnoutByAgeGroup { age_group: AGE_GROUPS[band as usize].into(), votes })),
+            Fact::Tally(Tally::Gender(gender)) => Some(ResultRow::TurnoutByGender(TurnoutByGender { gender: gender, votes })),
             Fact::Tally(Tally::EducationParty(education, party)) => {
-                Some(ResultRow::VotesByEducationParty(VotesByEducationParty { education_level: text(education), party_affiliation: text(party), votes }))
+                Some(ResultRow::VotesByEducationParty(VotesByEducationParty { education_level: education, party_affiliation: party, votes }))
             }
             Fact::Tally(Tally::Hour(hour_start)) => Some(ResultRow::TurnoutByHour(TurnoutByHour { hour_start, votes })),
             _ => None,

@@ -7,7 +7,7 @@
 use ordered_float::OrderedFloat;
 use serde::{Deserialize, Serialize};
 
-use super::model::AnomalyKind;
+use super::model::{AnomalyKind, Id};
 use crate::connectors::dataset::format_millis;
 
 crate::tables! {
@@ -44,12 +44,12 @@ crate::table! {
     pub struct VotesPerCandidate in "results_votes_per_candidate", topic "aggregated_votes_per_candidate" {
         key {
             /// Key.
-            pub candidate_id: String,
+            pub candidate_id: Id,
         }
         /// From the registry.
-        pub candidate_name: String,
+        pub candidate_name: Id,
         /// From the registry.
-        pub party_affiliation: String,
+        pub party_affiliation: Id,
         /// Counted votes.
         pub votes: i64,
     }
@@ -61,7 +61,7 @@ crate::table! {
     pub struct VotesPerParty in "results_votes_per_party", topic "aggregated_votes_per_party" {
         key {
             /// Key.
-            pub party_affiliation: String,
+            pub party_affiliation: Id,
         }
         /// Counted votes.
         pub votes: i64,
@@ -74,7 +74,7 @@ crate::table! {
     pub struct TurnoutByRegion in "results_turnout_by_region", topic "aggregated_turnout_by_location" {
         key {
             /// Key.
-            pub region: String,
+            pub region: Id,
         }
         /// Counted votes.
         pub votes: i64,
@@ -105,7 +105,7 @@ impl std::hash::Hash for TurnoutByRegion {
 
 impl TurnoutByRegion {
     /// The row, with `turnout_pct` computed.
-    pub fn new(region: String, votes: i64, registered_voters: i64) -> Self {
+    pub fn new(region: Id, votes: i64, registered_voters: i64) -> Self {
         let turnout_pct = if registered_voters > 0 { 100.0 * votes as f64 / registered_voters as f64 } else { 0.0 };
         TurnoutByRegion { region, votes, registered_voters, turnout_pct }
     }
@@ -117,9 +117,9 @@ crate::table! {
     pub struct TurnoutByCity in "results_turnout_by_city", topic "aggregated_turnout_by_city" {
         key {
             /// Key.
-            pub region: String,
+            pub region: Id,
             /// Key.
-            pub city: String,
+            pub city: Id,
         }
         /// Counted votes.
         pub votes: i64,
@@ -132,7 +132,7 @@ crate::table! {
     pub struct TurnoutByAgeGroup in "results_turnout_by_age_group", topic "aggregated_turnout_by_age_group" {
         key {
             /// Key: `18-24`, `25-34`, `35-44`, `45-54`, `55-64` or `65+`.
-            pub age_group: String,
+            pub age_group: Id,
         }
         /// Counted votes.
         pub votes: i64,
@@ -145,7 +145,7 @@ crate::table! {
     pub struct TurnoutByGender in "results_turnout_by_gender", topic "aggregated_turnout_by_gender" {
         key {
             /// Key.
-            pub gender: String,
+            pub gender: Id,
         }
         /// Counted votes.
         pub votes: i64,
@@ -158,9 +158,9 @@ crate::table! {
     pub struct VotesByEducationParty in "results_votes_by_education_party", topic "aggregated_votes_by_education_party" {
         key {
             /// Key.
-            pub education_level: String,
+            pub education_level: Id,
             /// Key.
-            pub party_affiliation: String,
+            pub party_affiliation: Id,
         }
         /// Counted votes.
         pub votes: i64,
@@ -189,7 +189,7 @@ crate::table! {
             pub rank: u32,
         }
         /// Station.
-        pub polling_station_id: String,
+        pub polling_station_id: Id,
         /// Counted votes.
         pub votes: i64,
     }

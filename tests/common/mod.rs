@@ -295,23 +295,23 @@ pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<Resul
     let count = |f: &dyn Fn(&Vote) -> bool| counted.iter().filter(|v| f(v)).count() as i64;
     for (id, c) in &candidates {
         rows.push(ResultRow::VotesPerCandidate(VotesPerCandidate {
-            candidate_id: id.clone(),
-            candidate_name: c.candidate_name.clone(),
-            party_affiliation: c.party_affiliation.clone(),
+            candidate_id: id.into(),
+            candidate_name: c.candidate_name.as_str().into(),
+            party_affiliation: c.party_affiliation.as_str().into(),
             votes: count(&|v| v.candidate_id == *id),
         }));
     }
     let party_of = |v: &Vote| candidates[&v.candidate_id].party_affiliation.clone();
     let parties: BTreeSet<String> = candidates.values().map(|c| c.party_affiliation.clone()).collect();
     for p in parties {
-        rows.push(ResultRow::VotesPerParty(VotesPerParty { votes: count(&|v| party_of(v) == p), party_affiliation: p }));
+        rows.push(ResultRow::VotesPerParty(VotesPerParty { votes: count(&|v| party_of(v) == p), party_affiliation: p.into() }));
     }
     let voter_of = |v: &Vote| voters[&v.voter_id].clone();
     let regions: BTreeSet<String> = voters.values().map(|v| v.address.state.clone()).collect();
     for r in regions {
         let registered = voters.values().filter(|v| v.address.state == r).count() as i64;
         let votes = count(&|v| voter_of(v).address.state == r);
-        rows.push(ResultRow::TurnoutByRegion(TurnoutByRegion { turnout_pct: 100.0 * votes as f64 / registered as f64, region: r, votes, registered_voters: registered }));
+        rows.push(ResultRow::TurnoutByRegion(TurnoutByRegion { turnout_pct: 100.0 * votes as f64 / registered as f64, region: r.into(), votes, registered_voters: registered }));
     }
     let tally = |rows: &mut Vec<ResultRow>, key: &dyn Fn(&Vote) -> (String, String), make: &dyn Fn(String, String, i64) -> ResultRow| {
         let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
@@ -320,7 +320,9 @@ pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<Resul
         }
         rows.extend(counts.into_iter().map(|((a, b), n)| make(a, b, n)));
     };
-    tally(&mut rows, &|v| (voter_of(v).address.state, voter_of(v).address.city), &|region, city, votes| ResultRow::TurnoutByCity(TurnoutByCity { region, city, votes }));
+    tally(&mut rows, &|v| (voter_of(v).address.state, voter_of(v).address.city), &|region, city, votes| {
+        ResultRow::TurnoutByCity(TurnoutByCity { region: region.into(), city: city.into(), votes })
+    });
     let age_group = |age: u32| match age {
         0..=24 => "18-24",
         25..=34 => "25-34",
@@ -330,11 +332,11 @@ pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<Resul
         _ => "65+",
     };
     tally(&mut rows, &|v| (age_group(voter_of(v).registered_age).to_string(), String::new()), &|age_group, _, votes| {
-        ResultRow::TurnoutByAgeGroup(TurnoutByAgeGroup { age_group, votes })
+        ResultRow::TurnoutByAgeGroup(TurnoutByAgeGroup { age_group: age_group.into(), votes })
     });
-    tally(&mut rows, &|v| (voter_of(v).gender, String::new()), &|gender, _, votes| ResultRow::TurnoutByGender(TurnoutByGender { gender, votes }));
+    tally(&mut rows, &|v| (voter_of(v).gender, String::new()), &|gender, _, votes| ResultRow::TurnoutByGender(TurnoutByGender { gender: gender.into(), votes }));
     tally(&mut rows, &|v| (voter_of(v).education_level, party_of(v)), &|education_level, party_affiliation, votes| {
-        ResultRow::VotesByEducationParty(VotesByEducationParty { education_level, party_affiliation, votes })
+        ResultRow::VotesByEducationParty(VotesByEducationParty { education_level: education_level.into(), party_affiliation: party_affiliation.into(), votes })
     });
     tally(&mut rows, &|v| ((v.voting_time.div_euclid(3_600_000) * 3_600_000).to_string(), String::new()), &|hour, _, votes| {
         ResultRow::TurnoutByHour(TurnoutByHour { hour_start: hour.parse().unwrap(), votes })
@@ -346,7 +348,7 @@ pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<Resul
     let mut ranked: Vec<(String, i64)> = per_station.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     for (i, (id, votes)) in ranked.into_iter().take(10).enumerate() {
-        rows.push(ResultRow::TopPollingStation(TopPollingStation { rank: i as u32 + 1, polling_station_id: id, votes }));
+        rows.push(ResultRow::TopPollingStation(TopPollingStation { rank: i as u32 + 1, polling_station_id: id.into(), votes }));
     }
     let unknown = anomalies.iter().filter(|(_, k)| matches!(k, AnomalyKind::UnregisteredVoter | AnomalyKind::UnknownCandidate)).count();
     for (v, kind) in anomalies {
