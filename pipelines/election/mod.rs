@@ -258,9 +258,9 @@ fn results<'scope>(
     let plain = parts.plain.clone().flat_map(|(fact, n)| {
         let votes = n as i64;
         match fact {
-            Fact::Tally(Tally::City(region, city)) => Some(ResultRow::TurnoutByCity(TurnoutByCity { region: region, city: city, votes })),
+            Fact::Tally(Tally::City(region, city)) => Some(ResultRow::TurnoutByCity(TurnoutByCity { region, city, votes })),
             Fact::Tally(Tally::AgeGroup(band)) => Some(ResultRow::TurnoutByAgeGroup(TurnoutByAgeGroup { age_group: AGE_GROUPS[band as usize].into(), votes })),
-            Fact::Tally(Tally::Gender(gender)) => Some(ResultRow::TurnoutByGender(TurnoutByGender { gender: gender, votes })),
+            Fact::Tally(Tally::Gender(gender)) => Some(ResultRow::TurnoutByGender(TurnoutByGender { gender, votes })),
             Fact::Tally(Tally::EducationParty(education, party)) => {
                 Some(ResultRow::VotesByEducationParty(VotesByEducationParty { education_level: education, party_affiliation: party, votes }))
             }
