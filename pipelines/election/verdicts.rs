@@ -151,21 +151,18 @@ pub fn verdicts<'scope>(
             let earliest = frontiers.iter().filter_map(|f| f.frontier().iter().min().copied()).min();
             voters_in.for_each(|cap, data| {
                 batches.hold(&cap);
-                for (version, time, diff) in data.drain(..) {
+                // Read in place: a version is copied only if it waits for its time.
+                for (version, time, diff) in data.iter() {
                     // A new voter at the earliest possible time, before any pending time: its
                     // record is the state before every later update, so it is applied now
                     // (loading a registry does not wait for it to be complete).
-                    let first = Some(time) == earliest && batches.earliest().is_none_or(|t| *t >= time);
-                    let batch = batches.at(time);
-                    match first && diff > 0 {
-                        true => {
-                            if let Err(version) = state.new_voter(version, &mut batch.facts) {
-                                batch.versions.push((version, diff));
-                            }
-                        }
-                        false => batch.versions.push((version, diff)),
+                    let first = Some(*time) == earliest && batches.earliest().is_none_or(|t| t >= time);
+                    let batch = batches.at(*time);
+                    if !(first && *diff > 0 && state.new_voter(version, &mut batch.facts)) {
+                        batch.versions.push((version.clone(), *diff));
                     }
                 }
+                data.clear();
             });
             candidates_in.for_each(|cap, data| {
                 batches.hold(&cap);
@@ -442,12 +439,10 @@ impl State {
         State { voters: Map::with_capacity_and_hasher(share + share / 16, Default::default()), tables }
     }
 
-    /// Adds a voter not seen before, recording its facts; hands the version back if the
-    /// voter is known.
-    #[allow(clippy::result_large_err)] // the version moves back to the caller, unboxed, on a hot path
-    fn new_voter(&mut self, version: VoterVersion, facts: &mut Sums) -> Result<(), VoterVersion> {
+    /// Adds a voter not seen before, recording its facts; false if the voter is known.
+    fn new_voter(&mut self, version: &VoterVersion, facts: &mut Sums) -> bool {
         if self.voters.contains_key(&version.voter_id) {
-            return Err(version);
+            return false;
         }
         let record = version.info.as_ref().map(|info| self.tables.record(info));
         if let Some(record) = record {
@@ -455,8 +450,8 @@ impl State {
             facts.add(Coded::Registered(region), 1);
             facts.add(Coded::Measure(CodedMeasure::RegisteredVoter), 1);
         }
-        self.voters.insert(version.voter_id, Voter { version: Some((version.seq, record)), ballots: SmallVec::new() });
-        Ok(())
+        self.voters.insert(version.voter_id.clone(), Voter { version: Some((version.seq, record)), ballots: SmallVec::new() });
+        true
     }
 
     /// Applies the updates of a time and records the changes of every output in `out`.
