@@ -25,9 +25,9 @@
 //! votes ──────────────────────┤
 //! voters ─────────────────────┴ verdicts (per voter: checks + first vote wins) ─┬─ rejected ─ anomalies
 //!     ┌──────────────────────────────────────────────────── facts, per time ────┤
-//!     │                                                                         ├─ per station ─┬─ most_frequent ─ top polling stations
-//!     │                                                                         │               └─ over_capacity_grouped(rolls, regions) ─ anomalies
-//!     │                                                                         └─ per (station, 5 min) ─ rate_spikes(stations) ─ anomalies
+//!     ├ per station ─┬─ most_frequent ─ top polling stations                    │
+//!     │              └─ over_capacity_grouped(rolls, regions) ─ anomalies       │
+//!     ├ per (station, 5 min) ─ rate_spikes(stations) ─ anomalies                │
 //!     └ count_keys ─── counts ─ split ── candidate, party, region, city, age group, gender, education × party, hour
 //! reads, dead letters, measures, results ─ check_totals ─ data_quality ──── measures ────┘
 //! ```
