@@ -300,18 +300,20 @@ fn group_with_matches_oracle() {
     }
 }
 
+/// The ranking of `(key, count)` entries the top-k operators must give: ranks `1..=k`,
+/// highest count first, ties to the smaller key.
+fn ranked<C: Ord + Copy>(entries: impl Iterator<Item = (u32, C)>, k: usize) -> BTreeMap<(u32, (u32, C)), isize> {
+    let mut ranked: Vec<(u32, C)> = entries.collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.into_iter().take(k).enumerate().map(|(i, kc)| ((i as u32 + 1, kc), 1)).collect()
+}
+
 #[test]
 fn top_k_matches_oracle() {
     // Input: one count per key, replaced over time (as a count operator produces): counts go
     // up and down, tie often, and keys come and go.
-    fn top_1(c: VecCollection<'_, u64, (u32, i64)>) -> VecCollection<'_, u64, (u32, (u32, i64))> {
-        c.top_k(1)
-    }
-    fn top_3(c: VecCollection<'_, u64, (u32, i64)>) -> VecCollection<'_, u64, (u32, (u32, i64))> {
-        c.top_k(3)
-    }
-    fn top_12(c: VecCollection<'_, u64, (u32, i64)>) -> VecCollection<'_, u64, (u32, (u32, i64))> {
-        c.top_k(12)
+    fn top<const K: usize>(c: VecCollection<'_, u64, (u32, i64)>) -> VecCollection<'_, u64, (u32, (u32, i64))> {
+        c.top_k(K)
     }
     for seed in 50..56 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -331,12 +333,8 @@ fn top_k_matches_oracle() {
             }
         }
         type Logic = for<'a> fn(VecCollection<'a, u64, (u32, i64)>) -> VecCollection<'a, u64, (u32, (u32, i64))>;
-        for (k, logic) in [(1, top_1 as Logic), (3, top_3), (12, top_12)] {
-            check(input.clone(), logic, |acc| {
-                let mut ranked: Vec<(u32, i64)> = acc.iter().filter(|(_, n)| **n > 0).map(|(kc, _)| *kc).collect();
-                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                ranked.into_iter().take(k).enumerate().map(|(i, kc)| ((i as u32 + 1, kc), 1)).collect()
-            });
+        for (k, logic) in [(1, top::<1> as Logic), (3, top::<3>), (12, top::<12>)] {
+            check(input.clone(), logic, |acc| ranked(acc.iter().filter(|(_, n)| **n > 0).map(|(kc, _)| *kc), k));
         }
     }
 }
@@ -345,14 +343,8 @@ fn top_k_matches_oracle() {
 fn most_frequent_matches_oracle() {
     // Input: keys, several at once (as a time's events pre-aggregated upstream), some taken
     // back later; keys tie often and come and go.
-    fn top_1(c: VecCollection<'_, u64, u32>) -> VecCollection<'_, u64, (u32, (u32, isize))> {
-        c.most_frequent(1)
-    }
-    fn top_3(c: VecCollection<'_, u64, u32>) -> VecCollection<'_, u64, (u32, (u32, isize))> {
-        c.most_frequent(3)
-    }
-    fn top_12(c: VecCollection<'_, u64, u32>) -> VecCollection<'_, u64, (u32, (u32, isize))> {
-        c.most_frequent(12)
+    fn top<const K: usize>(c: VecCollection<'_, u64, u32>) -> VecCollection<'_, u64, (u32, (u32, isize))> {
+        c.most_frequent(K)
     }
     for seed in 56..62 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -365,12 +357,8 @@ fn most_frequent_matches_oracle() {
             }
         }
         type Logic = for<'a> fn(VecCollection<'a, u64, u32>) -> VecCollection<'a, u64, (u32, (u32, isize))>;
-        for (k, logic) in [(1, top_1 as Logic), (3, top_3), (12, top_12)] {
-            check(input.clone(), logic, |acc| {
-                let mut ranked: Vec<(u32, isize)> = acc.iter().filter(|(_, n)| **n > 0).map(|(key, n)| (*key, *n)).collect();
-                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                ranked.into_iter().take(k).enumerate().map(|(i, kc)| ((i as u32 + 1, kc), 1)).collect()
-            });
+        for (k, logic) in [(1, top::<1> as Logic), (3, top::<3>), (12, top::<12>)] {
+            check(input.clone(), logic, |acc| ranked(acc.iter().filter(|(_, n)| **n > 0).map(|(key, n)| (*key, *n)), k));
         }
     }
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ballotflow::connectors::generator::{generate, GeneratorConfig};
+use ballotflow::connectors::generator::{generate, Election, GeneratorConfig};
 use ballotflow::connectors::progress::{PositionInput, Positions, ReadPosition, SourcePositions};
 use ballotflow::connectors::sink::memory::MemorySink;
 use ballotflow::connectors::sink::{Change, Output, Sink, SinkError, SinkExt};
@@ -145,13 +145,22 @@ fn output(name: &str, sink: impl Sink<ResultKey, ResultRow> + Send + 'static, ba
     }
 }
 
+/// The election [`run`] tallies: seed 3, `voters` voters.
+fn election(voters: usize) -> Election {
+    generate(&GeneratorConfig { seed: 3, voters, ..GeneratorConfig::default() })
+}
+
+/// What the oracle says [`run`] must deliver for `voters` voters.
+fn expected(voters: usize) -> BTreeMap<ResultKey, ResultRow> {
+    common::oracle(&Admitted::of(common::events(&election(voters))))
+}
+
 fn run(voters: usize, workers: usize, outputs: impl Fn(usize) -> JobOutputs + Send + Sync + 'static) -> Vec<Result<WorkerReport, JobError>> {
     run_with(JobConfig { batch: 200, ..JobConfig::default() }, voters, workers, outputs)
 }
 
 fn run_with(config: JobConfig, voters: usize, workers: usize, outputs: impl Fn(usize) -> JobOutputs + Send + Sync + 'static) -> Vec<Result<WorkerReport, JobError>> {
-    let election = Arc::new(generate(&GeneratorConfig { seed: 3, voters, ..GeneratorConfig::default() }));
-    let source = Source::Generated(election);
+    let source = Source::Generated(Arc::new(election(voters)));
     let progress = Arc::new(JobProgress::default());
     timely::execute(timely::Config::process(workers), move |worker| {
         let outputs = outputs(worker.index());
@@ -166,8 +175,7 @@ fn run_with(config: JobConfig, voters: usize, workers: usize, outputs: impl Fn(u
 
 #[test]
 fn temporary_failures_are_retried_and_lose_nothing() {
-    let election = generate(&GeneratorConfig { seed: 3, voters: 3_000, ..GeneratorConfig::default() });
-    let expected = common::oracle(&Admitted::of(common::events(&election)));
+    let expected = expected(3_000);
     for (workers, background) in [(1, false), (2, false), (4, false), (1, true), (2, true), (4, true)] {
         let (steady, flaky, failures) = (Rows::new(false), Rows::new(false), Arc::new(AtomicUsize::new(0)));
         let (s, f, n) = (steady.clone(), flaky.clone(), failures.clone());
@@ -188,7 +196,7 @@ fn temporary_failures_are_retried_and_lose_nothing() {
 
 #[test]
 fn a_permanent_failure_stops_the_job_and_the_other_outputs_complete_what_was_read() {
-    let election_votes = generate(&GeneratorConfig { seed: 3, voters: 40_000, ..GeneratorConfig::default() }).votes.len() as u64;
+    let election_votes = election(40_000).votes.len() as u64;
     for (workers, background) in [(1, false), (2, false), (4, false), (2, true)] {
         let steady = Rows::new(false);
         let s = steady.clone();
@@ -232,8 +240,7 @@ fn a_failure_of_the_last_delivery_still_fails_the_job() {
 
 #[test]
 fn an_output_whose_database_is_away_writes_on_its_own_thread_holds_back_no_other_output_and_loses_nothing() {
-    let election = generate(&GeneratorConfig { seed: 3, voters: 3_000, ..GeneratorConfig::default() });
-    let expected = common::oracle(&Admitted::of(common::events(&election)));
+    let expected = expected(3_000);
     for workers in [1, 2] {
         let (steady, away, back, threads) = (Rows::new(false), Rows::new(false), Arc::new(AtomicBool::new(false)), Arc::new(std::sync::Mutex::default()));
         let (s, a, b, t) = (steady.clone(), away.clone(), back.clone(), threads.clone());
@@ -264,8 +271,7 @@ fn an_output_whose_database_is_away_writes_on_its_own_thread_holds_back_no_other
 
 #[test]
 fn a_slow_background_output_fills_its_queue_and_holds_the_workers_back() {
-    let election = generate(&GeneratorConfig { seed: 3, voters: 20_000, ..GeneratorConfig::default() });
-    let expected = common::oracle(&Admitted::of(common::events(&election)));
+    let expected = expected(20_000);
     let (slow, go) = (Rows::new(false), Arc::new(AtomicBool::new(false)));
     let (s, g) = (slow.clone(), go.clone());
     let job = std::thread::spawn(move || {
@@ -300,8 +306,7 @@ impl<K, V> Sink<K, V> for Stuck {
 fn a_background_output_stuck_in_a_commit_holds_up_no_worker_while_only_its_frontier_moves() {
     // Without the vote ledger the records output has the registries' rows, then only
     // frontiers and read positions, a few hundred of them, while its first commit hangs.
-    let election = generate(&GeneratorConfig { seed: 3, voters: 20_000, ..GeneratorConfig::default() });
-    let expected = common::oracle(&Admitted::of(common::events(&election)));
+    let expected = expected(20_000);
     let (steady, go) = (Rows::new(false), Arc::new(AtomicBool::new(false)));
     let (s, g) = (steady.clone(), go.clone());
     let config = JobConfig { batch: 200, ledger: false, ..JobConfig::default() };
