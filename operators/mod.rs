@@ -50,3 +50,25 @@ pub(crate) fn home_worker(name: &str) -> u64 {
     use differential_dataflow::Hashable;
     name.hashed()
 }
+
+/// Adds `diff` to `key`'s entry of `map`, which is removed when it comes to zero: a map of
+/// counts or multiplicities that holds only the non-zero ones.
+pub(crate) fn add_to<K, D, S>(map: &mut std::collections::HashMap<K, D, S>, key: K, diff: D)
+where
+    K: std::hash::Hash + Eq,
+    D: Copy + Default + PartialEq + std::ops::AddAssign,
+    S: std::hash::BuildHasher,
+{
+    use std::collections::hash_map::Entry;
+    match map.entry(key) {
+        Entry::Occupied(mut held) => {
+            *held.get_mut() += diff;
+            if *held.get() == D::default() {
+                held.remove();
+            }
+        }
+        Entry::Vacant(new) => {
+            new.insert(diff);
+        }
+    }
+}

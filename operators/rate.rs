@@ -48,7 +48,6 @@
 //!
 //! [`window_start`]: super::window::window_start
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
@@ -197,17 +196,7 @@ where
                             window.dirty = true;
                             dirty.push(w);
                         }
-                        match window.events.entry(s) {
-                            Entry::Occupied(mut count) => {
-                                *count.get_mut() += n;
-                                if *count.get() == 0 {
-                                    count.remove();
-                                }
-                            }
-                            Entry::Vacant(count) => {
-                                count.insert(n);
-                            }
-                        }
+                        super::add_to(&mut window.events, s, n);
                     }
                     if !updates.units.is_empty() {
                         roster = None;

@@ -144,17 +144,7 @@ impl<K: ExchangeData + Hash, C: ExchangeData + Hash> Held<(K, C), K, C> for Entr
         let mut touched = false;
         for (entry, diff) in updates {
             touched |= ranking.touches((&entry.0, &entry.1));
-            match self.0.entry(entry) {
-                Entry::Occupied(mut held) => {
-                    *held.get_mut() += diff;
-                    if *held.get() == 0 {
-                        held.remove();
-                    }
-                }
-                Entry::Vacant(new) => {
-                    new.insert(diff);
-                }
-            }
+            super::add_to(&mut self.0, entry, diff);
         }
         touched
     }
