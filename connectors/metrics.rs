@@ -24,7 +24,7 @@ use std::fmt::Write;
 
 /// Upper bounds (seconds) of [`Histogram::latency`]'s buckets; a last bucket, `+Inf`, holds
 /// the rest.
-pub const LATENCY_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+pub const LATENCY_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
 
 /// Observations counted in fixed buckets (see the module docs).
 #[derive(Clone, Debug, PartialEq)]

@@ -275,13 +275,33 @@ fn a_slow_background_output_fills_its_queue_and_holds_the_workers_back() {
     let (slow, go) = (Rows::new(false), Arc::new(AtomicBool::new(false)));
     let (s, g) = (slow.clone(), go.clone());
     let job = std::thread::spawn(move || {
-        run(20_000, 2, move |index| JobOutputs { results: vec![Output::background("slow", Slow { inner: s.for_worker(index), go: g.clone() })], records: Vec::new() })
+        let slow = move |index| Output::background("slow", Slow { inner: s.for_worker(index), go: g.clone() }).queue_limit(1_000);
+        run(20_000, 2, move |index| JobOutputs { results: vec![slow(index)], records: Vec::new() })
     });
-    // Far more hand-overs of changes than the queue holds: the workers wait for the sink.
+    // Far more changes than the queue holds: the workers wait for the sink.
     std::thread::sleep(Duration::from_millis(500));
     go.store(true, Ordering::Relaxed);
     let reports: Vec<WorkerReport> = job.join().unwrap().into_iter().map(|r| r.expect("a slow sink is no failure")).collect();
     assert!(blocked(&reports) > Duration::ZERO, "the full queue held the workers back");
+    assert!(slow.rows() == expected, "{}", diff(&expected, &slow.rows()));
+}
+
+#[test]
+fn a_background_output_in_a_long_commit_takes_many_small_hand_overs_without_holding_the_workers() {
+    let expected = expected(20_000);
+    let (slow, go) = (Rows::new(false), Arc::new(AtomicBool::new(false)));
+    let (s, g) = (slow.clone(), go.clone());
+    let job = std::thread::spawn(move || {
+        run(20_000, 2, move |index| JobOutputs { results: vec![Output::background("slow", Slow { inner: s.for_worker(index), go: g.clone() })], records: Vec::new() })
+    });
+    // Hundreds of hand-overs of a few changes each, all fewer than the queue's limit: the
+    // workers read everything while the sink is stuck in its first commit.
+    std::thread::sleep(Duration::from_millis(1_500));
+    go.store(true, Ordering::Relaxed);
+    let reports: Vec<WorkerReport> = job.join().unwrap().into_iter().map(|r| r.expect("a slow sink is no failure")).collect();
+    assert_eq!(blocked(&reports), Duration::ZERO, "no worker waited for the sink's queue");
+    let handed: u64 = reports.iter().flat_map(|r| &r.outputs).map(|o| o.stats().changes).sum();
+    assert!(handed > 1_000, "{handed} changes handed over");
     assert!(slow.rows() == expected, "{}", diff(&expected, &slow.rows()));
 }
 

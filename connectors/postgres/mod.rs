@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use postgres::{Client, NoTls};
 
+use crate::connectors::metrics::Histogram;
 use crate::connectors::table::Table;
 
 /// The sinks' own table: one row per sink and worker. Its rows are those of every input
@@ -246,6 +247,8 @@ pub struct PgStats {
     pub replays: u64,
     /// Commits split into several transactions (more rows than a transaction may hold).
     pub split_commits: u64,
+    /// Per sink, how long its committed transactions took, in seconds.
+    pub transactions: BTreeMap<String, Histogram>,
 }
 
 /// A PostgreSQL database prepared for the sinks of one process.
@@ -327,9 +330,17 @@ impl Postgres {
         f(&mut self.stats.lock().expect("stats poisoned"))
     }
 
-    fn count_commit(&self, upserted: u64, deleted: u64) {
+    fn count_commit(&self, sink: &str, took: Duration, upserted: u64, deleted: u64) {
         self.count(|s| {
             s.commits += 1;
+            match s.transactions.get_mut(sink) {
+                Some(histogram) => histogram.observe(took.as_secs_f64(), 1),
+                None => {
+                    let mut histogram = Histogram::latency();
+                    histogram.observe(took.as_secs_f64(), 1);
+                    s.transactions.insert(sink.to_string(), histogram);
+                }
+            }
             s.upserts += upserted;
             s.deletes += deleted;
         });

@@ -487,7 +487,7 @@ where
                     None => self.written.remove(&key.hashed().into()),
                 };
             }
-            self.link.db.count_commit(upserted, deleted);
+            self.link.db.count_commit(&self.name, took, upserted, deleted);
             if !last {
                 let first_kept = self.pending.keys().nth(rows).expect("more rows than written").clone();
                 self.pending = self.pending.split_off(&first_kept);

@@ -5,7 +5,10 @@
 //! temporary failures with backoff, and records the delivered frontier in the
 //! [`SinkReport`] (which is what the job waits for). So the worker never waits for the
 //! output, except when the queue is full of changes: a sink slower than the dataflow slows
-//! the workers down (backpressure) and memory stays bounded. While the sink is failing
+//! the workers down (backpressure) and memory stays bounded. The queue is bounded by the
+//! changes it holds ([`QUEUED_CHANGES`]), not by hand-overs: a live source hands over a few
+//! changes every few milliseconds, and a sink in a commit of a few hundred milliseconds
+//! must not hold the workers for that; it takes them all into its next commit. While the sink is failing
 //! temporarily, the thread keeps taking changes (the sink merges them per key) up to
 //! [`BACKLOG`] changes, so an outage stalls only this output for as long as that lasts.
 //!
@@ -17,14 +20,18 @@
 //! queued, and never behind a later message, which carries its own frontier.
 
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::{Change, Driver, Sink};
 use crate::connectors::progress::SourcePositions;
 
-/// Messages of changes the queue holds (each the closed times of one hand-over).
-pub(super) const QUEUE: usize = 16;
+/// Changes the queue holds before a worker waits (a hand-over larger than that still goes
+/// into an empty queue).
+pub(super) const QUEUED_CHANGES: usize = 65_536;
+
+/// Messages the queue holds (each the closed times of one hand-over), however few changes.
+const QUEUE: usize = 1_024;
 
 /// How many changes a failing sink takes before it stops taking more (and the queue fills).
 pub(super) const BACKLOG: usize = 1_000_000;
@@ -52,10 +59,34 @@ struct Slot {
     woken: bool,
 }
 
+/// How many changes are queued, and a signal when the thread takes some.
+#[derive(Default)]
+struct Room {
+    queued: Mutex<usize>,
+    taken: Condvar,
+}
+
+impl Room {
+    fn lock(&self) -> MutexGuard<'_, usize> {
+        self.queued.lock().expect("sink queue poisoned")
+    }
+
+    /// The thread took `n` changes (or stopped: `usize::MAX`, everything).
+    fn release(&self, n: usize) {
+        let mut queued = self.lock();
+        *queued = queued.saturating_sub(n);
+        drop(queued);
+        self.taken.notify_all();
+    }
+}
+
 /// The worker's end: the operator hands over through it.
 pub(super) struct Queue<K, V> {
     sender: Option<SyncSender<Message<K, V>>>,
     slot: Arc<Mutex<Slot>>,
+    room: Arc<Room>,
+    /// The most changes queued before the worker waits.
+    limit: usize,
     /// Change messages sent.
     sent: u64,
     /// The read positions last handed over.
@@ -63,8 +94,8 @@ pub(super) struct Queue<K, V> {
     report: super::SinkReport,
 }
 
-/// Starts the thread of `driver`'s sink.
-pub(super) fn spawn<K, V, S>(name: &str, driver: Driver<K, V, S>) -> Queue<K, V>
+/// Starts the thread of `driver`'s sink, whose queue holds up to `limit` changes.
+pub(super) fn spawn<K, V, S>(name: &str, driver: Driver<K, V, S>, limit: usize) -> Queue<K, V>
 where
     K: Send + 'static,
     V: Send + 'static,
@@ -73,9 +104,17 @@ where
     let (sender, receiver) = sync_channel(QUEUE);
     let report = driver.report.clone();
     let slot = Arc::new(Mutex::new(Slot::default()));
-    let thread_slot = slot.clone();
-    std::thread::Builder::new().name(format!("sink {name}")).spawn(move || run(receiver, thread_slot, driver)).expect("a sink thread starts");
-    Queue { sender: Some(sender), slot, sent: 0, positions: None, report }
+    let room = Arc::new(Room::default());
+    let (thread_slot, thread_room) = (slot.clone(), room.clone());
+    std::thread::Builder::new()
+        .name(format!("sink {name}"))
+        .spawn(move || {
+            run(receiver, thread_slot, &thread_room, driver);
+            // Whatever is still queued will never be taken: no worker waits for it.
+            thread_room.release(usize::MAX);
+        })
+        .expect("a sink thread starts");
+    Queue { sender: Some(sender), slot, room, limit: limit.max(1), sent: 0, positions: None, report }
 }
 
 impl<K, V> Queue<K, V> {
@@ -97,6 +136,7 @@ impl<K, V> Queue<K, V> {
             !wake || !matches!(sender.try_send(Message::Wake), Err(TrySendError::Disconnected(_)))
         } else {
             self.sent += 1;
+            self.make_room(closed.iter().map(|(_, changes)| changes.len()).sum());
             match sender.try_send(Message::Changes(closed, handed)) {
                 Ok(()) => true,
                 Err(TrySendError::Full(message)) => {
@@ -113,20 +153,35 @@ impl<K, V> Queue<K, V> {
         }
     }
 
+    /// Waits until `n` more changes fit in the queue (or it is empty), then counts them in.
+    fn make_room(&self, n: usize) {
+        let mut queued = self.room.lock();
+        if *queued > 0 && *queued + n > self.limit {
+            let start = Instant::now();
+            while *queued > 0 && *queued + n > self.limit {
+                queued = self.room.taken.wait(queued).expect("sink queue poisoned");
+            }
+            self.report.lock().blocked += start.elapsed();
+        }
+        *queued += n;
+    }
+
     /// Whether the sink's thread has stopped taking changes (it failed, or finished).
     pub(super) fn closed(&self) -> bool {
         self.sender.is_none()
     }
 }
 
-fn run<K, V, S: Sink<K, V>>(receiver: Receiver<Message<K, V>>, slot: Arc<Mutex<Slot>>, mut driver: Driver<K, V, S>) {
+fn run<K, V, S: Sink<K, V>>(receiver: Receiver<Message<K, V>>, slot: Arc<Mutex<Slot>>, room: &Room, mut driver: Driver<K, V, S>) {
     // Change messages applied.
     let mut taken = 0u64;
     let take = |driver: &mut Driver<K, V, S>, taken: &mut u64, message| {
         if let Message::Changes(closed, handed) = message {
+            let n = closed.iter().map(|(_, changes)| changes.len()).sum();
             for (time, changes) in closed {
                 driver.apply(time, changes);
             }
+            room.release(n);
             hand(driver, handed);
             *taken += 1;
         }

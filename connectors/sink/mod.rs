@@ -17,9 +17,10 @@
 //!
 //! Failures are typed ([`SinkError`]): a temporary one is retried by the operator without
 //! blocking the worker, a permanent one stops that sink alone and is recorded in its
-//! [`SinkReport`]. A job with several outputs attaches each as its own operator
-//! ([`Output`], [`SinkExt::sink_output`]), so one output's failure never holds back or
-//! discards another's.
+//! [`SinkReport`]. A job with several outputs of one collection attaches them together
+//! ([`Output`], [`SinkExt::sink_outputs`]): they share the exchange and the consolidation,
+//! and each has its own feed, so one output's failure never holds back or discards
+//! another's.
 //!
 //! Implementations: [`memory::MemorySink`] (tests, live progress), [`json`] (a results file),
 //! [`crate::connectors::kafka::KafkaSink`] (result topics) and
@@ -149,6 +150,8 @@ pub struct Output<K, V> {
     pub routing: Routing,
     /// How long temporary failures are retried before the sink gives up.
     pub retry_limit: Duration,
+    /// A background sink's queue: the most changes it holds before the worker waits.
+    pub queue_limit: usize,
     sink: Mode<K, V>,
 }
 
@@ -164,14 +167,14 @@ impl<K, V> Output<K, V> {
     /// `sink` named `name`, called on the worker thread, with keys spread over the workers
     /// by hash. For sinks that do not wait (memory, a dashboard).
     pub fn new(name: impl Into<String>, sink: impl Sink<K, V> + 'static) -> Self {
-        Output { name: name.into(), routing: Routing::ByKey, retry_limit: TEMPORARY_LIMIT, sink: Mode::Inline(Box::new(sink)) }
+        Output { name: name.into(), routing: Routing::ByKey, retry_limit: TEMPORARY_LIMIT, queue_limit: background::QUEUED_CHANGES, sink: Mode::Inline(Box::new(sink)) }
     }
 
     /// `sink` named `name`, writing on its own thread (see [`background`]): for sinks that
     /// wait on a network or a disk, so that they never hold the worker and an outage stalls
     /// only them.
     pub fn background(name: impl Into<String>, sink: impl Sink<K, V> + Send + 'static) -> Self {
-        Output { name: name.into(), routing: Routing::ByKey, retry_limit: TEMPORARY_LIMIT, sink: Mode::Background(Box::new(sink)) }
+        Output { name: name.into(), routing: Routing::ByKey, retry_limit: TEMPORARY_LIMIT, queue_limit: background::QUEUED_CHANGES, sink: Mode::Background(Box::new(sink)) }
     }
 
     /// With another [`Routing`].
@@ -182,6 +185,12 @@ impl<K, V> Output<K, V> {
     /// Retrying temporary failures for `limit` before giving up.
     pub fn retry_for(self, limit: Duration) -> Self {
         Output { retry_limit: limit, ..self }
+    }
+
+    /// A background sink whose queue holds at most `changes` changes (65,536 by default)
+    /// before the worker waits for it.
+    pub fn queue_limit(self, changes: usize) -> Self {
+        Output { queue_limit: changes, ..self }
     }
 }
 
@@ -290,8 +299,19 @@ pub trait SinkExt<'scope, K, V> {
     {
         self.sink_output_core(output, Some(positions))
     }
-    /// The operator behind the others, with the positions stream if given.
-    fn sink_output_core(self, output: Output<K, V>, positions: Option<StreamVec<'scope, u64, ReadPosition>>) -> SinkReport;
+    /// One output, with the positions stream if given: [`SinkExt::sink_outputs`] of one.
+    fn sink_output_core(self, output: Output<K, V>, positions: Option<StreamVec<'scope, u64, ReadPosition>>) -> SinkReport
+    where
+        Self: Sized,
+    {
+        self.sink_outputs(vec![output], positions).pop().expect("one report per output")
+    }
+    /// The operators behind the others: delivers the collection's changes to every one of
+    /// `outputs` (handing them the positions stream if given), in their order. Outputs with
+    /// the same [`Routing`] share one operator: the updates are exchanged and consolidated
+    /// once and every output is handed the same closed changes. Each still has its own
+    /// report, thread (if background), retries and failure.
+    fn sink_outputs(self, outputs: Vec<Output<K, V>>, positions: Option<StreamVec<'scope, u64, ReadPosition>>) -> Vec<SinkReport>;
 }
 
 impl<'scope, K, V> SinkExt<'scope, K, V> for VecCollection<'scope, u64, (K, V)>
@@ -299,60 +319,95 @@ where
     K: ExchangeData + Hashable,
     V: ExchangeData,
 {
-    fn sink_output_core(self, output: Output<K, V>, positions: Option<StreamVec<'scope, u64, ReadPosition>>) -> SinkReport {
-        let Output { name, routing, retry_limit, sink } = output;
-        let report = SinkReport::new(&name);
-        let exchange = Exchange::new(move |((key, _), _, _): &((K, V), u64, isize)| match routing {
-            Routing::ByKey => key.hashed().into(),
-            Routing::Worker(index) => index as u64,
-        });
-        let scope = self.inner.scope();
-        let mut builder = OperatorBuilder::new(name.clone(), scope);
-        let activator = scope.activator_for(builder.operator_info().address);
-        let mut input = builder.new_input(self.inner, exchange);
-        let mut positions = positions.map(|stream| builder.new_input(stream, Pipeline));
-        let mut known = SourcePositions::default();
-        let mut news = false;
-        let mut feed = match sink {
-            Mode::Inline(sink) => Feed::Inline(Driver::new(sink, report.clone(), retry_limit)),
-            Mode::Background(sink) => Feed::Background(background::spawn(&name, Driver::new(sink, report.clone(), retry_limit))),
-        };
-        let mut pending = Vec::new();
-        let mut applied = Some(0);
-        let stats = report.clone();
-        builder.build_reschedule(move |_capabilities| {
-            move |frontiers| {
-                input.for_each(|_cap, data| pending.append(data));
-                if let Some(positions) = &mut positions {
-                    positions.for_each(|_cap, data| {
-                        news = true;
-                        data.drain(..).for_each(|position| known.observe(position));
-                    });
-                }
-                // With positions, the frontier of both inputs: every position of input
-                // admitted before it has arrived.
-                let upper = least_frontier(frontiers.iter().map(|f| f.frontier().first().copied()));
-                if upper != applied {
-                    let closed = closed_changes(&mut pending, upper);
-                    let mut counts = stats.lock();
-                    counts.times += closed.len() as u64;
-                    counts.changes += closed.iter().map(|(_, changes)| changes.len() as u64).sum::<u64>();
-                    drop(counts);
-                    feed.hand_over(closed, upper, std::mem::take(&mut news).then(|| known.clone()));
-                    applied = upper;
-                }
-                if feed.failed() {
-                    pending.clear();
-                }
-                let retry_in = feed.retry();
-                if let Some(wait) = retry_in {
-                    activator.activate_after(wait);
-                }
-                retry_in.is_some()
-            }
-        });
-        report
+    fn sink_outputs(self, outputs: Vec<Output<K, V>>, positions: Option<StreamVec<'scope, u64, ReadPosition>>) -> Vec<SinkReport> {
+        let mut outputs: Vec<Attached<K, V>> = outputs.into_iter().map(|output| (SinkReport::new(&output.name), output)).collect();
+        let reports = outputs.iter().map(|(report, _)| report.clone()).collect();
+        while let Some(routing) = outputs.first().map(|(_, output)| output.routing) {
+            let (group, rest) = outputs.into_iter().partition(|(_, output)| output.routing == routing);
+            sink_operator(self.clone(), routing, group, positions.clone());
+            outputs = rest;
+        }
+        reports
     }
+}
+
+/// An output's report, and the output.
+type Attached<K, V> = (SinkReport, Output<K, V>);
+
+/// One operator delivering `collection` to every output of `group`, all routed by `routing`.
+fn sink_operator<'scope, K, V>(
+    collection: VecCollection<'scope, u64, (K, V)>,
+    routing: Routing,
+    group: Vec<Attached<K, V>>,
+    positions: Option<StreamVec<'scope, u64, ReadPosition>>,
+) where
+    K: ExchangeData + Hashable,
+    V: ExchangeData,
+{
+    let name = group.iter().map(|(_, output)| output.name.as_str()).collect::<Vec<_>>().join(" + ");
+    let exchange = Exchange::new(move |((key, _), _, _): &((K, V), u64, isize)| match routing {
+        Routing::ByKey => key.hashed().into(),
+        Routing::Worker(index) => index as u64,
+    });
+    let scope = collection.inner.scope();
+    let mut builder = OperatorBuilder::new(name, scope);
+    let activator = scope.activator_for(builder.operator_info().address);
+    let mut input = builder.new_input(collection.inner, exchange);
+    let mut positions = positions.map(|stream| builder.new_input(stream, Pipeline));
+    let mut known = SourcePositions::default();
+    let mut news = false;
+    let mut feeds: Vec<(Feed<K, V>, SinkReport)> = group
+        .into_iter()
+        .map(|(report, Output { name, retry_limit, queue_limit, sink, .. })| {
+            let feed = match sink {
+                Mode::Inline(sink) => Feed::Inline(Driver::new(sink, report.clone(), retry_limit)),
+                Mode::Background(sink) => Feed::Background(background::spawn(&name, Driver::new(sink, report.clone(), retry_limit), queue_limit)),
+            };
+            (feed, report)
+        })
+        .collect();
+    let mut pending = Vec::new();
+    let mut applied = Some(0);
+    builder.build_reschedule(move |_capabilities| {
+        move |frontiers| {
+            input.for_each(|_cap, data| pending.append(data));
+            if let Some(positions) = &mut positions {
+                positions.for_each(|_cap, data| {
+                    news = true;
+                    data.drain(..).for_each(|position| known.observe(position));
+                });
+            }
+            // With positions, the frontier of both inputs: every position of input
+            // admitted before it has arrived.
+            let upper = least_frontier(frontiers.iter().map(|f| f.frontier().first().copied()));
+            if upper != applied {
+                let closed = closed_changes(&mut pending, upper);
+                let (times, changes) = (closed.len() as u64, closed.iter().map(|(_, changes)| changes.len() as u64).sum::<u64>());
+                let positions = std::mem::take(&mut news).then(|| known.clone());
+                let live: Vec<usize> = (0..feeds.len()).filter(|i| !feeds[*i].0.failed()).collect();
+                let mut closed = Some(closed);
+                for (n, &i) in live.iter().enumerate() {
+                    let (feed, report) = &mut feeds[i];
+                    let mut counts = report.lock();
+                    counts.times += times;
+                    counts.changes += changes;
+                    drop(counts);
+                    // The last output takes the changes, the others a copy.
+                    let handed = if n + 1 == live.len() { closed.take().expect("taken once") } else { closed.clone().expect("not taken yet") };
+                    feed.hand_over(handed, upper, positions.clone());
+                }
+                applied = upper;
+            }
+            if feeds.iter().all(|(feed, _)| feed.failed()) {
+                pending.clear();
+            }
+            let retry_in = feeds.iter_mut().filter_map(|(feed, _)| feed.retry()).min();
+            if let Some(wait) = retry_in {
+                activator.activate_after(wait);
+            }
+            retry_in.is_some()
+        }
+    });
 }
 
 /// How the operator hands changes to its sink.

@@ -228,7 +228,7 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
             let mut outputs = JobOutputs::default();
             outputs.results.push(Output::new("results", sink.for_worker(index)).routed(gather));
             if let Some(board) = &board {
-                outputs.results.push(Output::new("dashboard", board.sink(index)).routed(gather));
+                outputs.results.push(Output::background("dashboard", board.sink(index)).routed(gather));
             }
             if let Some(publisher) = &result_publisher {
                 outputs.results.push(Output::background("result topics", KafkaSink::new(publisher.clone())));

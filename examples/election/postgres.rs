@@ -47,8 +47,14 @@ pub fn open(args: &PgArgs, job: &str, embedded_default: bool) -> anyhow::Result<
 pub fn print_report(db: &Postgres, sources: &SourceProgress) {
     let s = db.stats();
     let latency = sources.latency().map_or(String::new(), |l| format!(" latency_p50_ms={} latency_p99_ms={} latency_max_ms={}", l.p50_ms, l.p99_ms, l.max_ms));
+    // How long each sink's transactions took: median and largest.
+    let transactions: String = s
+        .transactions
+        .iter()
+        .map(|(sink, h)| format!(" {sink}_transaction_p50_ms={:.0} {sink}_transaction_max_ms={:.0}", h.quantile(0.5).unwrap_or(0.0) * 1e3, h.max() * 1e3))
+        .collect();
     println!(
-        "postgres: commits={} split_commits={} upserts={} deletes={} outages={} outage_s={:.1} replays={}{latency}",
+        "postgres: commits={} split_commits={} upserts={} deletes={} outages={} outage_s={:.1} replays={}{transactions}{latency}",
         s.commits,
         s.split_commits,
         s.upserts,

@@ -110,6 +110,9 @@ pub fn metrics(progress: &JobProgress, postgres: Option<&Postgres>, board: &Boar
         page.counter("ballotflow_postgres_rows_total", "Rows written to PostgreSQL, by operation.", &[("operation", "delete")], s.deletes as f64);
         counter(&mut page, "ballotflow_postgres_outages_total", "Times the PostgreSQL connection was lost (or a commit failed transiently).", s.outages);
         page.counter("ballotflow_postgres_outage_seconds_total", "Time spent waiting for PostgreSQL to come back.", &[], s.outage_time.as_secs_f64());
+        for (sink, histogram) in &s.transactions {
+            page.histogram("ballotflow_postgres_transaction_seconds", "How long a sink's committed PostgreSQL transactions took.", &[("sink", sink)], histogram);
+        }
     }
     let kinds = board.counts("anomalies", "kind");
     for (kind, n) in &kinds {

@@ -274,11 +274,11 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
         let (sources, dead_letters) = (inputs.sources.clone(), inputs.dead_letters.clone());
         let outputs = build_with(inputs, detectors);
         let (probe, results) = outputs.results.probe();
-        let mut reports: Vec<SinkReport> = result_outputs.into_iter().map(|output| results.clone().sink_output_with(output, position_stream.clone())).collect();
+        let mut reports = results.sink_outputs(result_outputs, Some(position_stream.clone()));
         if !record_outputs.is_empty() {
             let rows = records::build(registries.0, registries.1, registries.2, ledger.then_some((sources, outputs.statuses)), dead_letters);
             let rows = rows.probe_with(&probe);
-            reports.extend(record_outputs.into_iter().map(|output| rows.clone().sink_output_with(output, position_stream.clone())));
+            reports.extend(rows.sink_outputs(record_outputs, Some(position_stream)));
         }
         (feed, positions, probe, reports)
     });
@@ -344,6 +344,19 @@ fn dead_letter_failure(topic: &str, error: KafkaError) -> OutputFailure {
 /// results follow live input closely.
 const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
+/// A source with nothing to read right now flushes what it has at most this often: each
+/// flush is a batch of work for every operator, and a source that keeps finding a few
+/// messages at a time would otherwise flush at every look.
+const IDLE_FLUSH_GAP: Duration = Duration::from_millis(10);
+
+/// How far a partition is read (`next`), and what was last sent of it into the dataflow
+/// (the position, and whether it was reflected).
+#[derive(Clone, Copy, Debug, Default)]
+struct ReadUpTo {
+    next: i64,
+    sent: Option<(i64, bool)>,
+}
+
 /// Dead letters logged per reason kind before going quiet.
 const LOGGED_PER_KIND: u64 = 5;
 
@@ -368,9 +381,9 @@ struct Run<'a> {
     published: (u64, u64),
     /// The frontier at the last flush: the dataflow must pass it before the next batch.
     lagging: u64,
-    /// Next position per source and partition, sent into the dataflow and published to
-    /// [`JobProgress::sources`] at each flush.
-    read: BTreeMap<String, BTreeMap<i32, i64>>,
+    /// Per source and partition, how far it is read, sent into the dataflow and published
+    /// to [`JobProgress::sources`] at the flushes that have news of it.
+    read: BTreeMap<String, BTreeMap<i32, ReadUpTo>>,
     /// Since the last flush: the earliest arrival time (ms since the epoch) and the count.
     arrivals: (Option<i64>, u64),
     started: Instant,
@@ -427,11 +440,9 @@ impl Run<'_> {
     /// The reader has read `partition` of `source` up to `next` (exclusive).
     fn read(&mut self, source: &str, partition: i32, next: i64) {
         match self.read.get_mut(source) {
-            Some(partitions) => {
-                partitions.insert(partition, next);
-            }
+            Some(partitions) => partitions.entry(partition).or_default().next = next,
             None => {
-                self.read.insert(source.to_string(), BTreeMap::from([(partition, next)]));
+                self.read.insert(source.to_string(), BTreeMap::from([(partition, ReadUpTo { next, sent: None })]));
             }
         }
     }
@@ -453,10 +464,16 @@ impl Run<'_> {
     fn flush(&mut self) {
         let sources = &self.progress.sources;
         let reflected_by = (self.feed.holding() == 0).then(|| self.feed.reflected_by());
-        for (source, partitions) in &self.read {
-            for (partition, next) in partitions {
-                self.positions.send(ReadPosition { partition: position_key(source, *partition), next: *next, reflected_by });
-                sources.publish(source, *partition, *next);
+        for (source, partitions) in &mut self.read {
+            for (partition, read) in partitions.iter_mut() {
+                // A sink keeps the earliest time it heard of a position: only news is sent.
+                let news = (read.next, reflected_by.is_some());
+                if read.sent.is_some_and(|(next, reflected)| next == news.0 && (reflected || !news.1)) {
+                    continue;
+                }
+                self.positions.send(ReadPosition { partition: position_key(source, *partition), next: read.next, reflected_by });
+                sources.publish(source, *partition, read.next);
+                read.sent = Some(news);
             }
         }
         if let (Some(reflected_by), (Some(arrived), count)) = (reflected_by, self.arrivals) {
@@ -522,12 +539,19 @@ impl Run<'_> {
         self.check_outputs();
     }
 
-    /// Nothing to read right now: flush what there is and let the dataflow work for at most
-    /// `park`.
+    /// Nothing to read right now: flush what there is (unless the last flush is more recent
+    /// than [`IDLE_FLUSH_GAP`]) and let the dataflow work for at most `park`.
     fn idle(&mut self, worker: &mut Worker, park: Duration) {
-        self.flush();
-        self.publish_progress();
-        self.lagging = self.feed.frontier();
+        let since = self.flushed.elapsed();
+        let park = match IDLE_FLUSH_GAP.checked_sub(since) {
+            Some(until_flush) if !until_flush.is_zero() => until_flush.min(park),
+            _ => {
+                self.flush();
+                self.publish_progress();
+                self.lagging = self.feed.frontier();
+                park
+            }
+        };
         worker.step_or_park(Some(park));
         self.tick(false);
         self.check_outputs();
