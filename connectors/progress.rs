@@ -1,8 +1,8 @@
 //! How far the readers have read, and when that is reflected in the results.
 //!
 //! **Through the dataflow** ([`PositionInput`], [`SourcePositions`]): at each flush, a reader
-//! sends the next position of every partition it reads as a [`ReadPosition`], broadcast to
-//! every worker, at a time no later than any input that flush admits, with the timely time
+//! sends the next position of every partition it has read further (or whose reading became
+//! reflected) since it last sent it, as a [`ReadPosition`], broadcast to every worker, at a time no later than any input that flush admits, with the timely time
 //! `reflected_by` before which everything read so far is admitted
 //! (`max(frontier, tick(largest event time)) + 1`; unknown while read input is held back).
 //! A sink operator folds what it receives into [`SourcePositions`]: once its frontier has
@@ -85,8 +85,8 @@ pub struct SourcePositions {
 }
 
 impl SourcePositions {
-    /// Takes in one received position. Readers send every partition's position at every
-    /// flush: of two for the same position, the earlier time is kept (both are true).
+    /// Takes in one received position. Of two for the same position, the earlier time is
+    /// kept (both are true), so a reader need not send a position again.
     pub fn observe(&mut self, position: ReadPosition) {
         let ReadPosition { partition, next, reflected_by } = position;
         if let Some(reflected_by) = reflected_by {

@@ -8,9 +8,10 @@
 //! the workers down (backpressure) and memory stays bounded. The queue is bounded by the
 //! changes it holds ([`QUEUED_CHANGES`]), not by hand-overs: a live source hands over a few
 //! changes every few milliseconds, and a sink in a commit of a few hundred milliseconds
-//! must not hold the workers for that; it takes them all into its next commit. While the sink is failing
-//! temporarily, the thread keeps taking changes (the sink merges them per key) up to
-//! [`BACKLOG`] changes, so an outage stalls only this output for as long as that lasts.
+//! must not hold the workers for that; it takes them all into its next commit. While the
+//! sink is failing temporarily, the thread keeps taking changes (the sink merges them per
+//! key) up to [`BACKLOG`] changes, so an outage stalls only this output for as long as that
+//! lasts.
 //!
 //! Only changes take room in the queue. A frontier (with the read positions) handed over
 //! without changes goes into a slot that the newest one overwrites, so a sink busy with a
