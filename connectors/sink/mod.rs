@@ -381,19 +381,17 @@ fn sink_operator<'scope, K, V>(
             // admitted before it has arrived.
             let upper = least_frontier(frontiers.iter().map(|f| f.frontier().first().copied()));
             if upper != applied {
-                let closed = closed_changes(&mut pending, upper);
+                let mut closed = closed_changes(&mut pending, upper);
                 let (times, changes) = (closed.len() as u64, closed.iter().map(|(_, changes)| changes.len() as u64).sum::<u64>());
                 let positions = std::mem::take(&mut news).then(|| known.clone());
-                let live: Vec<usize> = (0..feeds.len()).filter(|i| !feeds[*i].0.failed()).collect();
-                let mut closed = Some(closed);
-                for (n, &i) in live.iter().enumerate() {
-                    let (feed, report) = &mut feeds[i];
+                let mut live = feeds.iter_mut().filter(|(feed, _)| !feed.failed()).peekable();
+                while let Some((feed, report)) = live.next() {
                     let mut counts = report.lock();
                     counts.times += times;
                     counts.changes += changes;
                     drop(counts);
                     // The last output takes the changes, the others a copy.
-                    let handed = if n + 1 == live.len() { closed.take().expect("taken once") } else { closed.clone().expect("not taken yet") };
+                    let handed = if live.peek().is_none() { std::mem::take(&mut closed) } else { closed.clone() };
                     feed.hand_over(handed, upper, positions.clone());
                 }
                 applied = upper;
