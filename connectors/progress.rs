@@ -2,8 +2,9 @@
 //!
 //! **Through the dataflow** ([`PositionInput`], [`SourcePositions`]): at each flush, a reader
 //! sends the next position of every partition it has read further (or whose reading became
-//! reflected) since it last sent it, as a [`ReadPosition`], broadcast to every worker, at a time no later than any input that flush admits, with the timely time
-//! `reflected_by` before which everything read so far is admitted
+//! reflected) since it last sent it, as a [`ReadPosition`], broadcast to every worker, at a
+//! time no later than any input that flush admits, with the timely time `reflected_by`
+//! before which everything read so far is admitted
 //! (`max(frontier, tick(largest event time)) + 1`; unknown while read input is held back).
 //! A sink operator folds what it receives into [`SourcePositions`]: once its frontier has
 //! passed a time `t`, it has every position of every flush that admitted input before `t`,

@@ -132,6 +132,28 @@ fn wait_for(go: &AtomicBool) {
     }
 }
 
+/// The 20,000-voter job on 2 workers into a [`Slow`] background output (its queue holding
+/// `queue_limit` changes, or the default) that is let go after `held`: its rows, and every
+/// worker's report.
+fn run_slow(queue_limit: Option<usize>, held: Duration) -> (Rows, Vec<WorkerReport>) {
+    let (slow, go) = (Rows::new(false), Arc::new(AtomicBool::new(false)));
+    let (s, g) = (slow.clone(), go.clone());
+    let job = std::thread::spawn(move || {
+        let output = move |index| {
+            let output = Output::background("slow", Slow { inner: s.for_worker(index), go: g.clone() });
+            match queue_limit {
+                Some(changes) => output.queue_limit(changes),
+                None => output,
+            }
+        };
+        run(20_000, 2, move |index| JobOutputs { results: vec![output(index)], records: Vec::new() })
+    });
+    std::thread::sleep(held);
+    go.store(true, Ordering::Relaxed);
+    let reports = job.join().unwrap().into_iter().map(|r| r.expect("a slow sink is no failure")).collect();
+    (slow, reports)
+}
+
 /// How long the workers waited for full output queues, over every output.
 fn blocked(reports: &[WorkerReport]) -> Duration {
     reports.iter().flat_map(|r| &r.outputs).map(|o| o.stats().blocked).sum()
@@ -272,16 +294,8 @@ fn an_output_whose_database_is_away_writes_on_its_own_thread_holds_back_no_other
 #[test]
 fn a_slow_background_output_fills_its_queue_and_holds_the_workers_back() {
     let expected = expected(20_000);
-    let (slow, go) = (Rows::new(false), Arc::new(AtomicBool::new(false)));
-    let (s, g) = (slow.clone(), go.clone());
-    let job = std::thread::spawn(move || {
-        let slow = move |index| Output::background("slow", Slow { inner: s.for_worker(index), go: g.clone() }).queue_limit(1_000);
-        run(20_000, 2, move |index| JobOutputs { results: vec![slow(index)], records: Vec::new() })
-    });
     // Far more changes than the queue holds: the workers wait for the sink.
-    std::thread::sleep(Duration::from_millis(500));
-    go.store(true, Ordering::Relaxed);
-    let reports: Vec<WorkerReport> = job.join().unwrap().into_iter().map(|r| r.expect("a slow sink is no failure")).collect();
+    let (slow, reports) = run_slow(Some(1_000), Duration::from_millis(500));
     assert!(blocked(&reports) > Duration::ZERO, "the full queue held the workers back");
     assert!(slow.rows() == expected, "{}", diff(&expected, &slow.rows()));
 }
@@ -289,16 +303,9 @@ fn a_slow_background_output_fills_its_queue_and_holds_the_workers_back() {
 #[test]
 fn a_background_output_in_a_long_commit_takes_many_small_hand_overs_without_holding_the_workers() {
     let expected = expected(20_000);
-    let (slow, go) = (Rows::new(false), Arc::new(AtomicBool::new(false)));
-    let (s, g) = (slow.clone(), go.clone());
-    let job = std::thread::spawn(move || {
-        run(20_000, 2, move |index| JobOutputs { results: vec![Output::background("slow", Slow { inner: s.for_worker(index), go: g.clone() })], records: Vec::new() })
-    });
     // Hundreds of hand-overs of a few changes each, all fewer than the queue's limit: the
     // workers read everything while the sink is stuck in its first commit.
-    std::thread::sleep(Duration::from_millis(1_500));
-    go.store(true, Ordering::Relaxed);
-    let reports: Vec<WorkerReport> = job.join().unwrap().into_iter().map(|r| r.expect("a slow sink is no failure")).collect();
+    let (slow, reports) = run_slow(None, Duration::from_millis(1_500));
     assert_eq!(blocked(&reports), Duration::ZERO, "no worker waited for the sink's queue");
     let handed: u64 = reports.iter().flat_map(|r| &r.outputs).map(|o| o.stats().changes).sum();
     assert!(handed > 1_000, "{handed} changes handed over");

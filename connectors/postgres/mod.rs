@@ -333,14 +333,7 @@ impl Postgres {
     fn count_commit(&self, sink: &str, took: Duration, upserted: u64, deleted: u64) {
         self.count(|s| {
             s.commits += 1;
-            match s.transactions.get_mut(sink) {
-                Some(histogram) => histogram.observe(took.as_secs_f64(), 1),
-                None => {
-                    let mut histogram = Histogram::latency();
-                    histogram.observe(took.as_secs_f64(), 1);
-                    s.transactions.insert(sink.to_string(), histogram);
-                }
-            }
+            s.transactions.entry(sink.to_string()).or_insert_with(Histogram::latency).observe(took.as_secs_f64(), 1);
             s.upserts += upserted;
             s.deletes += deleted;
         });

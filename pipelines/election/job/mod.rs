@@ -466,9 +466,10 @@ impl Run<'_> {
         let reflected_by = (self.feed.holding() == 0).then(|| self.feed.reflected_by());
         for (source, partitions) in &mut self.read {
             for (partition, read) in partitions.iter_mut() {
-                // A sink keeps the earliest time it heard of a position: only news is sent.
+                // A sink keeps the earliest time it heard of a position: only a new position,
+                // or one that became reflected, is news.
                 let news = (read.next, reflected_by.is_some());
-                if read.sent.is_some_and(|(next, reflected)| next == news.0 && (reflected || !news.1)) {
+                if read.sent == Some(news) || read.sent == Some((read.next, true)) {
                     continue;
                 }
                 self.positions.send(ReadPosition { partition: position_key(source, *partition), next: read.next, reflected_by });
@@ -543,14 +544,13 @@ impl Run<'_> {
     /// than [`IDLE_FLUSH_GAP`]) and let the dataflow work for at most `park`.
     fn idle(&mut self, worker: &mut Worker, park: Duration) {
         let since = self.flushed.elapsed();
-        let park = match IDLE_FLUSH_GAP.checked_sub(since) {
-            Some(until_flush) if !until_flush.is_zero() => until_flush.min(park),
-            _ => {
-                self.flush();
-                self.publish_progress();
-                self.lagging = self.feed.frontier();
-                park
-            }
+        let park = if since < IDLE_FLUSH_GAP {
+            (IDLE_FLUSH_GAP - since).min(park)
+        } else {
+            self.flush();
+            self.publish_progress();
+            self.lagging = self.feed.frontier();
+            park
         };
         worker.step_or_park(Some(park));
         self.tick(false);
