@@ -30,6 +30,9 @@
 //! a station's abstainers inside one 5-minute window (labelled by station and window start).
 //! The labels agree exactly with that classification applied to the final registry.
 //!
+//! [`Stress`] options (all off by default) make the election hard to project: turnout timing
+//! by age, regional hours and curves, station turnout shocks and a late swing.
+//!
 //! The output depends only on the configuration: the same seed gives byte-identical files.
 //!
 //! [`StreamedElection`] draws an election of the same kind where it is read, voter by voter,
@@ -41,11 +44,13 @@ mod people;
 mod registry;
 mod sampling;
 mod stream;
+mod stress;
 #[cfg(test)]
 mod tests;
 mod votes;
 
 pub use stream::{DrawnVote, DrawnVoter, StreamedElection, VoteDraft, VoteNumber, VoterKey};
+pub use stress::{Stress, REGIONAL_SHIFTS};
 
 use std::path::Path;
 
@@ -90,6 +95,9 @@ pub struct GeneratorConfig {
     /// Share of voters registered a second time, later in the roll, with a new phone number
     /// and e-mail address. Default 0.005.
     pub registry_updates: f64,
+    /// Options that make the election hard to project ([`Stress`]); all off by default.
+    /// [`StreamedElection`] does not draw them.
+    pub stress: Stress,
 }
 
 impl GeneratorConfig {
@@ -112,6 +120,7 @@ impl Default for GeneratorConfig {
             anomaly_share: 0.01,
             rate_spikes: Self::AUTO_RATE_SPIKES,
             registry_updates: 0.005,
+            stress: Stress::default(),
         }
     }
 }
@@ -164,14 +173,18 @@ pub fn generate(cfg: &GeneratorConfig) -> Election {
     let candidates = registry::make_candidates(&mut rng_for(cfg.seed, 1), parties, per_party, &places);
     let place_of = registry::place_voters(&mut rng_for(cfg.seed, 2), &places, cfg.voters);
     let per_place = registry::count_per_place(&places, &place_of);
-    let mut stations = registry::make_stations(&mut rng_for(cfg.seed, 3), &places, &per_place);
+    let mut stations = registry::make_stations(&mut rng_for(cfg.seed, 3), &places, &per_place, &cfg.stress);
     let (mut voters, voter_infos) = registry::register_voters(&mut rng_for(cfg.seed, 4), cfg, &places, &place_of, &mut stations);
     drop(place_of);
     registry::add_registry_updates(&mut rng_for(cfg.seed, 5), cfg.registry_updates, &places, &mut voters);
 
-    // Election day: normal votes, then the injected anomalies, then delivery.
-    let day = ElectionDay::new(cfg.election_date, &candidates, &stations, &voter_infos);
-    let (mut drafts, mut voted) = votes::cast_normal_votes(&mut rng_for(cfg.seed, 6), &day, cfg.turnout, parties, per_party);
+    // Election day: normal votes, then the injected anomalies, then delivery. The stress
+    // options draw from streams 10 and 11.
+    let day = ElectionDay::new(cfg.election_date, &cfg.stress, &candidates, &stations, &voter_infos);
+    let station_factors = stress::station_factors(&mut rng_for(cfg.seed, 10), cfg.stress.station_shock, stations.records.len());
+    let swing_parties = stress::swing_parties(&mut rng_for(cfg.seed, 11), parties);
+    let shape = votes::Shape { parties, per_party, stress: &cfg.stress, station_factors: &station_factors, swing_parties: &swing_parties };
+    let (mut drafts, mut voted) = votes::cast_normal_votes(&mut rng_for(cfg.seed, 6), &day, cfg.turnout, &shape);
     let n_normal = drafts.len();
     let mut labels = anomalies::inject_rate_spikes(&mut rng_for(cfg.seed, 7), &day, cfg.rate_spikes, &mut drafts, &mut voted);
     anomalies::inject_vote_anomalies(&mut rng_for(cfg.seed, 8), &day, cfg.anomaly_share, n_normal, &mut drafts);

@@ -7,6 +7,7 @@ use rand::Rng;
 
 use super::people::{email, landline, person_name, VoterMaker};
 use super::sampling::Weighted;
+use super::stress::{self, Stress};
 use super::{names, GeneratorConfig, MINUTE_MS};
 use crate::connectors::dataset::{Candidate, PollingStation, Voter};
 
@@ -139,7 +140,7 @@ pub(super) fn count_per_place(places: &[Place], place_of: &[u16]) -> Vec<usize> 
 
 /// Polling stations: about one per 1,000 voters, at least one per town with voters
 /// (`per_place[p]` voters live in place `p`).
-pub(super) fn make_stations(rng: &mut impl Rng, places: &[Place], per_place: &[usize]) -> Stations {
+pub(super) fn make_stations(rng: &mut impl Rng, places: &[Place], per_place: &[usize], stress: &Stress) -> Stations {
     let mut stations = Vec::new();
     let mut infos = Vec::new();
     let mut first_station = vec![0u32; places.len()];
@@ -163,7 +164,8 @@ pub(super) fn make_stations(rng: &mut impl Rng, places: &[Place], per_place: &[u
             } else {
                 (7, 20)
             };
-            let (open_ms, close_ms) = (open_h * 3_600_000, close_h * 3_600_000);
+            let shift = stress::hours_shift_ms(stress, place.region);
+            let (open_ms, close_ms) = (open_h * 3_600_000 + shift, close_h * 3_600_000 + shift);
             let name = station_name(rng, place.city.name, &mut used);
             stations.push(PollingStation {
                 polling_station_id: format!("ps-{:05}", stations.len() + 1),

@@ -39,6 +39,7 @@ use super::anomalies::{outside_hours_time, spike_window, WINDOW_MS};
 use super::people::{education, email, landline, Profile, VoterMaker, EDUCATION};
 use super::registry::{self, Place, Stations};
 use super::sampling::{rng_for, EntityRng, Weighted};
+use super::stress::Stress;
 use super::votes::{turnout_at_age, voting_method, DayCurve, Preferences};
 use super::{names, Election, GeneratorConfig};
 use crate::connectors::dataset::{AnomalyKind, AnomalyLabel, Candidate, PollingStation, Vote, Voter, VotingMethod};
@@ -221,7 +222,7 @@ impl StreamedElection {
         let voters = cfg.voters as u64;
         let seed = cfg.seed;
         let per_place = count_in_parallel(voters, places.len(), |v| place_weights.sample(&mut EntityRng::new(seed, phase::PLACE, v)));
-        let stations = registry::make_stations(&mut rng_for(seed, 3), &places, &per_place);
+        let stations = registry::make_stations(&mut rng_for(seed, 3), &places, &per_place, &Stress::default());
         let start = cfg.election_date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_millis();
         let mut election = StreamedElection {
             cfg: cfg.clone(),

@@ -7,6 +7,7 @@ use super::anomalies::WINDOW_MS;
 use super::people::{EDUCATION, INCOME};
 use super::*;
 use crate::connectors::dataset::AnomalyKind;
+use crate::connectors::dataset::Voter;
 
 fn small(seed: u64) -> GeneratorConfig {
     GeneratorConfig { seed, voters: 2_000, ..GeneratorConfig::default() }
@@ -365,4 +366,103 @@ fn streamed_rate_spikes_stand_out() {
         sorted.sort_unstable();
         assert!(in_window >= 25 && in_window >= 8 * sorted[sorted.len() / 2], "{sid}: {in_window} vs median {}", sorted[sorted.len() / 2]);
     }
+}
+
+/// Mean time of day (minutes) of the normal votes of voters for whom `pick` holds, and
+/// their count.
+fn mean_minute(e: &Election, pick: impl Fn(&Voter, &PollingStation) -> bool) -> (f64, usize) {
+    let voters: BTreeMap<&str, &Voter> = e.voters.iter().map(|v| (v.voter_id.as_str(), v)).collect();
+    let stations: BTreeMap<&str, &PollingStation> = e.stations.iter().map(|s| (s.polling_station_id.as_str(), s)).collect();
+    let (mut sum, mut n) = (0.0, 0);
+    for v in &e.votes {
+        let (Some(voter), Some(station)) = (voters.get(v.voter_id.as_str()), stations.get(v.polling_station_id.as_str())) else { continue };
+        if pick(voter, station) {
+            sum += v.voting_time.rem_euclid(DAY_MS) as f64 / MINUTE_MS as f64;
+            n += 1;
+        }
+    }
+    (sum / n.max(1) as f64, n)
+}
+
+fn stressed(seed: u64, stress: Stress) -> Election {
+    generate(&GeneratorConfig { seed, voters: 20_000, anomaly_share: 0.0, rate_spikes: 0, stress, ..GeneratorConfig::default() })
+}
+
+#[test]
+fn age_timing_sends_older_voters_in_the_morning() {
+    let gap = |e: &Election| mean_minute(e, |v, _| v.registered_age < 35).0 - mean_minute(e, |v, _| v.registered_age >= 65).0;
+    let plain = gap(&stressed(3, Stress::default()));
+    let aged = gap(&stressed(3, Stress { age_timing: true, ..Stress::default() }));
+    assert!(plain.abs() < 15.0, "without the option, age does not time the vote: {plain:.0} min");
+    assert!(aged > 120.0, "older voters vote earlier: {aged:.0} min");
+}
+
+#[test]
+fn regional_hours_shift_stations_and_curves_by_region() {
+    let e = stressed(4, Stress { regional_hours: true, ..Stress::default() });
+    for s in &e.stations {
+        let region = super::names::REGIONS.iter().position(|r| r.name == s.region).unwrap();
+        let shift = REGIONAL_SHIFTS[region].0 * 60;
+        let (open, close) = (tod_ms(&s.opens_at) / MINUTE_MS, tod_ms(&s.closes_at) / MINUTE_MS);
+        assert!([360 + shift, 420 + shift].contains(&open) && [1200 + shift, 1260 + shift].contains(&close), "{s:?}");
+    }
+    let london = mean_minute(&e, |_, s| s.region == "London").0;
+    let east = mean_minute(&e, |_, s| s.region == "East of England").0;
+    assert!(london - east > 120.0, "London votes later than the East: {:.0} min", london - east);
+    let plain = stressed(4, Stress::default());
+    let gap = mean_minute(&plain, |_, s| s.region == "London").0 - mean_minute(&plain, |_, s| s.region == "East of England").0;
+    assert!(gap.abs() < 15.0, "{gap:.0} min");
+}
+
+/// Per station: votes cast over registered voters.
+fn station_turnouts(e: &Election) -> Vec<f64> {
+    let mut votes: BTreeMap<&str, f64> = BTreeMap::new();
+    for v in &e.votes {
+        *votes.entry(v.polling_station_id.as_str()).or_default() += 1.0;
+    }
+    e.stations.iter().filter(|s| s.registered_voters >= 200).map(|s| votes.get(s.polling_station_id.as_str()).copied().unwrap_or(0.0) / f64::from(s.registered_voters)).collect()
+}
+
+fn spread(xs: &[f64]) -> f64 {
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64).sqrt() / mean
+}
+
+#[test]
+fn station_shocks_spread_station_turnout() {
+    let plain = spread(&station_turnouts(&stressed(5, Stress::default())));
+    let shocked = spread(&station_turnouts(&stressed(5, Stress { station_shock: 0.15, ..Stress::default() })));
+    assert!(plain < 0.06, "binomial noise only: {plain:.3}");
+    assert!(shocked > 0.11, "log-normal σ 0.15: {shocked:.3}");
+}
+
+#[test]
+fn a_late_swing_moves_late_votes_to_one_party_per_region() {
+    // Per region: the largest rise of a party's share from before 16:00 to after 19:00.
+    let rise = |e: &Election| {
+        let stations: BTreeMap<&str, &str> = e.stations.iter().map(|s| (s.polling_station_id.as_str(), s.region.as_str())).collect();
+        let mut shares: BTreeMap<(&str, bool), BTreeMap<&str, f64>> = BTreeMap::new();
+        for v in &e.votes {
+            let minute = v.voting_time.rem_euclid(DAY_MS) / MINUTE_MS;
+            if (960..1140).contains(&minute) {
+                continue;
+            }
+            *shares.entry((stations[v.polling_station_id.as_str()], minute >= 1140)).or_default().entry(v.candidate_id.as_str()).or_default() += 1.0;
+        }
+        let regions: BTreeSet<&str> = stations.values().copied().collect();
+        let rises: Vec<f64> = regions
+            .iter()
+            .map(|r| {
+                let share = |late: bool, c: &str| {
+                    let m = &shares[&(*r, late)];
+                    m.get(c).copied().unwrap_or(0.0) / m.values().sum::<f64>()
+                };
+                e.candidates.iter().map(|c| share(true, &c.candidate_id) - share(false, &c.candidate_id)).fold(f64::NEG_INFINITY, f64::max)
+            })
+            .collect();
+        rises.iter().sum::<f64>() / rises.len() as f64
+    };
+    let plain = rise(&stressed(6, Stress::default()));
+    let swung = rise(&stressed(6, Stress { late_swing: 0.2, ..Stress::default() }));
+    assert!(plain < 0.06 && swung > 0.12, "a party gains late in each region: {plain:.3} → {swung:.3}");
 }

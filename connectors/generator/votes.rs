@@ -6,6 +6,7 @@ use rand::Rng;
 use super::people::{age_band, voter_id, AGE_BANDS, MAX_AGE, MIN_AGE};
 use super::registry::{StationInfo, Stations, VoterInfo};
 use super::sampling::Weighted;
+use super::stress::{self, Stress};
 use super::{names, GeneratorConfig, MINUTE_MS};
 use crate::connectors::dataset::{AnomalyKind, AnomalyLabel, Candidate, PollingStation, Vote, VotingMethod};
 
@@ -14,6 +15,8 @@ pub(super) struct ElectionDay<'a> {
     /// Midnight UTC of election day, in ms since the epoch.
     pub(super) start: i64,
     pub(super) curve: DayCurve,
+    /// The curves of normal votes, by region and age (just `curve` without stress options).
+    pub(super) curves: Curves,
     pub(super) candidates: &'a [Candidate],
     pub(super) stations: &'a [PollingStation],
     /// Per station, in the order of `stations`.
@@ -23,10 +26,11 @@ pub(super) struct ElectionDay<'a> {
 }
 
 impl<'a> ElectionDay<'a> {
-    pub(super) fn new(date: NaiveDate, candidates: &'a [Candidate], stations: &'a Stations, voters: &'a [VoterInfo]) -> Self {
+    pub(super) fn new(date: NaiveDate, stress: &Stress, candidates: &'a [Candidate], stations: &'a Stations, voters: &'a [VoterInfo]) -> Self {
         ElectionDay {
             start: date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_millis(),
             curve: DayCurve::new(),
+            curves: Curves::new(stress),
             candidates,
             stations: &stations.records,
             station_infos: &stations.infos,
@@ -44,14 +48,20 @@ pub(super) struct DayCurve {
 
 impl DayCurve {
     pub(super) fn new() -> Self {
+        Self::shaped(0.30, 0.45, 0)
+    }
+
+    /// The curve with these weights of the morning and evening peaks, shifted by `shift`
+    /// minutes (peaks and plateau alike).
+    pub(super) fn shaped(morning: f64, evening: f64, shift: i64) -> Self {
         let gauss = |m: f64, mu: f64, sd: f64| (-0.5 * ((m - mu) / sd).powi(2)).exp() / (sd * (2.0 * std::f64::consts::PI).sqrt());
         let mut cdf = Vec::with_capacity(1441);
         let mut total = 0.0;
         cdf.push(0.0);
-        for m in 0..1440 {
+        for m in 0..1440i64 {
             let mf = m as f64 + 0.5;
-            let base = if (360..1260).contains(&m) { 0.25 / 900.0 } else { 0.05 / 900.0 };
-            total += base + 0.30 * gauss(mf, 480.0, 45.0) + 0.45 * gauss(mf, 1110.0, 70.0);
+            let base = if (360 + shift..1260 + shift).contains(&m) { 0.25 / 900.0 } else { 0.05 / 900.0 };
+            total += base + morning * gauss(mf, 480.0 + shift as f64, 45.0) + evening * gauss(mf, 1110.0 + shift as f64, 70.0);
             cdf.push(total);
         }
         DayCurve { cdf }
@@ -68,6 +78,42 @@ impl DayCurve {
         let u = lo + rng.random::<f64>() * (hi - lo);
         let m = self.cdf.partition_point(|&c| c <= u).saturating_sub(1).clamp(open_min, close_min - 1);
         m as i64 * MINUTE_MS + rng.random_range(0..MINUTE_MS)
+    }
+}
+
+/// The turnout curves of normal votes: one, or one per region and age under the stress
+/// options that shape them ([`Stress::age_timing`], [`Stress::regional_hours`]).
+pub(super) struct Curves {
+    curves: Vec<DayCurve>,
+    regions: bool,
+    ages: bool,
+}
+
+/// Ages from this one up share one curve under [`Stress::age_timing`].
+const OLDEST_TIMING_AGE: u32 = 65;
+
+impl Curves {
+    fn new(stress: &Stress) -> Self {
+        let ages = stress.age_timing;
+        let regions = stress.regional_hours;
+        let age_keys: Vec<u32> = if ages { (MIN_AGE..=OLDEST_TIMING_AGE).collect() } else { vec![MIN_AGE] };
+        let region_keys = if regions { names::REGIONS.len() } else { 1 };
+        let mut curves = Vec::with_capacity(region_keys * age_keys.len());
+        for region in 0..region_keys {
+            for &age in &age_keys {
+                let (morning, evening) = stress::peaks(stress, age);
+                curves.push(DayCurve::shaped(morning, evening, stress::curve_shift_min(stress, region)));
+            }
+        }
+        Curves { curves, regions, ages }
+    }
+
+    /// The curve of a voter of `age` in `region`.
+    pub(super) fn of(&self, region: usize, age: u32) -> &DayCurve {
+        let per_region = if self.ages { (OLDEST_TIMING_AGE - MIN_AGE + 1) as usize } else { 1 };
+        let r = if self.regions { region } else { 0 };
+        let a = if self.ages { (age.clamp(MIN_AGE, OLDEST_TIMING_AGE) - MIN_AGE) as usize } else { 0 };
+        &self.curves[r * per_region + a]
     }
 }
 
@@ -149,25 +195,44 @@ pub(super) fn turnout_at_age(turnout: f64, age: u32) -> f64 {
     (turnout * AGE_BANDS[age_band(age)].3 / mean_factor).clamp(0.0, 1.0)
 }
 
-/// Normal votes: each registered voter turns out with the configured turnout, tilted by age,
-/// and votes at their own station. Returns the drafts and who voted, per voter.
-pub(super) fn cast_normal_votes(rng: &mut impl Rng, day: &ElectionDay, turnout: f64, parties: usize, per_party: usize) -> (Vec<Draft>, Vec<bool>) {
+/// What shapes the normal votes beyond the turnout: the party count and the stress options'
+/// draws (station turnout factors, each region's swing party).
+pub(super) struct Shape<'a> {
+    pub(super) parties: usize,
+    pub(super) per_party: usize,
+    pub(super) stress: &'a Stress,
+    pub(super) station_factors: &'a [f64],
+    pub(super) swing_parties: &'a [usize],
+}
+
+/// Normal votes: each registered voter turns out with the configured turnout, tilted by age
+/// (and by their station's factor), and votes at their own station. Returns the drafts and
+/// who voted, per voter.
+pub(super) fn cast_normal_votes(rng: &mut impl Rng, day: &ElectionDay, turnout: f64, shape: &Shape) -> (Vec<Draft>, Vec<bool>) {
     let n_voters = day.voters.len();
+    let Shape { parties, per_party, stress, station_factors, swing_parties } = *shape;
     let prefs = Preferences::new(rng, parties, per_party);
     let mut drafts: Vec<Draft> = Vec::with_capacity((n_voters as f64 * turnout.clamp(0.0, 1.0) * 1.1) as usize + 16);
     let mut voted = vec![false; n_voters];
     for (v, info) in day.voters.iter().enumerate() {
-        if !rng.random_bool(turnout_at_age(turnout, info.age)) {
+        if !rng.random_bool((turnout_at_age(turnout, info.age) * station_factors[info.station as usize]).min(1.0)) {
             continue;
         }
         voted[v] = true;
         let st = &day.station_infos[info.station as usize];
+        let mut candidate = prefs.choose(rng, st.region, info.age);
+        let time_of_day = day.curves.of(st.region, info.age).sample(rng, st.open_ms, st.close_ms);
+        let method = voting_method(rng, info.age);
+        let swing = stress::swing_chance(stress.late_swing, time_of_day);
+        if swing > 0.0 && rng.random_bool(swing) {
+            candidate = (swing_parties[st.region] * per_party + rng.random_range(0..per_party)) as u32;
+        }
         drafts.push(Draft {
             voter: VoterRef::Registered(v as u32),
-            candidate: CandRef::Known(prefs.choose(rng, st.region, info.age)),
+            candidate: CandRef::Known(candidate),
             station: info.station,
-            time: day.start + day.curve.sample(rng, st.open_ms, st.close_ms),
-            method: voting_method(rng, info.age),
+            time: day.start + time_of_day,
+            method,
             kind: None,
         });
     }

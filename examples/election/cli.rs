@@ -40,6 +40,9 @@ pub enum Command {
     Produce(ProduceArgs),
     /// Print the PostgreSQL schema the job creates (idempotent SQL, for psql).
     Schema,
+    /// Measure the live projection like a forecast on generated elections (calibration and
+    /// test seeds, stress options on and off); prints markdown tables.
+    Forecast(crate::forecast::ForecastArgs),
 }
 
 #[derive(Args, Debug)]

@@ -26,6 +26,7 @@
 mod cli;
 mod detection;
 mod display;
+mod forecast;
 mod kafka;
 mod postgres;
 
@@ -77,6 +78,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Produce(args)) => kafka::produce(args),
+        Some(Command::Forecast(args)) => forecast::run(args),
         Some(Command::Schema) => {
             print!("{}", ballotflow::connectors::postgres::schema_sql(&ballotflow::pipelines::election::tables()));
             Ok(())

@@ -48,6 +48,7 @@ pub mod evaluate;
 mod feed;
 pub mod job;
 pub mod model;
+pub mod projection;
 pub mod quality;
 pub mod records;
 pub mod results;

@@ -1,0 +1,293 @@
+//! [`project`]: the projection of every race from what is counted by a watermark.
+//!
+//! In: [`Tallies`] (per station: region, opening hours, registered voters and counted votes
+//! per age band; per region and age band: counted votes per choice) and the watermark's
+//! minute of the day. Out: one [`RaceProjection`] per race, the nation first and then each
+//! region.
+//!
+//! Per station and age band, the share φ of the day's turnout cast before the watermark
+//! comes from the model's curve of the region and band, cut to the station's hours. The
+//! station's turnout factor λ has a Gamma prior of mean 1 (the model's station shape α) and
+//! is updated by the station's counted votes n against the votes the model expected by now,
+//! Σ E φ (E = registered × the band's turnout): λ ~ Gamma(α + n, α + Σ E φ). The remaining
+//! votes are λ E (1 − φ), at most the band's voters who have not voted. A region's shares in
+//! a band are its counted shares pulled toward the national shares of the band by the
+//! model's pooling pseudo-votes.
+//!
+//! The uncertainty comes from seeded draws: per region, one normal factor on its remaining
+//! votes (station factors and turnout noise, shared by the region's stations), and per
+//! region and band a Dirichlet of the shares whose spread is the Dirichlet-multinomial's
+//! (the unknown shares and the sampling of the remaining voters). The nation is the sum of
+//! its regions' draws. Draws are pulled away from (or toward) the projection by the model's
+//! spread factor for the time of day; the 90 % interval is their 5th to 95th percentile, and
+//! a choice's win probability the share of draws in which it leads.
+
+use super::model::{share_before, ProjectionModel};
+use super::sampling::{dirichlet, normal, stream};
+use super::BANDS;
+use crate::pipelines::election::model::Id;
+
+/// A polling station as the projection sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StationTally {
+    /// Index into [`Tallies::regions`].
+    pub region: usize,
+    /// Opening minute of the day.
+    pub opens: u16,
+    /// Closing minute of the day (exclusive).
+    pub closes: u16,
+    /// Registered voters per age band.
+    pub registered: [u32; BANDS],
+    /// Counted votes per age band.
+    pub counted: [u32; BANDS],
+}
+
+/// What is counted by a watermark, as the projection needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tallies {
+    /// Region names, in order.
+    pub regions: Vec<Id>,
+    /// What the races are between (candidate ids or parties), in order.
+    pub choices: Vec<Id>,
+    /// Every polling station.
+    pub stations: Vec<StationTally>,
+    /// Counted votes per region, age band and choice, at
+    /// `(region * BANDS + band) * choices.len() + choice`.
+    pub votes: Vec<u64>,
+}
+
+impl Tallies {
+    /// Empty tallies of these regions and choices.
+    pub fn new(regions: Vec<Id>, choices: Vec<Id>) -> Self {
+        let votes = vec![0; regions.len() * BANDS * choices.len()];
+        Tallies { regions, choices, stations: Vec::new(), votes }
+    }
+
+    /// The index of a cell of [`Tallies::votes`].
+    pub fn cell(&self, region: usize, band: usize, choice: usize) -> usize {
+        (region * BANDS + band) * self.choices.len() + choice
+    }
+}
+
+/// One choice in one race.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChoiceProjection {
+    /// Votes counted.
+    pub counted: u64,
+    /// Projected final votes.
+    pub votes: f64,
+    /// 90 % interval of the final votes.
+    pub votes_lo: f64,
+    /// 90 % interval of the final votes.
+    pub votes_hi: f64,
+    /// Projected final share of the race's votes.
+    pub share: f64,
+    /// 90 % interval of the final share.
+    pub share_lo: f64,
+    /// 90 % interval of the final share.
+    pub share_hi: f64,
+    /// Probability of finishing first.
+    pub win_probability: f64,
+}
+
+/// One race: the nation or a region.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RaceProjection {
+    /// The region, or `None` for the nation.
+    pub region: Option<usize>,
+    /// Votes counted.
+    pub counted: u64,
+    /// Votes expected in all: counted plus projected.
+    pub expected: f64,
+    /// Votes still possible: registered voters who have not voted at stations that are
+    /// open, or closed less than the allowed lateness ago.
+    pub still_possible: u64,
+    /// Per choice, in the order of [`Tallies::choices`].
+    pub choices: Vec<ChoiceProjection>,
+}
+
+/// What one region adds up to, before the draws.
+#[derive(Default)]
+struct RegionSum {
+    /// Projected remaining votes per band.
+    remaining: [f64; BANDS],
+    /// Variance of the region's remaining votes.
+    variance: f64,
+    /// Voters who have not voted at stations still open.
+    unvoted: f64,
+    still_possible: u64,
+}
+
+/// Projects every race as of `minute` of election day (all votes cast before it counted),
+/// with votes up to `lateness` minutes after a station's close still possible. See the
+/// [module documentation](self).
+pub fn project(model: &ProjectionModel, tallies: &Tallies, minute: f64, lateness: f64) -> Vec<RaceProjection> {
+    let k = tallies.choices.len();
+    let n_regions = tallies.regions.len();
+    let mut sums: Vec<RegionSum> = (0..n_regions).map(|_| RegionSum::default()).collect();
+    let alpha = model.station_shape;
+    for station in &tallies.stations {
+        let region = &tallies.regions[station.region];
+        let (opens, closes) = (f64::from(station.opens), f64::from(station.closes));
+        let mut expected_by_now = 0.0;
+        let mut expected_rest = [0.0; BANDS];
+        let mut counted = 0.0;
+        for band in 0..BANDS {
+            let e = f64::from(station.registered[band]) * model.turnout[band];
+            let phi = share_before(model.curve(region, band), opens, closes, minute);
+            expected_by_now += e * phi;
+            expected_rest[band] = e * (1.0 - phi);
+            counted += f64::from(station.counted[band]);
+        }
+        let factor = (alpha + counted) / (alpha + expected_by_now);
+        let factor_var = factor / (alpha + expected_by_now);
+        let sum = &mut sums[station.region];
+        let mut rest_total = 0.0;
+        let mut expected_rest_total = 0.0;
+        for band in 0..BANDS {
+            let unvoted = f64::from(station.registered[band].saturating_sub(station.counted[band]));
+            let rest = (factor * expected_rest[band]).min(unvoted);
+            sum.remaining[band] += rest;
+            rest_total += rest;
+            expected_rest_total += expected_rest[band];
+            if minute < closes {
+                sum.unvoted += unvoted;
+            }
+        }
+        sum.variance += rest_total + expected_rest_total * expected_rest_total * factor_var;
+        if minute < closes + lateness {
+            sum.still_possible += (0..BANDS).map(|b| u64::from(station.registered[b].saturating_sub(station.counted[b]))).sum::<u64>();
+        }
+    }
+
+    // Shares per region and band: counted, pulled toward the nation's in the band.
+    let mut national = vec![0.0; BANDS * k];
+    for region in 0..n_regions {
+        for band in 0..BANDS {
+            for c in 0..k {
+                national[band * k + c] += tallies.votes[tallies.cell(region, band, c)] as f64;
+            }
+        }
+    }
+    let mut means = vec![0.0; n_regions * BANDS * k];
+    let mut concentration = vec![0.0; n_regions * BANDS];
+    for band in 0..BANDS {
+        let nat = &national[band * k..(band + 1) * k];
+        let nat_total: f64 = nat.iter().sum();
+        let prior: Vec<f64> = nat.iter().map(|&v| (v + 1.0) / (nat_total + k as f64)).collect();
+        for region in 0..n_regions {
+            let counted: f64 = (0..k).map(|c| tallies.votes[tallies.cell(region, band, c)] as f64).sum();
+            let a0 = counted + model.pooling;
+            for c in 0..k {
+                means[tallies.cell(region, band, c)] = (tallies.votes[tallies.cell(region, band, c)] as f64 + model.pooling * prior[c]) / a0;
+            }
+            // The Dirichlet-multinomial's spread of the remaining votes, as a Dirichlet.
+            let rest = sums[region].remaining[band];
+            concentration[region * BANDS + band] = if rest > 0.0 { (rest * (a0 + 1.0) / (a0 + rest) - 1.0).max(1e-3) } else { 0.0 };
+        }
+    }
+
+    // Counted votes per race and choice (race 0 is the nation).
+    let races = n_regions + 1;
+    let mut counted = vec![0u64; races * k];
+    let mut projected = vec![0.0; races * k];
+    for region in 0..n_regions {
+        for band in 0..BANDS {
+            let rest = sums[region].remaining[band];
+            for c in 0..k {
+                let v = tallies.votes[tallies.cell(region, band, c)];
+                let p = v as f64 + rest * means[tallies.cell(region, band, c)];
+                counted[(region + 1) * k + c] += v;
+                counted[c] += v;
+                projected[(region + 1) * k + c] += p;
+                projected[c] += p;
+            }
+        }
+    }
+
+    // The draws: votes per race and choice.
+    let draws = model.draws.max(1);
+    let mut drawn = vec![0.0; draws * races * k];
+    let mut rng = stream(model.seed, 0, (minute * 60_000.0) as i64);
+    let mut theta = vec![0.0; k];
+    for d in 0..draws {
+        let row = &mut drawn[d * races * k..(d + 1) * races * k];
+        for region in 0..n_regions {
+            let sum = &sums[region];
+            let total: f64 = sum.remaining.iter().sum();
+            let scale = if total > 0.0 { (1.0 + normal(&mut rng) * sum.variance.sqrt() / total).clamp(0.0, (sum.unvoted / total).max(1.0)) } else { 0.0 };
+            for band in 0..BANDS {
+                let rest = sum.remaining[band] * scale;
+                let cell = tallies.cell(region, band, 0);
+                let mean = &means[cell..cell + k];
+                let conc = concentration[region * BANDS + band];
+                if rest > 0.0 && conc > 0.0 {
+                    dirichlet(&mut rng, mean, conc, &mut theta);
+                } else {
+                    theta.copy_from_slice(mean);
+                }
+                for c in 0..k {
+                    let v = tallies.votes[cell + c] as f64 + rest * theta[c];
+                    row[(region + 1) * k + c] += v;
+                    row[c] += v;
+                }
+            }
+        }
+    }
+
+    let spread = model.spread_at(minute as i64);
+    (0..races)
+        .map(|race| {
+            let proj = &projected[race * k..(race + 1) * k];
+            let total: f64 = proj.iter().sum();
+            let share = |v: f64, t: f64| if t > 0.0 { v / t } else { 1.0 / k as f64 };
+            let mut votes_draws = vec![Vec::with_capacity(draws); k];
+            let mut share_draws = vec![Vec::with_capacity(draws); k];
+            let mut wins = vec![0.0; k];
+            for d in 0..draws {
+                let row = &drawn[(d * races + race) * k..(d * races + race + 1) * k];
+                let t: f64 = row.iter().sum();
+                let mut best = (f64::NEG_INFINITY, 0);
+                for c in 0..k {
+                    let s = share(proj[c], total) + spread * (share(row[c], t) - share(proj[c], total));
+                    votes_draws[c].push(proj[c] + spread * (row[c] - proj[c]));
+                    share_draws[c].push(s);
+                    if s > best.0 {
+                        best = (s, c);
+                    }
+                }
+                wins[best.1] += 1.0;
+            }
+            let region = race.checked_sub(1);
+            let still_possible = match region {
+                Some(r) => sums[r].still_possible,
+                None => sums.iter().map(|s| s.still_possible).sum(),
+            };
+            let counted_race = &counted[race * k..(race + 1) * k];
+            let choices = (0..k)
+                .map(|c| {
+                    let (votes_lo, votes_hi) = interval(&mut votes_draws[c]);
+                    let (share_lo, share_hi) = interval(&mut share_draws[c]);
+                    ChoiceProjection {
+                        counted: counted_race[c],
+                        votes: proj[c],
+                        votes_lo: votes_lo.max(counted_race[c] as f64),
+                        votes_hi: votes_hi.max(counted_race[c] as f64),
+                        share: share(proj[c], total),
+                        share_lo: share_lo.clamp(0.0, 1.0),
+                        share_hi: share_hi.clamp(0.0, 1.0),
+                        win_probability: wins[c] / draws as f64,
+                    }
+                })
+                .collect();
+            RaceProjection { region, counted: counted_race.iter().sum(), expected: total, still_possible, choices }
+        })
+        .collect()
+}
+
+/// The 5th and 95th percentiles of `draws` (sorted in place).
+fn interval(draws: &mut [f64]) -> (f64, f64) {
+    draws.sort_unstable_by(f64::total_cmp);
+    let at = |q: f64| draws[((q * (draws.len() - 1) as f64).round() as usize).min(draws.len() - 1)];
+    (at(0.05), at(0.95))
+}
