@@ -24,6 +24,7 @@ pub mod reduce;
 pub mod split;
 pub mod topk;
 pub mod upsert;
+pub mod watermark;
 pub mod window;
 
 /// The operator traits, for `use ballotflow::operators::prelude::*`.
@@ -40,6 +41,7 @@ pub mod prelude {
     pub use super::split::Split;
     pub use super::topk::{MostFrequent, TopK};
     pub use super::upsert::LatestByKey;
+    pub use super::watermark::AsOfWatermark;
     pub use super::window::TumblingWindow;
 }
 

@@ -184,6 +184,12 @@ fn after_a_bounded_run_the_stream_the_metrics_and_the_page_equal_the_results() {
     let candidates = &expected["results_votes_per_candidate"];
     let leader = candidates.iter().max_by_key(|c| (c["votes"].as_i64(), std::cmp::Reverse(c["candidate_name"].as_str().unwrap().to_string()))).unwrap();
     assert!(dom.contains(&format!("id=\"leader-name\">{}<", leader["candidate_name"].as_str().unwrap())), "leader on the page:\n{dom}");
+    // The projection after the last vote: the nation's favourite is the leader, certain.
+    let races = &dom[dom.find("id=\"projection-races\"").expect("the projection's races")..];
+    let national = &races[races.find("<td class=\"\">national</td>").expect("the national race")..];
+    let national = &national[..national.find("</tr>").unwrap()];
+    assert!(national.contains(&format!(">{}<", leader["candidate_name"].as_str().unwrap())) && national.contains(">certain<"), "national race: {national}");
+    assert!(dom.contains("CERTAIN</span>"), "the national call's badge");
     for candidate in candidates {
         let at = dom.find(&format!("data-candidate=\"{}\"", candidate["candidate_id"].as_str().unwrap())).expect("a bar per candidate");
         let bar = &dom[at..dom[at..].find("</div></div>").map_or(dom.len(), |end| at + end)];

@@ -59,6 +59,7 @@ fn result_topics(brokers: &str) -> serde_json::Value {
 /// Rows of each table in a canonical order, to compare tables regardless of row order.
 fn sorted(mut tables: serde_json::Value) -> serde_json::Value {
     for rows in tables.as_object_mut().unwrap().values_mut() {
+        rows.as_array_mut().unwrap().iter_mut().for_each(common::normalise_projection);
         rows.as_array_mut().unwrap().sort_by_key(|r| r.to_string());
     }
     tables

@@ -18,8 +18,12 @@ use ballotflow::pipelines::election::{build_with, Detectors, ElectionFeed};
 use common::{diff, oracle_with, random_events, Admitted, Event, SENSITIVE};
 
 /// Every detector, with a rate model that fires on these small elections.
-const DETECTORS: Detectors =
-    Detectors { rate_spike: Some(SENSITIVE), over_turnout: true, data_quality: Some(ballotflow::pipelines::election::quality::QualityRules { max_dead_letter_share: 0.01 }) };
+const DETECTORS: Detectors = Detectors {
+    rate_spike: Some(SENSITIVE),
+    over_turnout: true,
+    data_quality: Some(ballotflow::pipelines::election::quality::QualityRules { max_dead_letter_share: 0.01 }),
+    projection: None,
+};
 
 type Log = Vec<(u64, usize, u64)>; // (event index, worker, admitted at)
 

@@ -124,7 +124,7 @@ fn run(events: &[(Event, u64)], workers: usize) -> Outputs {
             let (voters, voter_collection) = scope.new_collection();
             let (candidates, candidate_collection) = scope.new_collection();
             let (hours, hour_collection) = scope.new_collection();
-            let config = VerdictConfig { window_ms: Some(WINDOW_MS), statuses: true, expected_voters: 50 };
+            let config = VerdictConfig { window_ms: Some(WINDOW_MS), statuses: true, expected_voters: 50, projection: true };
             let out = verdicts(ballot_collection, voter_collection, candidate_collection, hour_collection, config);
             out.facts.map(Added::Fact).concat(out.measures.map(Added::Measure)).inner.capture_into(facts_tx);
             out.statuses.inner.capture_into(statuses_tx);
@@ -189,6 +189,7 @@ fn oracle(events: &[(Event, u64)], q: u64) -> (BTreeMap<Added, isize>, BTreeMap<
     for (_, info) in versions.values() {
         if let Some(info) = info {
             add(Added::Fact(Fact::Registered(info.region.as_str().into())));
+            add(Added::Fact(Fact::Roll(info.station_id.clone(), info.age_group)));
             add(Added::Measure(Measure::RegisteredVoter));
         }
     }
@@ -226,6 +227,7 @@ fn oracle(events: &[(Event, u64)], q: u64) -> (BTreeMap<Added, isize>, BTreeMap<
                     Tally::Hour(ballot.voting_time.div_euclid(HOUR_MS) * HOUR_MS),
                     Tally::Station(text(&ballot.polling_station_id)),
                     Tally::Window(text(&ballot.polling_station_id), ballot.voting_time.div_euclid(WINDOW_MS) * WINDOW_MS),
+                    Tally::Cell(text(&ballot.polling_station_id), info.age_group, text(&ballot.candidate_id)),
                 ] {
                     add(Added::Fact(Fact::Tally(tally)));
                 }

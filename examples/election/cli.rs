@@ -2,13 +2,15 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use ballotflow::connectors::clock::ClockConfig;
-use ballotflow::connectors::generator::GeneratorConfig;
+use ballotflow::connectors::generator::{GeneratorConfig, Stress};
 use ballotflow::connectors::kafka::{KafkaConfig, StartPosition, Topics};
 use ballotflow::operators::rate::RateModel;
 use ballotflow::pipelines::election::job::JobConfig;
+use ballotflow::pipelines::election::projection::{ProjectionConfig, ProjectionModel};
 use ballotflow::pipelines::election::quality::QualityRules;
 use ballotflow::pipelines::election::Detectors;
 
@@ -73,11 +75,35 @@ pub struct GeneratorArgs {
     /// Parties (3 to 6).
     #[arg(long, default_value_t = 5)]
     pub parties: usize,
+    /// Options that make the election hard to project (off by default; not with
+    /// `--direct`): age-timing, regional-hours, station-shocks, late-swing, or all.
+    #[arg(long, value_delimiter = ',')]
+    pub stress: Vec<StressOption>,
+}
+
+/// A generator stress option (see `ballotflow::connectors::generator::Stress`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StressOption {
+    AgeTiming,
+    RegionalHours,
+    StationShocks,
+    LateSwing,
+    All,
 }
 
 impl GeneratorArgs {
     pub fn config(&self) -> GeneratorConfig {
-        GeneratorConfig { seed: self.seed, voters: self.voters, parties: self.parties, ..GeneratorConfig::default() }
+        let mut stress = Stress::default();
+        for option in &self.stress {
+            match option {
+                StressOption::AgeTiming => stress.age_timing = true,
+                StressOption::RegionalHours => stress.regional_hours = true,
+                StressOption::StationShocks => stress.station_shock = Stress::ALL.station_shock,
+                StressOption::LateSwing => stress.late_swing = Stress::ALL.late_swing,
+                StressOption::All => stress = Stress::ALL,
+            }
+        }
+        GeneratorConfig { seed: self.seed, voters: self.voters, parties: self.parties, stress, ..GeneratorConfig::default() }
     }
 }
 
@@ -212,6 +238,13 @@ pub struct DetectionArgs {
     /// `rate_spike`: the least score (a Poisson z-score against the peers' pooled rate).
     #[arg(long, default_value_t = RateModel::default().min_score)]
     pub spike_min_score: f64,
+    /// No `projection` table (the live race call).
+    #[arg(long)]
+    pub no_projection: bool,
+    /// The projection's model (JSON, as `election forecast --save-model` writes it) instead
+    /// of the embedded one, which is calibrated on elections of the generator's defaults.
+    #[arg(long)]
+    pub projection_model: Option<PathBuf>,
 }
 
 impl DetectionArgs {
@@ -225,6 +258,15 @@ impl DetectionArgs {
             rate_spike: Some(RateModel { min_score: self.spike_min_score, ..RateModel::default() }),
             over_turnout: true,
             data_quality: Some(QualityRules { max_dead_letter_share: self.max_dead_letter_share }),
+            projection: match (self.no_projection, &self.projection_model) {
+                (true, _) => None,
+                (false, None) => Some(ProjectionConfig::default()),
+                (false, Some(path)) => {
+                    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                    let model: ProjectionModel = serde_json::from_str(&text).with_context(|| format!("{} is not a projection model", path.display()))?;
+                    Some(ProjectionConfig { model: std::sync::Arc::new(model), ..ProjectionConfig::default() })
+                }
+            },
         })
     }
 }

@@ -14,10 +14,10 @@ use ballotflow::pipelines::election::projection::{CallRules, ProjectionModel};
 #[derive(Args, Debug)]
 pub struct ForecastArgs {
     /// Calibration elections per scenario (half fit the curves, half the spread).
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 100)]
     pub calibration: u64,
     /// Test elections per scenario (seeds disjoint from the calibration's).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 200)]
     pub test: u64,
     /// Registered voters of the elections, taken in turn.
     #[arg(long, value_delimiter = ',', default_value = "20000,100000")]
@@ -102,7 +102,7 @@ fn print_tables(rows: &[(&str, ForecastReport)], args: &ForecastArgs, seconds: f
         "{} calibration and {} test elections per scenario; {:?} voters, {:?} parties; checkpoints every {} min; {} draws; {:.0} s\n",
         args.calibration, args.test, args.sizes, args.parties, args.step, args.draws, seconds
     );
-    println!("| scenario | races | 90 % coverage, worst / best checkpoint (07:00-21:00) | calibration error | Brier skill (all / 09-12) | wrong certain | wrong calls, margin > 1 pt | wrong calls, all | median call, margin > 5 / 1-5 / < 1 pt | flipped races: projection ahead of raw leader, median (≥ 60 min) |");
+    println!("| scenario | races | 90 % coverage, worst / best checkpoint (07:00-21:00) | calibration error | Brier skill (all / 09-12) | wrong certain | wrong calls, margin > 1 pt | wrong calls, all | median call, margin > 5 / 1-5 / < 1 pt | early leader lost: projection ahead of the raw count, median (races ≥ 60 min ahead), all / margin > 1 pt |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for (name, r) in rows {
         let day: Vec<f64> = r.coverage.iter().filter(|c| (420.0..=1260.0).contains(&c.0) && c.2 > 0).map(|c| c.1 as f64 / c.2 as f64).collect();
@@ -110,10 +110,13 @@ fn print_tables(rows: &[(&str, ForecastReport)], args: &ForecastArgs, seconds: f
         let best = day.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let [skill, skill_morning] = r.brier_skill();
         let calls: Vec<String> = (0..3).rev().map(|m| ForecastReport::median(&r.call_minutes[m]).map_or("-".into(), clock)).collect();
-        let leads = ForecastReport::median(&r.flip_leads);
-        let hour_ahead = r.flip_leads.iter().filter(|&&l| l >= 60.0).count();
+        let flips = |leads: Vec<f64>| {
+            let ahead = leads.iter().filter(|&&l| l >= 60.0).count();
+            let median = ForecastReport::median(&leads).map_or("-".into(), |l| format!("{l:+.0} min"));
+            format!("{} races: {median} ({ahead})", leads.len())
+        };
         println!(
-            "| {name} | {} | {:.1} % / {:.1} % | {:.3} | {:.2} / {:.2} | {} | {} | {} ({:.2} %) | {} | {} races: {} ({hour_ahead}) |",
+            "| {name} | {} | {:.1} % / {:.1} % | {:.3} | {:.2} / {:.2} | {} | {} | {} ({:.2} %) | {} | {} / {} |",
             r.races,
             100.0 * worst,
             100.0 * best,
@@ -125,8 +128,8 @@ fn print_tables(rows: &[(&str, ForecastReport)], args: &ForecastArgs, seconds: f
             r.wrong_calls.iter().sum::<usize>(),
             100.0 * r.wrong_call_rate(),
             calls.join(" / "),
-            r.flip_leads.len(),
-            leads.map_or("-".into(), |l| format!("{l:+.0} min")),
+            flips(r.flips(0..=2)),
+            flips(r.flips(1..=2)),
         );
     }
     println!("\nCoverage of the 90 % intervals by checkpoint:\n");

@@ -133,6 +133,7 @@ fn run(args: RunArgs, timely_args: TimelyArgs) -> anyhow::Result<()> {
     let source = match &args.input {
         _ if args.direct => {
             let start = Instant::now();
+            anyhow::ensure!(args.generator.stress.is_empty(), "--direct draws the election voter by voter, without the --stress options; drop one of them");
             let election = StreamedElection::new(&args.generator.config());
             eprintln!(
                 "drawing {} voters at {} stations (seed {}) on the workers; registries ready in {:.1}s",

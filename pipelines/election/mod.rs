@@ -70,6 +70,7 @@ use crate::operators::prelude::*;
 use crate::operators::rate::RateModel;
 use detect::StationProfile;
 use model::{Ballot, CandidateInfo, Id, VoterVersion, AGE_GROUPS};
+use projection::ProjectionConfig;
 use quality::{Measure, QualityRules};
 use results::*;
 use verdicts::{Fact, Tally, VerdictConfig};
@@ -115,7 +116,7 @@ pub struct ElectionOutputs<'scope> {
 
 /// What the pipeline finds beyond the per-vote checks ([`detect`], [`quality`]); everything
 /// is on by default, and [`Detectors::NONE`] turns it all off.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Detectors {
     /// The `rate_spike` model, or `None` for no rate-spike detection.
     pub rate_spike: Option<RateModel>,
@@ -123,16 +124,18 @@ pub struct Detectors {
     pub over_turnout: bool,
     /// The `data_quality` rules, or `None` for no `data_quality` table.
     pub data_quality: Option<QualityRules>,
+    /// The live race call ([`projection`]), or `None` for no `projection` table.
+    pub projection: Option<ProjectionConfig>,
 }
 
 impl Detectors {
     /// No detector beyond the per-vote checks.
-    pub const NONE: Detectors = Detectors { rate_spike: None, over_turnout: false, data_quality: None };
+    pub const NONE: Detectors = Detectors { rate_spike: None, over_turnout: false, data_quality: None, projection: None };
 }
 
 impl Default for Detectors {
     fn default() -> Self {
-        Detectors { rate_spike: Some(RateModel::default()), over_turnout: true, data_quality: Some(QualityRules::default()) }
+        Detectors { rate_spike: Some(RateModel::default()), over_turnout: true, data_quality: Some(QualityRules::default()), projection: Some(ProjectionConfig::default()) }
     }
 }
 
@@ -149,13 +152,21 @@ pub fn build_with<'scope>(inputs: ElectionInputs<'scope>, detectors: Detectors) 
     let profiles = inputs.stations.latest_by_key_named("Stations").flat_map(|(id, s)| StationProfile::of(&s).map(|p| (Id::from(id), p)));
     let station_hours = profiles.clone().map(|(id, p)| (id, p.hours));
 
-    let config = VerdictConfig { window_ms: detectors.rate_spike.map(|model| model.width_ms), statuses: inputs.statuses, expected_voters: inputs.expected_voters };
+    let config = VerdictConfig {
+        window_ms: detectors.rate_spike.map(|model| model.width_ms),
+        statuses: inputs.statuses,
+        expected_voters: inputs.expected_voters,
+        projection: detectors.projection.is_some(),
+    };
     let verdicts = verdicts::verdicts(inputs.votes, inputs.voters, candidates.clone(), station_hours, config);
     let parts = Parts::of(verdicts.facts);
-    let (tables, table_measures) = results(&parts, candidates);
+    let (tables, table_measures) = results(&parts, candidates.clone());
     let mut results = tables.concat(verdicts.anomalies);
     if let Some(model) = detectors.rate_spike {
         results = results.concat(detect::rate_spikes(parts.windows, profiles.clone(), model).map(ResultRow::keyed));
+    }
+    if let Some(config) = detectors.projection {
+        results = results.concat(projection::projection(parts.projection, profiles.clone(), candidates, config).map(ResultRow::keyed));
     }
     if detectors.over_turnout {
         results = results.concat(detect::over_turnout(parts.stations, profiles).map(ResultRow::keyed));
@@ -189,13 +200,16 @@ struct Parts<'scope> {
     stations: VecCollection<'scope, u64, Id>,
     /// The `(window_start, station)` of every counted vote.
     windows: VecCollection<'scope, u64, (i64, Id)>,
+    /// The projection's cells and rolls.
+    projection: VecCollection<'scope, u64, Fact>,
 }
 
 impl<'scope> Parts<'scope> {
     fn of(facts: VecCollection<'scope, u64, Fact>) -> Self {
-        let [tallies, stations, windows] = facts.split(|fact| match fact {
+        let [tallies, stations, windows, projection] = facts.split(|fact| match fact {
             Fact::Tally(Tally::Station(_)) => 1,
             Fact::Tally(Tally::Window(..)) => 2,
+            Fact::Tally(Tally::Cell(..)) | Fact::Roll(..) => 3,
             _ => 0,
         });
         let [candidates, parties, regions, registered, plain] = tallies.count_keys_named("Counts").split(|(fact, _)| match fact {
@@ -213,7 +227,7 @@ impl<'scope> Parts<'scope> {
             Fact::Tally(Tally::Window(station, start)) => Some((start, station)),
             _ => None,
         });
-        Parts { candidates, parties, regions, registered, plain, stations, windows }
+        Parts { candidates, parties, regions, registered, plain, stations, windows, projection }
     }
 }
 

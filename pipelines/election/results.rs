@@ -35,6 +35,8 @@ crate::tables! {
         Anomaly(Anomaly),
         /// `data_quality`
         DataQuality(QualityCheck),
+        /// `projection`
+        Projection(Projection),
     }
 }
 
@@ -282,6 +284,42 @@ crate::table! {
         pub expected: OrderedFloat<f64>,
         /// What was compared, in words.
         pub detail: String,
+    }
+}
+
+crate::table! {
+    /// A race's projection for one candidate, as of the event-time watermark (see
+    /// [`super::projection`]): the nation (`race` = `national`) and each region.
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    pub struct Projection in "projection", topic "projection" {
+        key {
+            /// Key: `national` or a region.
+            pub race: Id,
+            /// Key.
+            pub candidate_id: Id,
+        }
+        /// From the registry.
+        pub party_affiliation: Id,
+        /// The watermark the projection is as of.
+        pub as_of: i64 as Timestamptz,
+        /// Votes counted.
+        pub counted_votes: i64,
+        /// Projected final votes.
+        pub projected_votes: OrderedFloat<f64>,
+        /// Projected final share of the race's votes, in percent.
+        pub projected_share: OrderedFloat<f64>,
+        /// Lower end of the 90 % interval of the final share, in percent.
+        pub share_lo90: OrderedFloat<f64>,
+        /// Upper end of the 90 % interval of the final share, in percent.
+        pub share_hi90: OrderedFloat<f64>,
+        /// Probability of finishing first.
+        pub win_probability: OrderedFloat<f64>,
+        /// The race's status: `too_early`, `leading`, `called`, `certain` or `uncalled`.
+        pub status: Id,
+        /// The candidate the race is called (or certain, or was called) for.
+        pub called_for: Option<String>,
+        /// When (the watermark) the race was called.
+        pub called_at: Option<i64> as Timestamptz,
     }
 }
 

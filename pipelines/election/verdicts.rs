@@ -77,6 +77,9 @@ pub enum Tally {
     Station(Id),
     /// A station's rate window (only with the rate-spike detector)
     Window(Id, i64),
+    /// A station, age band and candidate (only for the projection): counted votes of the
+    /// station's voters of that band for that candidate
+    Cell(Id, u8, Id),
 }
 
 /// What the verdicts add up to; a fact's multiplicity is its count.
@@ -86,6 +89,8 @@ pub enum Fact {
     Tally(Tally),
     /// A registered voter of this region (`address.state`).
     Registered(Id),
+    /// A registered voter of this station and age band (only for the projection).
+    Roll(Id, u8),
 }
 
 /// What [`verdicts`] produces.
@@ -112,6 +117,8 @@ pub struct VerdictConfig {
     /// About how many voters there are in all (0: unknown); each worker reserves room for
     /// its share.
     pub expected_voters: u64,
+    /// Whether to produce the projection's facts: [`Tally::Cell`] and [`Fact::Roll`].
+    pub projection: bool,
 }
 
 /// Judges every ballot (see the module docs).
@@ -310,7 +317,9 @@ enum Coded {
     Hour(i64),
     Station(u32),
     Window(u32, i64),
+    Cell(u32, u8, u32),
     Registered(u32),
+    Roll(u32, u8),
     Measure(CodedMeasure),
 }
 
@@ -349,7 +358,7 @@ impl Sums {
             Coded::Station(i) => (5, i as usize),
             Coded::Registered(i) => (6, i as usize),
             Coded::Measure(m) => (7, m as usize),
-            Coded::City(..) | Coded::EducationParty(..) | Coded::Hour(_) | Coded::Window(..) => return None,
+            Coded::City(..) | Coded::EducationParty(..) | Coded::Hour(_) | Coded::Window(..) | Coded::Cell(..) | Coded::Roll(..) => return None,
         })
     }
 
@@ -398,6 +407,8 @@ impl Sums {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Snapshot {
     region: Option<u32>,
+    /// Station and age band, for the projection's rolls.
+    roll: Option<(u32, u8)>,
     counted: Option<Basis>,
 }
 
@@ -449,6 +460,9 @@ impl State {
             let region = self.tables.profile_list[record.profile as usize].region;
             facts.add(Coded::Registered(region), 1);
             facts.add(Coded::Measure(CodedMeasure::RegisteredVoter), 1);
+            if self.tables.config.projection {
+                facts.add(Coded::Roll(record.station, self.tables.profile_list[record.profile as usize].age_group), 1);
+            }
         }
         self.voters.insert(version.voter_id.clone(), Voter { version: Some((version.seq, record)), ballots: SmallVec::new() });
         true
@@ -609,7 +623,8 @@ impl Tables {
             let (_, party) = self.candidate_info[s.candidate as usize].as_ref()?;
             Some(Basis { candidate: s.candidate, party: *party, profile: record?.profile, station: s.station, time: s.time })
         });
-        Snapshot { region: record.map(|r| self.profile_list[r.profile as usize].region), counted }
+        let roll = record.filter(|_| self.config.projection).map(|r| (r.station, self.profile_list[r.profile as usize].age_group));
+        Snapshot { region: record.map(|r| self.profile_list[r.profile as usize].region), roll, counted }
     }
 
     /// The first check a ballot fails, before de-duplication.
@@ -656,6 +671,13 @@ impl Tables {
                 if let Some(region) = region {
                     out.facts.add(Coded::Registered(region), diff);
                     out.facts.add(Coded::Measure(CodedMeasure::RegisteredVoter), diff);
+                }
+            }
+        }
+        if new.roll != old.roll {
+            for (roll, diff) in [(old.roll, -1), (new.roll, 1)] {
+                if let Some((station, band)) = roll {
+                    out.facts.add(Coded::Roll(station, band), diff);
                 }
             }
         }
@@ -716,7 +738,8 @@ impl Tables {
             Coded::Hour(window_start(b.time, HOUR_MS)),
             Coded::Station(b.station),
         ];
-        for code in codes.into_iter().chain(window) {
+        let cell = self.config.projection.then_some(Coded::Cell(b.station, p.age_group, b.candidate));
+        for code in codes.into_iter().chain(window).chain(cell) {
             out.facts.add(code, diff);
         }
     }
@@ -736,7 +759,9 @@ impl Tables {
                 Coded::Hour(h) => Fact::Tally(Tally::Hour(h)),
                 Coded::Station(s) => Fact::Tally(Tally::Station(self.stations.text(s).clone())),
                 Coded::Window(s, w) => Fact::Tally(Tally::Window(self.stations.text(s).clone(), w)),
+                Coded::Cell(s, band, c) => Fact::Tally(Tally::Cell(self.stations.text(s).clone(), band, self.candidates.text(c).clone())),
                 Coded::Registered(r) => Fact::Registered(word(r)),
+                Coded::Roll(s, band) => Fact::Roll(self.stations.text(s).clone(), band),
                 Coded::Measure(m) => {
                     let measure = match m {
                         CodedMeasure::Vote => Measure::Vote,

@@ -254,12 +254,11 @@ pub fn oracle(admitted: &Admitted) -> BTreeMap<ResultKey, ResultRow> {
     oracle_with(admitted, &Detectors::default())
 }
 
-/// The result tables the pipeline must hold for these admitted events and detectors.
-pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<ResultKey, ResultRow> {
+/// The counted votes of these admitted events, and the rejected ones with their kinds.
+pub fn judge(admitted: &Admitted) -> (Vec<&Vote>, Vec<(&Vote, AnomalyKind)>) {
     let candidates: BTreeMap<String, Candidate> = live(&admitted.candidates);
     let stations: BTreeMap<String, PollingStation> = live(&admitted.stations);
     let voters: BTreeMap<String, Voter> = live(&admitted.voters);
-
     let mut anomalies = Vec::new();
     let mut valid: BTreeMap<String, Vec<&Vote>> = BTreeMap::new();
     for vote in &admitted.votes {
@@ -290,6 +289,16 @@ pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<Resul
         counted.push(votes[0]);
         anomalies.extend(votes[1..].iter().map(|v| (*v, AnomalyKind::DuplicateVote)));
     }
+
+    (counted, anomalies)
+}
+
+/// The result tables the pipeline must hold for these admitted events and detectors.
+pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<ResultKey, ResultRow> {
+    let candidates: BTreeMap<String, Candidate> = live(&admitted.candidates);
+    let stations: BTreeMap<String, PollingStation> = live(&admitted.stations);
+    let voters: BTreeMap<String, Voter> = live(&admitted.voters);
+    let (counted, anomalies) = judge(admitted);
 
     let mut rows = Vec::new();
     let count = |f: &dyn Fn(&Vote) -> bool| counted.iter().filter(|v| f(v)).count() as i64;
@@ -360,6 +369,9 @@ pub fn oracle_with(admitted: &Admitted, detectors: &Detectors) -> BTreeMap<Resul
             candidate_id: Some(v.candidate_id.clone()),
             ..Anomaly::of(kind)
         }));
+    }
+    if detectors.projection.is_some() {
+        rows.extend(final_projection(&counted, &stations, &candidates));
     }
     if let Some(model) = detectors.rate_spike {
         rows.extend(rate_spikes(&counted, &stations, &model));
@@ -471,6 +483,66 @@ fn over_turnout(counted: &[&Vote], stations: &BTreeMap<String, PollingStation>) 
 }
 
 /// Prints the first differences between two tables (for assertion messages).
+/// The projection after the last vote: per race (the nation and each station region) and
+/// candidate, the count, with zero-width intervals and the leader's win probability 1. The
+/// watermark it is as of and the race's call depend on the run's history (a tie is never
+/// certain; it keeps its last call), so they are left out, as by [`comparable`] and
+/// [`normalise_projection`]; `tests/projection.rs` checks them.
+fn final_projection(counted: &[&Vote], stations: &BTreeMap<String, PollingStation>, candidates: &BTreeMap<String, Candidate>) -> Vec<ResultRow> {
+    let regions: BTreeSet<&str> = stations.values().map(|s| s.region.as_str()).collect();
+    let mut rows = Vec::new();
+    for race in std::iter::once(None).chain(regions.into_iter().map(Some)) {
+        let votes: Vec<i64> =
+            candidates.keys().map(|c| counted.iter().filter(|v| v.candidate_id == *c && race.is_none_or(|r| stations[&v.polling_station_id].region == r)).count() as i64).collect();
+        let total: i64 = votes.iter().sum();
+        let best = *votes.iter().max().unwrap_or(&0);
+        let leader = votes.iter().position(|&v| v == best).unwrap_or(0);
+        for (i, (id, c)) in candidates.iter().enumerate() {
+            let share = OrderedFloat(if total > 0 { 100.0 * (votes[i] as f64 / total as f64) } else { 100.0 / candidates.len() as f64 });
+            rows.push(ResultRow::Projection(Projection {
+                race: race.unwrap_or("national").into(),
+                candidate_id: id.as_str().into(),
+                party_affiliation: c.party_affiliation.as_str().into(),
+                as_of: 0,
+                counted_votes: votes[i],
+                projected_votes: OrderedFloat(votes[i] as f64),
+                projected_share: share,
+                share_lo90: share,
+                share_hi90: share,
+                win_probability: OrderedFloat(if i == leader { 1.0 } else { 0.0 }),
+                status: "".into(),
+                called_for: None,
+                called_at: None,
+            }));
+        }
+    }
+    rows
+}
+
+/// A projection row (as JSON) without what depends on the run's history: the watermark
+/// it is as of and the race's call. Other rows pass unchanged.
+pub fn normalise_projection(row: &mut serde_json::Value) {
+    if let Some(columns) = row.as_object_mut().filter(|c| c.contains_key("win_probability") && c.contains_key("as_of")) {
+        for column in ["as_of", "called_at", "status", "called_for"] {
+            columns.insert(column.into(), serde_json::Value::Null);
+        }
+    }
+}
+
+/// `rows` without what the projection's rows owe to the run's history (see
+/// [`final_projection`]).
+pub fn comparable(rows: &BTreeMap<ResultKey, ResultRow>) -> BTreeMap<ResultKey, ResultRow> {
+    rows.iter()
+        .map(|(key, row)| {
+            let row = match row {
+                ResultRow::Projection(p) => ResultRow::Projection(Projection { as_of: 0, status: "".into(), called_for: None, called_at: None, ..p.clone() }),
+                other => other.clone(),
+            };
+            (key.clone(), row)
+        })
+        .collect()
+}
+
 pub fn diff(expected: &BTreeMap<ResultKey, ResultRow>, actual: &BTreeMap<ResultKey, ResultRow>) -> String {
     let mut out = String::new();
     for (k, v) in expected {

@@ -58,6 +58,7 @@ pub type Tables = BTreeMap<String, Vec<Value>>;
 /// Times in any RFC 3339 form become `…T…000Z` and numbers become floats, so PostgreSQL's
 /// rows (`60` for a double 60.0) and ours compare.
 fn normalise(row: &mut Value) {
+    super::normalise_projection(row);
     if let Value::Object(columns) = row {
         for value in columns.values_mut() {
             if let Some(number) = value.as_f64() {

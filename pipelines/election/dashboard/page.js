@@ -259,9 +259,47 @@ function engine() {
   else $("dead").innerHTML = `<tbody><tr><td class="empty">none</td></tr></tbody>`;
 }
 
+// The projection: the national race's projected shares (bar), 90 % interval (band) and win
+// probabilities, and each race's favourite with its status.
+function projection() {
+  const list = rows("projection");
+  const national = list.filter((r) => r.race === "national").sort((a, b) => b.projected_share - a.projected_share);
+  if (!national.length) {
+    $("projection-national").innerHTML = `<div class="empty">no projection yet</div>`;
+    $("projection-call").innerHTML = "";
+    $("projection-races").innerHTML = "";
+    return;
+  }
+  const names = new Map(rows("results_votes_per_candidate").map((c) => [c.candidate_id, c.candidate_name]));
+  const name = (id) => names.get(id) || id;
+  const when = (t) => (t ? hhmm(Date.parse(t)) : "–");
+  const badge = (r) => `<span class="badge call ${esc(r.status)}">${esc(r.status.replace("_", " ").toUpperCase())}</span>`;
+  const head = national[0];
+  $("projection-call").innerHTML = badge(head) + (head.called_for ? ` <small>for ${esc(name(head.called_for))} at ${esc(when(head.called_at))}</small>` : "");
+  $("projection-national").innerHTML = national.map((r) => `<div class="bar" data-candidate="${esc(r.candidate_id)}"><span class="label" title="${esc(name(r.candidate_id))}">${esc(name(r.candidate_id))}</span>
+      <span class="track interval"><span class="fill" style="width:${r.projected_share.toFixed(2)}%;background:${colour(r.party_affiliation)}"></span><span class="range" style="left:${r.share_lo90.toFixed(2)}%;width:${(r.share_hi90 - r.share_lo90).toFixed(2)}%"></span></span>
+      <span class="value"><b>${pct(r.projected_share)}</b> ${pct(r.share_lo90)}–${pct(r.share_hi90)} · win ${pct(100 * r.win_probability)}</span></div>`).join("");
+  const favourites = new Map();
+  for (const r of list) {
+    const f = favourites.get(r.race);
+    if (!f || r.win_probability > f.win_probability || (r.win_probability === f.win_probability && r.projected_share > f.projected_share)) favourites.set(r.race, r);
+  }
+  const races = Array.from(favourites.values()).sort((a, b) => (a.race === "national" ? -1 : b.race === "national" ? 1 : a.race.localeCompare(b.race)));
+  table($("projection-races"), [
+    { label: "race", value: (r) => r.race },
+    { label: "favourite", value: (r) => name(r.candidate_id) },
+    { label: "share", num: true, value: (r) => pct(r.projected_share) },
+    { label: "90 %", num: true, value: (r) => `${pct(r.share_lo90)}–${pct(r.share_hi90)}` },
+    { label: "win", num: true, value: (r) => pct(100 * r.win_probability) },
+    { label: "status", value: (r) => r.status.replace("_", " ") },
+    { label: "called", value: (r) => when(r.called_at) },
+  ], races, (r) => "call-" + r.status);
+}
+
 function render() {
   const totals = header();
   race(totals);
+  projection();
   where(totals.counted);
   integrity();
   status();

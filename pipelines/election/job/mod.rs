@@ -131,7 +131,7 @@ pub enum JobError {
 }
 
 /// How a job runs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct JobConfig {
     /// Event time to timely time.
     pub clock: ClockConfig,
@@ -259,7 +259,12 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
         Some(readers) => EventClock::partitioned(config.clock, 0, readers.vote_partitions()),
         None => EventClock::new(config.clock, 0),
     };
-    let detectors = config.detectors;
+    let mut detectors = config.detectors.clone();
+    if let Some(projection) = detectors.projection.as_mut() {
+        // Votes may arrive this long after their time: until then a closed station's
+        // electors may still have voted.
+        projection.lateness_ms = config.clock.max_out_of_orderness_ms as i64;
+    }
     let JobOutputs { results: result_outputs, records: record_outputs } = outputs;
     let ledger = config.ledger && !record_outputs.is_empty();
     let profile = profile::OperatorProfile::start(worker);

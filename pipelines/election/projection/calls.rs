@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::estimate::RaceProjection;
+use crate::pipelines::election::model::Id;
 
 /// A race's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -62,12 +63,12 @@ impl Default for CallRules {
 }
 
 /// The call state of one race.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RaceCall {
     /// The status.
     pub status: Option<CallStatus>,
     /// The choice called (or certain), also after the call is withdrawn.
-    pub called_for: Option<usize>,
+    pub called_for: Option<Id>,
     /// When (the watermark, ms) it was called.
     pub called_at: Option<i64>,
     /// Projections in a row at or above the call threshold for the current leader.
@@ -75,8 +76,9 @@ pub struct RaceCall {
 }
 
 impl RaceCall {
-    /// The status after a projection as of `as_of` (ms).
-    pub fn update(&mut self, race: &RaceProjection, as_of: i64, rules: &CallRules) -> CallStatus {
+    /// The status after a projection as of `as_of` (ms) of a race between `choices` (in
+    /// the projection's order).
+    pub fn update(&mut self, race: &RaceProjection, choices: &[Id], as_of: i64, rules: &CallRules) -> CallStatus {
         if self.status == Some(CallStatus::Certain) {
             return CallStatus::Certain;
         }
@@ -89,21 +91,23 @@ impl RaceCall {
         let by_count = (0..race.choices.len()).max_by_key(|&c| (race.choices[c].counted, std::cmp::Reverse(c))).expect("choices");
         let runner_up = race.choices.iter().enumerate().filter(|&(c, _)| c != by_count).map(|(_, p)| p.counted).max().unwrap_or(0);
         if race.counted > 0 && race.choices[by_count].counted - runner_up > race.still_possible {
-            if self.called_for != Some(by_count) || self.called_at.is_none() {
+            if self.called_for.as_ref() != Some(&choices[by_count]) || self.called_at.is_none() {
                 self.called_at = Some(as_of);
             }
-            self.called_for = Some(by_count);
+            self.called_for = Some(choices[by_count].clone());
             self.status = Some(CallStatus::Certain);
             return CallStatus::Certain;
         }
         let enough = race.expected > 0.0 && race.counted as f64 >= rules.min_counted * race.expected;
         let p = race.choices[leader].win_probability;
         self.streak = if enough && p >= rules.call_at { self.streak + 1 } else { 0 };
+        // The called choice's probability now (0 if it is no longer a choice).
+        let called_p = self.called_for.as_ref().and_then(|id| choices.iter().position(|c| c == id)).map_or(0.0, |c| race.choices[c].win_probability);
         let status = match self.status {
-            Some(CallStatus::Called) if race.choices[self.called_for.expect("a call has a choice")].win_probability < rules.uncall_below => CallStatus::Uncalled,
+            Some(CallStatus::Called) if called_p < rules.uncall_below => CallStatus::Uncalled,
             Some(CallStatus::Called) => CallStatus::Called,
             _ if self.streak >= rules.debounce => {
-                self.called_for = Some(leader);
+                self.called_for = Some(choices[leader].clone());
                 self.called_at = Some(as_of);
                 CallStatus::Called
             }
@@ -113,5 +117,51 @@ impl RaceCall {
         };
         self.status = Some(status);
         status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipelines::election::projection::ChoiceProjection;
+
+    /// A two-way race: counted votes, win probability of the first, votes still possible.
+    fn race(counted: [u64; 2], p: f64, still_possible: u64, expected: f64) -> RaceProjection {
+        let choice =
+            |counted: u64, win_probability: f64| ChoiceProjection { counted, votes: 0.0, votes_lo: 0.0, votes_hi: 0.0, share: 0.0, share_lo: 0.0, share_hi: 0.0, win_probability };
+        RaceProjection { region: None, counted: counted[0] + counted[1], expected, still_possible, choices: vec![choice(counted[0], p), choice(counted[1], 1.0 - p)] }
+    }
+
+    #[test]
+    fn a_race_is_called_after_the_debounce_uncalled_when_it_slips_and_certain_for_good() {
+        let choices: Vec<Id> = vec!["a".into(), "b".into()];
+        let rules = CallRules::default();
+        let mut call = RaceCall::default();
+        let mut step = |r: RaceProjection, at: i64| call.update(&r, &choices, at, &rules);
+        assert_eq!(step(race([10, 5], 0.999, 900, 1000.0), 1), CallStatus::TooEarly, "15 of 1000 expected is too early");
+        assert_eq!(step(race([300, 200], 0.9, 500, 1000.0), 2), CallStatus::Leading);
+        assert_eq!(step(race([310, 200], 0.996, 490, 1000.0), 3), CallStatus::Leading, "one projection above the threshold is not enough");
+        assert_eq!(step(race([320, 200], 0.997, 480, 1000.0), 4), CallStatus::Called);
+        assert_eq!(step(race([330, 200], 0.96, 470, 1000.0), 5), CallStatus::Called, "still above the withdrawal threshold");
+        assert_eq!(step(race([330, 250], 0.5, 420, 1000.0), 6), CallStatus::Uncalled);
+        assert_eq!(step(race([340, 250], 0.6, 410, 1000.0), 7), CallStatus::Uncalled, "stays visible until called again");
+        assert_eq!(step(race([600, 250], 0.999, 400, 1000.0), 8), CallStatus::Uncalled);
+        assert_eq!(step(race([610, 250], 0.999, 390, 1000.0), 9), CallStatus::Called);
+        assert_eq!((call.called_for.as_deref(), call.called_at), (Some("a"), Some(9)));
+        let mut step = |r: RaceProjection, at: i64| call.update(&r, &choices, at, &rules);
+        assert_eq!(step(race([700, 250], 0.999, 449, 1000.0), 10), CallStatus::Certain, "a lead of 450 over 449 possible votes");
+        assert_eq!(step(race([700, 250], 0.2, 449, 1000.0), 11), CallStatus::Certain, "certain is final");
+        assert_eq!((call.called_for.as_deref(), call.called_at), (Some("a"), Some(9)), "certain for the called choice keeps its call time");
+    }
+
+    #[test]
+    fn the_trailing_candidate_can_be_certain_by_count_alone() {
+        let choices: Vec<Id> = vec!["a".into(), "b".into()];
+        let mut call = RaceCall::default();
+        // Few votes expected, but the count already settles it: b leads by more than is left.
+        assert_eq!(call.update(&race([1, 9], 0.5, 7, 100.0), &choices, 1, &CallRules::default()), CallStatus::Certain);
+        assert_eq!(call.called_for.as_deref(), Some("b"));
+        let mut tied = RaceCall::default();
+        assert_eq!(tied.update(&race([5, 5], 0.5, 0, 10.0), &choices, 1, &CallRules::default()), CallStatus::Leading, "a tie is never certain");
     }
 }

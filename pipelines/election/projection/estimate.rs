@@ -14,16 +14,16 @@
 //! a band are its counted shares pulled toward the national shares of the band by the
 //! model's pooling pseudo-votes.
 //!
-//! The uncertainty comes from seeded draws: per region, one normal factor on its remaining
-//! votes (station factors and turnout noise, shared by the region's stations), and per
-//! region and band a Dirichlet of the shares whose spread is the Dirichlet-multinomial's
-//! (the unknown shares and the sampling of the remaining voters). The nation is the sum of
-//! its regions' draws. Draws are pulled away from (or toward) the projection by the model's
+//! The uncertainty comes from seeded draws, per region: one normal factor on its remaining
+//! votes (station factors and turnout noise, shared by the region's stations), and a normal
+//! split of them over the choices whose covariance is the sum over age bands of the
+//! Dirichlet-multinomial's (the unknown shares and the sampling of the remaining voters),
+//! drawn through its Cholesky factor. The nation is the sum of its regions' draws. Draws are pulled away from (or toward) the projection by the model's
 //! spread factor for the time of day; the 90 % interval is their 5th to 95th percentile, and
 //! a choice's win probability the share of draws in which it leads.
 
 use super::model::{share_before, ProjectionModel};
-use super::sampling::{dirichlet, normal, stream};
+use super::sampling::{stream, Normals};
 use super::BANDS;
 use crate::pipelines::election::model::Id;
 
@@ -170,7 +170,9 @@ pub fn project(model: &ProjectionModel, tallies: &Tallies, minute: f64, lateness
         }
     }
     let mut means = vec![0.0; n_regions * BANDS * k];
-    let mut concentration = vec![0.0; n_regions * BANDS];
+    // Per region: the covariance of its remaining votes' split over the choices, the sum of
+    // each band's Dirichlet-multinomial covariance.
+    let mut covariance = vec![0.0; n_regions * k * k];
     for band in 0..BANDS {
         let nat = &national[band * k..(band + 1) * k];
         let nat_total: f64 = nat.iter().sum();
@@ -181,9 +183,18 @@ pub fn project(model: &ProjectionModel, tallies: &Tallies, minute: f64, lateness
             for c in 0..k {
                 means[tallies.cell(region, band, c)] = (tallies.votes[tallies.cell(region, band, c)] as f64 + model.pooling * prior[c]) / a0;
             }
-            // The Dirichlet-multinomial's spread of the remaining votes, as a Dirichlet.
+            // The Dirichlet-multinomial: rest · (a0 + rest) / (a0 + 1) · (diag(p) − p pᵀ).
             let rest = sums[region].remaining[band];
-            concentration[region * BANDS + band] = if rest > 0.0 { (rest * (a0 + 1.0) / (a0 + rest) - 1.0).max(1e-3) } else { 0.0 };
+            if rest > 0.0 {
+                let scale = rest * (a0 + rest) / (a0 + 1.0);
+                let p = &means[tallies.cell(region, band, 0)..tallies.cell(region, band, 0) + k];
+                let cov = &mut covariance[region * k * k..(region + 1) * k * k];
+                for i in 0..k {
+                    for j in 0..k {
+                        cov[i * k + j] += scale * (if i == j { p[i] } else { 0.0 } - p[i] * p[j]);
+                    }
+                }
+            }
         }
     }
 
@@ -205,32 +216,57 @@ pub fn project(model: &ProjectionModel, tallies: &Tallies, minute: f64, lateness
         }
     }
 
+    // Per region: the remaining votes' expected split, and the Cholesky factor of the
+    // split's covariance over the first k − 1 choices (the last one takes the rest: the
+    // split's noise sums to zero).
+    let mut remaining = vec![0.0; n_regions * k];
+    let mut factors = vec![0.0; n_regions * k * k];
+    for region in 0..n_regions {
+        for band in 0..BANDS {
+            let rest = sums[region].remaining[band];
+            for c in 0..k {
+                remaining[region * k + c] += rest * means[tallies.cell(region, band, c)];
+            }
+        }
+        cholesky(&covariance[region * k * k..(region + 1) * k * k], k, k.saturating_sub(1), &mut factors[region * k * k..(region + 1) * k * k]);
+    }
+
     // The draws: votes per race and choice.
     let draws = model.draws.max(1);
     let mut drawn = vec![0.0; draws * races * k];
-    let mut rng = stream(model.seed, 0, (minute * 60_000.0) as i64);
-    let mut theta = vec![0.0; k];
+    let mut rng = Normals::new(stream(model.seed, (minute * 60_000.0) as i64));
+    let mut z = vec![0.0; k];
     for d in 0..draws {
         let row = &mut drawn[d * races * k..(d + 1) * races * k];
         for region in 0..n_regions {
             let sum = &sums[region];
             let total: f64 = sum.remaining.iter().sum();
-            let scale = if total > 0.0 { (1.0 + normal(&mut rng) * sum.variance.sqrt() / total).clamp(0.0, (sum.unvoted / total).max(1.0)) } else { 0.0 };
-            for band in 0..BANDS {
-                let rest = sum.remaining[band] * scale;
-                let cell = tallies.cell(region, band, 0);
-                let mean = &means[cell..cell + k];
-                let conc = concentration[region * BANDS + band];
-                if rest > 0.0 && conc > 0.0 {
-                    dirichlet(&mut rng, mean, conc, &mut theta);
-                } else {
-                    theta.copy_from_slice(mean);
-                }
+            if total <= 0.0 {
                 for c in 0..k {
-                    let v = tallies.votes[cell + c] as f64 + rest * theta[c];
+                    let v = counted[(region + 1) * k + c] as f64;
                     row[(region + 1) * k + c] += v;
                     row[c] += v;
                 }
+                continue;
+            }
+            let scale = (1.0 + rng.next() * sum.variance.sqrt() / total).clamp(0.0, (sum.unvoted / total).max(1.0));
+            let factor = &factors[region * k * k..(region + 1) * k * k];
+            let m = k.saturating_sub(1);
+            for zi in z.iter_mut().take(m) {
+                *zi = rng.next();
+            }
+            let mut rest_noise = 0.0;
+            for c in 0..k {
+                let noise = if c < m {
+                    let e: f64 = (0..=c).map(|j| factor[c * k + j] * z[j]).sum();
+                    rest_noise -= e;
+                    e
+                } else {
+                    rest_noise
+                };
+                let v = counted[(region + 1) * k + c] as f64 + (scale * remaining[region * k + c] + noise).max(0.0);
+                row[(region + 1) * k + c] += v;
+                row[c] += v;
             }
         }
     }
@@ -285,9 +321,33 @@ pub fn project(model: &ProjectionModel, tallies: &Tallies, minute: f64, lateness
         .collect()
 }
 
-/// The 5th and 95th percentiles of `draws` (sorted in place).
+/// The lower Cholesky factor of the leading `m` × `m` block of the `k` × `k` matrix `a`
+/// into `l` (row-major, stride `k`), with pivots below a small floor treated as zero.
+fn cholesky(a: &[f64], k: usize, m: usize, l: &mut [f64]) {
+    let floor = 1e-9 * (0..m).map(|i| a[i * k + i]).fold(0.0, f64::max);
+    for i in 0..m {
+        for j in 0..=i {
+            let s: f64 = a[i * k + j] - (0..j).map(|t| l[i * k + t] * l[j * k + t]).sum::<f64>();
+            l[i * k + j] = if i == j {
+                if s > floor {
+                    s.sqrt()
+                } else {
+                    0.0
+                }
+            } else if l[j * k + j] > 0.0 {
+                s / l[j * k + j]
+            } else {
+                0.0
+            };
+        }
+    }
+}
+
+/// The 5th and 95th percentiles of `draws` (reordered in place).
 fn interval(draws: &mut [f64]) -> (f64, f64) {
-    draws.sort_unstable_by(f64::total_cmp);
-    let at = |q: f64| draws[((q * (draws.len() - 1) as f64).round() as usize).min(draws.len() - 1)];
-    (at(0.05), at(0.95))
+    let rank = |q: f64| ((q * (draws.len() - 1) as f64).round() as usize).min(draws.len() - 1);
+    let (lo, hi) = (rank(0.05), rank(0.95));
+    let (below, &mut high, _) = draws.select_nth_unstable_by(hi, f64::total_cmp);
+    let low = if lo < hi { *below.select_nth_unstable_by(lo, f64::total_cmp).1 } else { high };
+    (low, high)
 }

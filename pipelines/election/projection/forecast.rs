@@ -213,8 +213,9 @@ pub struct ForecastReport {
     /// its winner.
     pub call_minutes: [Vec<f64>; 3],
     /// Races whose early raw leader lost: how many minutes before the raw count the
-    /// projection's favourite settled on the winner (negative if after).
-    pub flip_leads: Vec<f64>,
+    /// projection's favourite settled on the winner (negative if after), and the race's
+    /// final-margin bin.
+    pub flip_leads: Vec<(f64, usize)>,
 }
 
 impl ForecastReport {
@@ -264,6 +265,13 @@ impl ForecastReport {
         }
         self.wrong_certain += other.wrong_certain;
         self.flip_leads.extend(other.flip_leads);
+    }
+}
+
+impl ForecastReport {
+    /// The leads of [`ForecastReport::flip_leads`] of races with a final margin in `bins`.
+    pub fn flips(&self, bins: std::ops::RangeInclusive<usize>) -> Vec<f64> {
+        self.flip_leads.iter().filter(|(_, m)| bins.contains(m)).map(|(lead, _)| *lead).collect()
     }
 }
 
@@ -339,9 +347,9 @@ fn evaluate_one(model: &ProjectionModel, replay: &Replay, checkpoints: &[f64], r
                     report.brier[w].2 += 1;
                 }
             }
-            let status = calls[r].update(race, (minute * 60_000.0) as i64, rules);
+            let status = calls[r].update(race, &replay.empty().choices, (minute * 60_000.0) as i64, rules);
             if matches!(status, CallStatus::Called | CallStatus::Certain) {
-                let for_winner = calls[r].called_for == Some(winner[r]);
+                let for_winner = calls[r].called_for.as_ref() == Some(&replay.empty().choices[winner[r]]);
                 if !for_winner {
                     if status == CallStatus::Certain {
                         wrong_certain[r] = true;
@@ -373,7 +381,7 @@ fn evaluate_one(model: &ProjectionModel, replay: &Replay, checkpoints: &[f64], r
         let raw_settled = settled(|l| l.0);
         let projection_settled = settled(|l| l.1);
         if raw_settled.is_finite() && projection_settled.is_finite() {
-            report.flip_leads.push(raw_settled - projection_settled);
+            report.flip_leads.push((raw_settled - projection_settled, margin[r]));
         }
     }
     report

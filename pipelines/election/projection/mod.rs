@@ -1,6 +1,8 @@
 //! A live race call: projected final votes and shares, 90 % intervals, win probabilities and
 //! call statuses, for the nation and each region, as of the event-time watermark.
 //!
+//! - [`dataflow`]: the projection as an operator on the pipeline's counts, recomputed each
+//!   time the watermark moves;
 //! - [`estimate`]: the projection of every race from the tallies counted by a watermark;
 //! - [`calls`]: a race's status (too early, leading, called, certain, uncalled) from one
 //!   projection to the next;
@@ -9,6 +11,7 @@
 //!   elections.
 
 pub mod calls;
+pub mod dataflow;
 pub mod estimate;
 pub mod forecast;
 pub mod model;
@@ -18,6 +21,7 @@ mod sampling;
 use super::model::AGE_GROUPS;
 
 pub use calls::{CallRules, CallStatus, RaceCall};
+pub use dataflow::{projection, ProjectionConfig, NATIONAL};
 pub use estimate::{project, ChoiceProjection, RaceProjection, StationTally, Tallies};
 pub use model::ProjectionModel;
 pub use replay::Replay;

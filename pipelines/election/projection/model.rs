@@ -13,7 +13,7 @@ pub const BIN_MINUTES: i64 = 15;
 /// Bins of a day.
 pub const BINS: usize = (24 * 60 / BIN_MINUTES) as usize;
 /// Minutes per entry of [`ProjectionModel::spread`].
-pub const SPREAD_MINUTES: i64 = 30;
+pub const SPREAD_MINUTES: i64 = 15;
 
 /// A cumulative turnout curve over the day: `cdf[b]` is the share of a day's votes cast
 /// before bin `b` ([`BINS`]` + 1` entries from 0 to 1), linear inside a bin.

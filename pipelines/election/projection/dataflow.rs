@@ -1,0 +1,250 @@
+//! [`projection`]: the projection as a dataflow, recomputed at each watermark.
+//!
+//! In: the counted votes per station, age band and candidate ([`Tally::Cell`]) and the
+//! registered voters per station and age band ([`Fact::Roll`]), as multiplicities; the
+//! stations (region and hours) and the candidates. Out: one [`Projection`] row per race and
+//! candidate.
+//!
+//! The inputs are small aggregates (a few per station), so one worker holds them all and,
+//! each time the watermark moves (at most once per [`ProjectionConfig::every_ms`] of event
+//! time), rebuilds the [`Tallies`], projects every race and updates its [`RaceCall`]. A late
+//! vote is counted at the watermark it arrives at, like in every other result. Once the
+//! watermark is past every station's close and the allowed lateness, nothing is left to
+//! project and the rows equal the count, with zero-width intervals.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use differential_dataflow::VecCollection;
+use ordered_float::OrderedFloat;
+use serde::{Deserialize, Serialize};
+
+use super::calls::{CallRules, RaceCall};
+use super::estimate::{project, StationTally, Tallies};
+use super::model::ProjectionModel;
+use super::BANDS;
+use crate::operators::prelude::*;
+use crate::operators::watermark::Watermark;
+use crate::pipelines::election::detect::StationProfile;
+use crate::pipelines::election::model::{CandidateInfo, Id};
+use crate::pipelines::election::results::{Projection, ResultRow};
+use crate::pipelines::election::verdicts::{Fact, Tally};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The race of the whole electorate in [`Projection::race`].
+pub const NATIONAL: &str = "national";
+
+/// Settings of the projection.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProjectionConfig {
+    /// What the projection has learned from calibration elections.
+    pub model: Arc<ProjectionModel>,
+    /// When races are called.
+    pub rules: CallRules,
+    /// How long after a station closes its votes may still arrive (the source's allowed
+    /// out-of-orderness): until then its unvoted electors still count as possible votes.
+    pub lateness_ms: i64,
+    /// Event time between projections (they are made when the watermark crosses a multiple
+    /// of it, and at the end).
+    pub every_ms: u64,
+}
+
+impl Default for ProjectionConfig {
+    fn default() -> Self {
+        ProjectionConfig { model: Arc::new(ProjectionModel::embedded()), rules: CallRules::default(), lateness_ms: 5 * 60_000, every_ms: 60_000 }
+    }
+}
+
+/// What the projection reads, as one collection.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum Input {
+    /// A [`Tally::Cell`] or a [`Fact::Roll`].
+    Fact(Fact),
+    Station(Id, StationProfile),
+    Candidate(Id, CandidateInfo),
+}
+
+/// The projection's state: the current aggregates and every race's call.
+#[derive(Default)]
+struct State {
+    cells: HashMap<(Id, u8, Id), i64>,
+    rolls: HashMap<(Id, u8), i64>,
+    stations: BTreeMap<(Id, StationProfile), isize>,
+    candidates: BTreeMap<(Id, CandidateInfo), isize>,
+    /// The tallies of the aggregates as of the last projection, if no station or candidate
+    /// changed since, and the cells and rolls changed since.
+    cache: Option<Cache>,
+    changed: Vec<(Input, i64)>,
+    calls: BTreeMap<Id, RaceCall>,
+    /// Midnight of election day: of the watermark's day when the first votes are counted.
+    day: Option<i64>,
+    /// The watermark of the last projection and its rows.
+    last: Option<(u64, Vec<Projection>)>,
+}
+
+/// The keys of `map` with a positive count.
+fn live<K: Ord + Clone>(map: &BTreeMap<K, isize>) -> Vec<K> {
+    map.iter().filter(|(_, &n)| n > 0).map(|(k, _)| k.clone()).collect()
+}
+
+fn add<K: Ord>(map: &mut BTreeMap<K, isize>, key: K, diff: isize) {
+    let count = map.entry(key).or_default();
+    *count += diff;
+}
+
+impl State {
+    fn update(&mut self, input: Input, diff: isize) {
+        match &input {
+            Input::Fact(Fact::Tally(Tally::Cell(station, band, candidate))) => *self.cells.entry((station.clone(), *band, candidate.clone())).or_default() += diff as i64,
+            Input::Fact(Fact::Roll(station, band)) => *self.rolls.entry((station.clone(), *band)).or_default() += diff as i64,
+            Input::Fact(_) => return,
+            Input::Station(id, profile) => {
+                add(&mut self.stations, (id.clone(), profile.clone()), diff);
+                self.cache = None;
+            }
+            Input::Candidate(id, info) => {
+                add(&mut self.candidates, (id.clone(), info.clone()), diff);
+                self.cache = None;
+            }
+        }
+        match self.cache {
+            Some(_) => self.changed.push((input, diff as i64)),
+            None => self.changed.clear(),
+        }
+    }
+
+    /// The rows as of `watermark`.
+    fn view(&mut self, watermark: Watermark, config: &ProjectionConfig) -> Vec<Projection> {
+        let (as_of, minute) = match watermark {
+            Watermark::At(w) => {
+                let w = w as i64;
+                if let Some((last, rows)) = &self.last {
+                    if (*last / config.every_ms) == (w as u64 / config.every_ms) {
+                        return rows.clone();
+                    }
+                }
+                if self.day.is_none() && self.cells.values().any(|&n| n > 0) {
+                    self.day = Some((w - 1).div_euclid(DAY_MS) * DAY_MS);
+                }
+                let Some(day) = self.day else { return Vec::new() };
+                (w, (w - day) as f64 / 60_000.0)
+            }
+            Watermark::End => (self.last.as_ref().map_or(0, |(w, _)| *w as i64), f64::INFINITY),
+        };
+        let cache = self.cache.get_or_insert_with(|| Cache::of(&self.stations, &self.candidates, &self.cells, &self.rolls));
+        for (input, diff) in self.changed.drain(..) {
+            cache.apply(&input, diff);
+        }
+        let Cache { tallies, parties, .. } = cache;
+        let mut rows = Vec::new();
+        if !tallies.choices.is_empty() && !tallies.stations.is_empty() {
+            for race in project(&config.model, &tallies, minute, config.lateness_ms as f64 / 60_000.0) {
+                let name = race.region.map_or_else(|| Id::from(NATIONAL), |r| tallies.regions[r].clone());
+                let call = self.calls.entry(name.clone()).or_default();
+                let status = call.update(&race, &tallies.choices, as_of, &config.rules);
+                for (c, p) in race.choices.iter().enumerate() {
+                    rows.push(Projection {
+                        race: name.clone(),
+                        candidate_id: tallies.choices[c].clone(),
+                        party_affiliation: parties[c].clone(),
+                        as_of,
+                        counted_votes: p.counted as i64,
+                        projected_votes: OrderedFloat(p.votes),
+                        projected_share: OrderedFloat(100.0 * p.share),
+                        share_lo90: OrderedFloat(100.0 * p.share_lo),
+                        share_hi90: OrderedFloat(100.0 * p.share_hi),
+                        win_probability: OrderedFloat(p.win_probability),
+                        status: status.as_str().into(),
+                        called_for: call.called_for.as_ref().map(Id::to_string),
+                        called_at: call.called_at,
+                    });
+                }
+            }
+        }
+        if let Watermark::At(w) = watermark {
+            self.last = Some((w, rows.clone()));
+        }
+        rows
+    }
+}
+
+/// The tallies of the aggregates, with where each station and candidate is in them.
+struct Cache {
+    tallies: Tallies,
+    /// Each choice's party.
+    parties: Vec<Id>,
+    station_of: HashMap<Id, usize>,
+    choice_of: HashMap<Id, usize>,
+}
+
+impl Cache {
+    /// The tallies of the live stations and candidates, and of every cell and roll of theirs.
+    fn of(
+        stations: &BTreeMap<(Id, StationProfile), isize>,
+        candidates: &BTreeMap<(Id, CandidateInfo), isize>,
+        cells: &HashMap<(Id, u8, Id), i64>,
+        rolls: &HashMap<(Id, u8), i64>,
+    ) -> Self {
+        let stations: Vec<(Id, StationProfile)> = live(stations);
+        let candidates: Vec<(Id, CandidateInfo)> = live(candidates);
+        let regions: Vec<Id> = stations.iter().map(|(_, p)| p.region.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut tallies = Tallies::new(regions, candidates.iter().map(|(id, _)| id.clone()).collect());
+        let region_of: HashMap<&Id, usize> = tallies.regions.iter().enumerate().map(|(i, r)| (r, i)).collect();
+        let choice_of: HashMap<Id, usize> = tallies.choices.iter().enumerate().map(|(i, c)| (c.clone(), i)).collect();
+        let mut station_of: HashMap<Id, usize> = HashMap::new();
+        for (id, profile) in &stations {
+            let (opens, mut closes) = (profile.hours.opens, profile.hours.closes);
+            if closes <= opens {
+                closes += 24 * 60;
+            }
+            station_of.insert(id.clone(), tallies.stations.len());
+            tallies.stations.push(StationTally { region: region_of[&profile.region], opens, closes, registered: [0; BANDS], counted: [0; BANDS] });
+        }
+        let parties = candidates.into_iter().map(|(_, info)| info.party).collect();
+        let mut cache = Cache { tallies, parties, station_of, choice_of };
+        for ((station, band), &n) in rolls {
+            cache.add_roll(station, *band, n);
+        }
+        for ((station, band, candidate), &n) in cells {
+            cache.add_cell(station, *band, candidate, n);
+        }
+        cache
+    }
+
+    fn apply(&mut self, input: &Input, diff: i64) {
+        match input {
+            Input::Fact(Fact::Tally(Tally::Cell(station, band, candidate))) => self.add_cell(station, *band, candidate, diff),
+            Input::Fact(Fact::Roll(station, band)) => self.add_roll(station, *band, diff),
+            _ => {}
+        }
+    }
+
+    fn add_roll(&mut self, station: &Id, band: u8, n: i64) {
+        if let (Some(&s), true) = (self.station_of.get(station), (band as usize) < BANDS) {
+            let registered = &mut self.tallies.stations[s].registered[band as usize];
+            *registered = (i64::from(*registered) + n).max(0) as u32;
+        }
+    }
+
+    fn add_cell(&mut self, station: &Id, band: u8, candidate: &Id, n: i64) {
+        let (Some(&s), Some(&c), true) = (self.station_of.get(station), self.choice_of.get(candidate), (band as usize) < BANDS) else { return };
+        let counted = &mut self.tallies.stations[s].counted[band as usize];
+        *counted = (i64::from(*counted) + n).max(0) as u32;
+        let cell = self.tallies.cell(self.tallies.stations[s].region, band as usize, c);
+        self.tallies.votes[cell] = (self.tallies.votes[cell] as i64 + n).max(0) as u64;
+    }
+}
+
+/// The projection rows of every race; see the [module documentation](self).
+pub fn projection<'scope>(
+    facts: VecCollection<'scope, u64, Fact>,
+    stations: VecCollection<'scope, u64, (Id, StationProfile)>,
+    candidates: VecCollection<'scope, u64, (Id, CandidateInfo)>,
+    config: ProjectionConfig,
+) -> VecCollection<'scope, u64, ResultRow> {
+    let inputs = facts.map(Input::Fact).concat(stations.map(|(id, p)| Input::Station(id, p))).concat(candidates.map(|(id, c)| Input::Candidate(id, c)));
+    inputs
+        .as_of_watermark_named("Projection", State::default(), |state, input, diff| state.update(input, diff), move |state, watermark| state.view(watermark, &config))
+        .map(ResultRow::Projection)
+}
