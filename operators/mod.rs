@@ -41,7 +41,7 @@ pub mod prelude {
     pub use super::split::Split;
     pub use super::topk::{MostFrequent, TopK};
     pub use super::upsert::LatestByKey;
-    pub use super::watermark::AsOfWatermark;
+    pub use super::watermark::ViewAtWatermark;
     pub use super::window::TumblingWindow;
 }
 

@@ -1,4 +1,4 @@
-//! [`AsOfWatermark`]: a view of a whole collection recomputed each time the watermark moves.
+//! [`ViewAtWatermark`]: a view of a whole collection recomputed each time the watermark moves.
 //!
 //! In: a collection over totally ordered `u64` times (event-time ticks, so the input
 //! frontier is the watermark), and two functions: `update`, which folds one update into a
@@ -32,7 +32,7 @@ pub enum Watermark {
 }
 
 /// Recomputes a view of a collection at each watermark; see the [module documentation](self).
-pub trait AsOfWatermark<'scope, D> {
+pub trait ViewAtWatermark<'scope, D> {
     /// The view of the collection, with `state` folded by `update` and read by `view`.
     ///
     /// ```
@@ -47,11 +47,11 @@ pub trait AsOfWatermark<'scope, D> {
     ///     let late = scope.new_collection_from(vec![2u32]).1.delay(|_| 30);
     ///     early
     ///         .concat(late)
-    ///         .as_of_watermark_named("Seen", 0isize, |n, _, diff| *n += diff, |n, w| vec![(*n, w >= Watermark::At(20))])
+    ///         .view_at_watermark_named("Seen", 0isize, |n, _, diff| *n += diff, |n, w| vec![(*n, w >= Watermark::At(20))])
     ///         .inspect(|((seen, past_deadline), time, diff)| println!("{seen} seen, deadline passed {past_deadline}: {diff:+} at {time}"));
     /// });
     /// ```
-    fn as_of_watermark_named<S, O, U, V>(self, name: &str, state: S, update: U, view: V) -> VecCollection<'scope, u64, O>
+    fn view_at_watermark_named<S, O, U, V>(self, name: &str, state: S, update: U, view: V) -> VecCollection<'scope, u64, O>
     where
         S: 'static,
         O: ExchangeData + Ord,
@@ -59,8 +59,8 @@ pub trait AsOfWatermark<'scope, D> {
         V: FnMut(&mut S, Watermark) -> Vec<O> + 'static;
 }
 
-impl<'scope, D: ExchangeData> AsOfWatermark<'scope, D> for VecCollection<'scope, u64, D> {
-    fn as_of_watermark_named<S, O, U, V>(self, name: &str, mut state: S, mut update: U, mut view: V) -> VecCollection<'scope, u64, O>
+impl<'scope, D: ExchangeData> ViewAtWatermark<'scope, D> for VecCollection<'scope, u64, D> {
+    fn view_at_watermark_named<S, O, U, V>(self, name: &str, mut state: S, mut update: U, mut view: V) -> VecCollection<'scope, u64, O>
     where
         S: 'static,
         O: ExchangeData + Ord,

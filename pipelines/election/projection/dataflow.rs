@@ -139,7 +139,7 @@ impl State {
         let Cache { tallies, parties, .. } = cache;
         let mut rows = Vec::new();
         if !tallies.choices.is_empty() && !tallies.stations.is_empty() {
-            for race in project(&config.model, &tallies, minute, config.lateness_ms as f64 / 60_000.0) {
+            for race in project(&config.model, tallies, minute, config.lateness_ms as f64 / 60_000.0) {
                 let name = race.region.map_or_else(|| Id::from(NATIONAL), |r| tallies.regions[r].clone());
                 let call = self.calls.entry(name.clone()).or_default();
                 let status = call.update(&race, &tallies.choices, as_of, &config.rules);
@@ -245,6 +245,6 @@ pub fn projection<'scope>(
 ) -> VecCollection<'scope, u64, ResultRow> {
     let inputs = facts.map(Input::Fact).concat(stations.map(|(id, p)| Input::Station(id, p))).concat(candidates.map(|(id, c)| Input::Candidate(id, c)));
     inputs
-        .as_of_watermark_named("Projection", State::default(), |state, input, diff| state.update(input, diff), move |state, watermark| state.view(watermark, &config))
+        .view_at_watermark_named("Projection", State::default(), |state, input, diff| state.update(input, diff), move |state, watermark| state.view(watermark, &config))
         .map(ResultRow::Projection)
 }

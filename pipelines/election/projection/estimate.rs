@@ -121,6 +121,7 @@ struct RegionSum {
 /// Projects every race as of `minute` of election day (all votes cast before it counted),
 /// with votes up to `lateness` minutes after a station's close still possible. See the
 /// [module documentation](self).
+#[allow(clippy::needless_range_loop)] // index arithmetic over regions, bands and choices
 pub fn project(model: &ProjectionModel, tallies: &Tallies, minute: f64, lateness: f64) -> Vec<RaceProjection> {
     let k = tallies.choices.len();
     let n_regions = tallies.regions.len();

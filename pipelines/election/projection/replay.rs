@@ -103,8 +103,7 @@ impl Replay {
         let mut races = vec![vec![0u64; k]; t.regions.len() + 1];
         for r in 0..t.regions.len() {
             for b in 0..BANDS {
-                for c in 0..k {
-                    let v = t.votes[t.cell(r, b, c)];
+                for (c, &v) in t.votes[t.cell(r, b, 0)..t.cell(r, b, 0) + k].iter().enumerate() {
                     races[0][c] += v;
                     races[r + 1][c] += v;
                 }
