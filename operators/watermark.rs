@@ -27,8 +27,9 @@ use super::reduce::replace_output;
 pub enum Watermark {
     /// Every update before this time is in, and none after it.
     At(u64),
-    /// Every update is in: the input has ended.
-    End,
+    /// Every update is in: the input has ended. The time is the latest of the last view's
+    /// watermark and any update's time.
+    End(u64),
 }
 
 /// Recomputes a view of a collection at each watermark; see the [module documentation](self).
@@ -79,9 +80,11 @@ impl<'scope, D: ExchangeData> ViewAtWatermark<'scope, D> for VecCollection<'scop
             let mut pending: BTreeMap<u64, Vec<(D, isize)>> = BTreeMap::new();
             let mut shown: Vec<(O, isize)> = Vec::new();
             let mut at: Option<u64> = None;
+            let mut latest = 0;
             move |frontiers| {
                 input.for_each(|_, data| {
                     for (d, time, diff) in data.drain(..) {
+                        latest = latest.max(time);
                         pending.entry(time).or_default().push((d, diff));
                     }
                 });
@@ -90,7 +93,7 @@ impl<'scope, D: ExchangeData> ViewAtWatermark<'scope, D> for VecCollection<'scop
                 let watermark = match frontier.first() {
                     Some(&w) if at.is_none_or(|a| w > a) => Watermark::At(w),
                     Some(_) => return,
-                    None => Watermark::End,
+                    None => Watermark::End(latest.max(at.unwrap_or(0))),
                 };
                 while let Some(entry) = pending.first_entry() {
                     if matches!(watermark, Watermark::At(w) if *entry.key() >= w) {
@@ -106,7 +109,7 @@ impl<'scope, D: ExchangeData> ViewAtWatermark<'scope, D> for VecCollection<'scop
                         at = Some(w);
                     }
                     // After the last view's time, so the two are told apart.
-                    Watermark::End => held.downgrade(&at.map_or(*held.time(), |a| a + 1)),
+                    Watermark::End(_) => held.downgrade(&at.map_or(*held.time(), |a| a + 1)),
                 }
                 let mut fresh: Vec<(O, isize)> = view(&mut state, watermark).into_iter().map(|o| (o, 1)).collect();
                 let mut out = output.activate();
@@ -117,7 +120,7 @@ impl<'scope, D: ExchangeData> ViewAtWatermark<'scope, D> for VecCollection<'scop
                 }
                 drop(session);
                 drop(out);
-                if watermark == Watermark::End {
+                if matches!(watermark, Watermark::End(_)) {
                     cap = None;
                 }
             }

@@ -161,7 +161,7 @@ fn check(seed: u64, votes: usize, workers: usize, flush_every: usize) {
     let (changes, log) = run(&events, workers, flush_every);
     assert_eq!(log.len(), events.len(), "every event admitted once");
     // The rows after each time's changes: one projection per time, as of that time (or,
-    // for the last, of the last watermark before the end).
+    // for the last, of the latest time before the end).
     let mut by_time: BTreeMap<u64, Vec<(Projection, isize)>> = BTreeMap::new();
     for (row, time, diff) in changes {
         by_time.entry(time).or_default().push((row, diff));
@@ -189,8 +189,7 @@ fn check(seed: u64, votes: usize, workers: usize, flush_every: usize) {
     let mut day = None;
     let last = projected.len() - 1;
     for (i, (as_of, actual)) in projected.iter().enumerate() {
-        // The last rows are the final ones (as of the end of the input), with the as-of of
-        // the last watermark.
+        // The last rows are the final ones (as of the end of the input).
         let before = if i == last { u64::MAX } else { *as_of as u64 };
         let mut admitted = Admitted::default();
         for (e, at) in &log {

@@ -289,7 +289,7 @@ function projection() {
     { label: "race", value: (r) => r.race },
     { label: "favourite", value: (r) => name(r.candidate_id) },
     { label: "share", num: true, value: (r) => pct(r.projected_share) },
-    { label: "90 %", num: true, value: (r) => `${pct(r.share_lo90)}–${pct(r.share_hi90)}` },
+    { label: "90 %", num: true, value: (r) => `${r.share_lo90.toFixed(1)}–${r.share_hi90.toFixed(1)}` },
     { label: "win", num: true, value: (r) => pct(100 * r.win_probability) },
     { label: "status", value: (r) => r.status.replace("_", " ") },
     { label: "called", value: (r) => when(r.called_at) },

@@ -5,7 +5,8 @@
 //! - **certain** (AP's "no path to victory"): the leader's counted lead over every other
 //!   choice exceeds the votes still possible; final, whatever comes later;
 //! - **called**: the leader's win probability has been at least [`CallRules::call_at`] at
-//!   [`CallRules::debounce`] projections in a row, with enough of the vote counted;
+//!   every projection for [`CallRules::debounce_ms`] of event time, with enough of the vote
+//!   counted;
 //! - **uncalled**: a called choice's win probability fell below [`CallRules::uncall_below`];
 //!   the race stays uncalled (with when it was called) until it is called again.
 
@@ -48,8 +49,9 @@ impl CallStatus {
 pub struct CallRules {
     /// Win probability at which a race is called.
     pub call_at: f64,
-    /// Projections in a row at or above `call_at` before a call.
-    pub debounce: u32,
+    /// Event time for which every projection must be at or above `call_at` before a call
+    /// (the first and the last at least this far apart).
+    pub debounce_ms: i64,
     /// Share of the expected vote that must be counted before a call (or any leader).
     pub min_counted: f64,
     /// Win probability of the called choice below which a call is withdrawn.
@@ -58,7 +60,7 @@ pub struct CallRules {
 
 impl Default for CallRules {
     fn default() -> Self {
-        CallRules { call_at: 0.995, debounce: 2, min_counted: 0.2, uncall_below: 0.95 }
+        CallRules { call_at: 0.999, debounce_ms: 15 * 60_000, min_counted: 0.2, uncall_below: 0.95 }
     }
 }
 
@@ -71,8 +73,9 @@ pub struct RaceCall {
     pub called_for: Option<Id>,
     /// When (the watermark, ms) it was called.
     pub called_at: Option<i64>,
-    /// Projections in a row at or above the call threshold for the current leader.
-    streak: u32,
+    /// Since when (the watermark, ms) every projection has been at or above the call
+    /// threshold for the current leader, and who that is.
+    above_since: Option<(i64, usize)>,
 }
 
 impl RaceCall {
@@ -100,13 +103,18 @@ impl RaceCall {
         }
         let enough = race.expected > 0.0 && race.counted as f64 >= rules.min_counted * race.expected;
         let p = race.choices[leader].win_probability;
-        self.streak = if enough && p >= rules.call_at { self.streak + 1 } else { 0 };
+        self.above_since = match self.above_since {
+            _ if !(enough && p >= rules.call_at) => None,
+            Some((since, who)) if who == leader => Some((since, who)),
+            _ => Some((as_of, leader)),
+        };
+        let held = self.above_since.is_some_and(|(since, _)| as_of - since >= rules.debounce_ms);
         // The called choice's probability now (0 if it is no longer a choice).
         let called_p = self.called_for.as_ref().and_then(|id| choices.iter().position(|c| c == id)).map_or(0.0, |c| race.choices[c].win_probability);
         let status = match self.status {
             Some(CallStatus::Called) if called_p < rules.uncall_below => CallStatus::Uncalled,
             Some(CallStatus::Called) => CallStatus::Called,
-            _ if self.streak >= rules.debounce => {
+            _ if held => {
                 self.called_for = Some(choices[leader].clone());
                 self.called_at = Some(as_of);
                 CallStatus::Called
@@ -136,22 +144,24 @@ mod tests {
     fn a_race_is_called_after_the_debounce_uncalled_when_it_slips_and_certain_for_good() {
         let choices: Vec<Id> = vec!["a".into(), "b".into()];
         let rules = CallRules::default();
+        // Projections a quarter of an hour apart: the debounce's length.
+        let q = |n: i64| n * rules.debounce_ms;
         let mut call = RaceCall::default();
         let mut step = |r: RaceProjection, at: i64| call.update(&r, &choices, at, &rules);
-        assert_eq!(step(race([10, 5], 0.999, 900, 1000.0), 1), CallStatus::TooEarly, "15 of 1000 expected is too early");
-        assert_eq!(step(race([300, 200], 0.9, 500, 1000.0), 2), CallStatus::Leading);
-        assert_eq!(step(race([310, 200], 0.996, 490, 1000.0), 3), CallStatus::Leading, "one projection above the threshold is not enough");
-        assert_eq!(step(race([320, 200], 0.997, 480, 1000.0), 4), CallStatus::Called);
-        assert_eq!(step(race([330, 200], 0.96, 470, 1000.0), 5), CallStatus::Called, "still above the withdrawal threshold");
-        assert_eq!(step(race([330, 250], 0.5, 420, 1000.0), 6), CallStatus::Uncalled);
-        assert_eq!(step(race([340, 250], 0.6, 410, 1000.0), 7), CallStatus::Uncalled, "stays visible until called again");
-        assert_eq!(step(race([600, 250], 0.999, 400, 1000.0), 8), CallStatus::Uncalled);
-        assert_eq!(step(race([610, 250], 0.999, 390, 1000.0), 9), CallStatus::Called);
-        assert_eq!((call.called_for.as_deref(), call.called_at), (Some("a"), Some(9)));
+        assert_eq!(step(race([10, 5], 0.9999, 900, 1000.0), q(1)), CallStatus::TooEarly, "15 of 1000 expected is too early");
+        assert_eq!(step(race([300, 200], 0.9, 500, 1000.0), q(2)), CallStatus::Leading);
+        assert_eq!(step(race([310, 200], 0.9991, 490, 1000.0), q(3)), CallStatus::Leading, "one projection above the threshold is not enough");
+        assert_eq!(step(race([320, 200], 0.9992, 480, 1000.0), q(4)), CallStatus::Called);
+        assert_eq!(step(race([330, 200], 0.96, 470, 1000.0), q(5)), CallStatus::Called, "still above the withdrawal threshold");
+        assert_eq!(step(race([330, 250], 0.5, 420, 1000.0), q(6)), CallStatus::Uncalled);
+        assert_eq!(step(race([340, 250], 0.6, 410, 1000.0), q(7)), CallStatus::Uncalled, "stays visible until called again");
+        assert_eq!(step(race([600, 250], 0.9999, 400, 1000.0), q(8)), CallStatus::Uncalled);
+        assert_eq!(step(race([610, 250], 0.9999, 390, 1000.0), q(9)), CallStatus::Called);
+        assert_eq!((call.called_for.as_deref(), call.called_at), (Some("a"), Some(q(9))));
         let mut step = |r: RaceProjection, at: i64| call.update(&r, &choices, at, &rules);
-        assert_eq!(step(race([700, 250], 0.999, 449, 1000.0), 10), CallStatus::Certain, "a lead of 450 over 449 possible votes");
-        assert_eq!(step(race([700, 250], 0.2, 449, 1000.0), 11), CallStatus::Certain, "certain is final");
-        assert_eq!((call.called_for.as_deref(), call.called_at), (Some("a"), Some(9)), "certain for the called choice keeps its call time");
+        assert_eq!(step(race([700, 250], 0.9999, 449, 1000.0), q(10)), CallStatus::Certain, "a lead of 450 over 449 possible votes");
+        assert_eq!(step(race([700, 250], 0.2, 449, 1000.0), q(11)), CallStatus::Certain, "certain is final");
+        assert_eq!((call.called_for.as_deref(), call.called_at), (Some("a"), Some(q(9))), "certain for the called choice keeps its call time");
     }
 
     #[test]

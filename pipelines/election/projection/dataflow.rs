@@ -130,7 +130,7 @@ impl State {
                 let Some(day) = self.day else { return Vec::new() };
                 (w, (w - day) as f64 / 60_000.0)
             }
-            Watermark::End => (self.last.as_ref().map_or(0, |(w, _)| *w as i64), f64::INFINITY),
+            Watermark::End(latest) => (latest as i64, f64::INFINITY),
         };
         let cache = self.cache.get_or_insert_with(|| Cache::of(&self.stations, &self.candidates, &self.cells, &self.rolls));
         for (input, diff) in self.changed.drain(..) {

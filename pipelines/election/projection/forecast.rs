@@ -177,6 +177,9 @@ fn final_shares(replay: &Replay) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// When the early leader of [`ForecastReport::flip_leads`] is taken: 09:00.
+pub const MORNING: f64 = 9.0 * 60.0;
+
 /// Final margin bins, in percentage points between the first and second.
 pub const MARGINS: [&str; 3] = ["< 1 pt", "1-5 pts", "> 5 pts"];
 
@@ -212,7 +215,7 @@ pub struct ForecastReport {
     /// Per margin bin: the minute of the day each race was first called (or certain) for
     /// its winner.
     pub call_minutes: [Vec<f64>; 3],
-    /// Races whose early raw leader lost: how many minutes before the raw count the
+    /// Races whose raw leader at [`MORNING`] lost: how many minutes before the raw count the
     /// projection's favourite settled on the winner (negative if after), and the race's
     /// final-margin bin.
     pub flip_leads: Vec<(f64, usize)>,
@@ -368,9 +371,9 @@ fn evaluate_one(model: &ProjectionModel, replay: &Replay, checkpoints: &[f64], r
         if let Some(m) = called_at[r] {
             report.call_minutes[margin[r]].push(m);
         }
-        // Flips: the raw leader once 5 % is counted lost.
+        // Flips: the morning's raw leader (at the first checkpoint from MORNING on) lost.
         let seq = &leaders[r];
-        let Some(early) = seq.iter().find(|l| l.2 >= 0.05) else { continue };
+        let Some(early) = checkpoints.iter().position(|&m| m >= MORNING).and_then(|i| seq.get(i)) else { continue };
         if early.0 == winner[r] {
             continue;
         }
