@@ -65,17 +65,39 @@ enum Input {
     Candidate(Id, CandidateInfo),
 }
 
+type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// Ids as small numbers, in the order first seen.
+#[derive(Default)]
+struct Interner {
+    index: Map<Id, u32>,
+    ids: Vec<Id>,
+}
+
+impl Interner {
+    fn intern(&mut self, id: &Id) -> u32 {
+        if let Some(&i) = self.index.get(id) {
+            return i;
+        }
+        self.ids.push(id.clone());
+        self.index.insert(id.clone(), self.ids.len() as u32 - 1);
+        self.ids.len() as u32 - 1
+    }
+}
+
 /// The projection's state: the current aggregates and every race's call.
 #[derive(Default)]
 struct State {
-    cells: HashMap<(Id, u8, Id), i64>,
-    rolls: HashMap<(Id, u8), i64>,
+    /// Counted votes per (station, band, candidate), and registered voters per (station,
+    /// band), by interned station and candidate.
+    cells: Map<(u32, u8, u32), i64>,
+    rolls: Map<(u32, u8), i64>,
+    station_ids: Interner,
+    candidate_ids: Interner,
     stations: BTreeMap<(Id, StationProfile), isize>,
     candidates: BTreeMap<(Id, CandidateInfo), isize>,
-    /// The tallies of the aggregates as of the last projection, if no station or candidate
-    /// changed since, and the cells and rolls changed since.
+    /// The tallies of the aggregates, kept up to date while no station or candidate changes.
     cache: Option<Cache>,
-    changed: Vec<(Input, i64)>,
     calls: BTreeMap<Id, RaceCall>,
     /// Midnight of election day: of the watermark's day when the first votes are counted.
     day: Option<i64>,
@@ -95,22 +117,33 @@ fn add<K: Ord>(map: &mut BTreeMap<K, isize>, key: K, diff: isize) {
 
 impl State {
     fn update(&mut self, input: Input, diff: isize) {
-        match &input {
-            Input::Fact(Fact::Tally(Tally::Cell(station, band, candidate))) => *self.cells.entry((station.clone(), *band, candidate.clone())).or_default() += diff as i64,
-            Input::Fact(Fact::Roll(station, band)) => *self.rolls.entry((station.clone(), *band)).or_default() += diff as i64,
-            Input::Fact(_) => return,
+        let diff = diff as i64;
+        match input {
+            Input::Fact(Fact::Tally(Tally::Cell(station, band, candidate))) => {
+                let (s, c) = (self.station_ids.intern(&station), self.candidate_ids.intern(&candidate));
+                *self.cells.entry((s, band, c)).or_default() += diff;
+                if let Some(cache) = self.cache.as_mut() {
+                    cache.add_cell(s, band, c, diff);
+                }
+            }
+            Input::Fact(Fact::Roll(station, band)) => {
+                let s = self.station_ids.intern(&station);
+                *self.rolls.entry((s, band)).or_default() += diff;
+                if let Some(cache) = self.cache.as_mut() {
+                    cache.add_roll(s, band, diff);
+                }
+            }
+            Input::Fact(_) => {}
             Input::Station(id, profile) => {
-                add(&mut self.stations, (id.clone(), profile.clone()), diff);
+                self.station_ids.intern(&id);
+                add(&mut self.stations, (id, profile), diff as isize);
                 self.cache = None;
             }
             Input::Candidate(id, info) => {
-                add(&mut self.candidates, (id.clone(), info.clone()), diff);
+                self.candidate_ids.intern(&id);
+                add(&mut self.candidates, (id, info), diff as isize);
                 self.cache = None;
             }
-        }
-        match self.cache {
-            Some(_) => self.changed.push((input, diff as i64)),
-            None => self.changed.clear(),
         }
     }
 
@@ -132,10 +165,7 @@ impl State {
             }
             Watermark::End(latest) => (latest as i64, f64::INFINITY),
         };
-        let cache = self.cache.get_or_insert_with(|| Cache::of(&self.stations, &self.candidates, &self.cells, &self.rolls));
-        for (input, diff) in self.changed.drain(..) {
-            cache.apply(&input, diff);
-        }
+        let cache = self.cache.get_or_insert_with(|| Cache::of(&self.stations, &self.candidates, &self.station_ids, &self.candidate_ids, &self.cells, &self.rolls));
         let Cache { tallies, parties, .. } = cache;
         let mut rows = Vec::new();
         if !tallies.choices.is_empty() && !tallies.stations.is_empty() {
@@ -169,13 +199,14 @@ impl State {
     }
 }
 
-/// The tallies of the aggregates, with where each station and candidate is in them.
+/// The tallies of the aggregates, with where each (interned) station and candidate is in
+/// them.
 struct Cache {
     tallies: Tallies,
     /// Each choice's party.
     parties: Vec<Id>,
-    station_of: HashMap<Id, usize>,
-    choice_of: HashMap<Id, usize>,
+    station_of: Vec<Option<usize>>,
+    choice_of: Vec<Option<usize>>,
 }
 
 impl Cache {
@@ -183,52 +214,49 @@ impl Cache {
     fn of(
         stations: &BTreeMap<(Id, StationProfile), isize>,
         candidates: &BTreeMap<(Id, CandidateInfo), isize>,
-        cells: &HashMap<(Id, u8, Id), i64>,
-        rolls: &HashMap<(Id, u8), i64>,
+        station_ids: &Interner,
+        candidate_ids: &Interner,
+        cells: &Map<(u32, u8, u32), i64>,
+        rolls: &Map<(u32, u8), i64>,
     ) -> Self {
         let stations: Vec<(Id, StationProfile)> = live(stations);
         let candidates: Vec<(Id, CandidateInfo)> = live(candidates);
         let regions: Vec<Id> = stations.iter().map(|(_, p)| p.region.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let mut tallies = Tallies::new(regions, candidates.iter().map(|(id, _)| id.clone()).collect());
         let region_of: HashMap<&Id, usize> = tallies.regions.iter().enumerate().map(|(i, r)| (r, i)).collect();
-        let choice_of: HashMap<Id, usize> = tallies.choices.iter().enumerate().map(|(i, c)| (c.clone(), i)).collect();
-        let mut station_of: HashMap<Id, usize> = HashMap::new();
+        let mut choice_of = vec![None; candidate_ids.ids.len()];
+        for (i, c) in tallies.choices.iter().enumerate() {
+            choice_of[candidate_ids.index[c] as usize] = Some(i);
+        }
+        let mut station_of = vec![None; station_ids.ids.len()];
         for (id, profile) in &stations {
             let (opens, mut closes) = (profile.hours.opens, profile.hours.closes);
             if closes <= opens {
                 closes += 24 * 60;
             }
-            station_of.insert(id.clone(), tallies.stations.len());
+            station_of[station_ids.index[id] as usize] = Some(tallies.stations.len());
             tallies.stations.push(StationTally { region: region_of[&profile.region], opens, closes, registered: [0; BANDS], counted: [0; BANDS] });
         }
         let parties = candidates.into_iter().map(|(_, info)| info.party).collect();
         let mut cache = Cache { tallies, parties, station_of, choice_of };
-        for ((station, band), &n) in rolls {
-            cache.add_roll(station, *band, n);
+        for (&(station, band), &n) in rolls {
+            cache.add_roll(station, band, n);
         }
-        for ((station, band, candidate), &n) in cells {
-            cache.add_cell(station, *band, candidate, n);
+        for (&(station, band, candidate), &n) in cells {
+            cache.add_cell(station, band, candidate, n);
         }
         cache
     }
 
-    fn apply(&mut self, input: &Input, diff: i64) {
-        match input {
-            Input::Fact(Fact::Tally(Tally::Cell(station, band, candidate))) => self.add_cell(station, *band, candidate, diff),
-            Input::Fact(Fact::Roll(station, band)) => self.add_roll(station, *band, diff),
-            _ => {}
-        }
-    }
-
-    fn add_roll(&mut self, station: &Id, band: u8, n: i64) {
-        if let (Some(&s), true) = (self.station_of.get(station), (band as usize) < BANDS) {
+    fn add_roll(&mut self, station: u32, band: u8, n: i64) {
+        if let (Some(&Some(s)), true) = (self.station_of.get(station as usize), (band as usize) < BANDS) {
             let registered = &mut self.tallies.stations[s].registered[band as usize];
             *registered = (i64::from(*registered) + n).max(0) as u32;
         }
     }
 
-    fn add_cell(&mut self, station: &Id, band: u8, candidate: &Id, n: i64) {
-        let (Some(&s), Some(&c), true) = (self.station_of.get(station), self.choice_of.get(candidate), (band as usize) < BANDS) else { return };
+    fn add_cell(&mut self, station: u32, band: u8, candidate: u32, n: i64) {
+        let (Some(&Some(s)), Some(&Some(c)), true) = (self.station_of.get(station as usize), self.choice_of.get(candidate as usize), (band as usize) < BANDS) else { return };
         let counted = &mut self.tallies.stations[s].counted[band as usize];
         *counted = (i64::from(*counted) + n).max(0) as u32;
         let cell = self.tallies.cell(self.tallies.stations[s].region, band as usize, c);
