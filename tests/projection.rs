@@ -134,6 +134,8 @@ fn rows(tallies: &Tallies, parties: &[Id], as_of: i64, minute: f64, calls: &mut 
                 as_of,
                 counted_votes: p.counted as i64,
                 projected_votes: OrderedFloat(p.votes),
+                votes_lo90: OrderedFloat(p.votes_lo),
+                votes_hi90: OrderedFloat(p.votes_hi),
                 projected_share: OrderedFloat(100.0 * p.share),
                 share_lo90: OrderedFloat(100.0 * p.share_lo),
                 share_hi90: OrderedFloat(100.0 * p.share_hi),
@@ -210,6 +212,7 @@ fn check(seed: u64, votes: usize, workers: usize, flush_every: usize) {
         let p = projection_of(row);
         assert_eq!(p.projected_votes.0, p.counted_votes as f64, "{p:?}");
         assert_eq!((p.share_lo90, p.share_hi90), (p.projected_share, p.projected_share), "{p:?}");
+        assert_eq!((p.votes_lo90, p.votes_hi90), (p.projected_votes, p.projected_votes), "{p:?}");
     }
     assert!(day.unwrap() == DAY || day.unwrap() == DAY + 86_400_000 || day.unwrap() == DAY - 86_400_000);
 }

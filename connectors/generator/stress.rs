@@ -43,11 +43,6 @@ pub struct Stress {
 impl Stress {
     /// Every option on, at the strength the projection is evaluated with.
     pub const ALL: Stress = Stress { age_timing: true, regional_hours: true, station_shock: 0.15, late_swing: 0.04 };
-
-    /// Whether any option is on.
-    pub fn any(&self) -> bool {
-        *self != Stress::default()
-    }
 }
 
 /// Per region (in the order of the generator's regions), under [`Stress::regional_hours`]:

@@ -306,6 +306,10 @@ crate::table! {
         pub counted_votes: i64,
         /// Projected final votes.
         pub projected_votes: OrderedFloat<f64>,
+        /// Lower end of the 90 % interval of the final votes.
+        pub votes_lo90: OrderedFloat<f64>,
+        /// Upper end of the 90 % interval of the final votes.
+        pub votes_hi90: OrderedFloat<f64>,
         /// Projected final share of the race's votes, in percent.
         pub projected_share: OrderedFloat<f64>,
         /// Lower end of the 90 % interval of the final share, in percent.

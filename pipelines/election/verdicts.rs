@@ -225,17 +225,18 @@ struct Out {
 }
 
 /// Id interned per worker: an index per distinct text, and the text back.
-struct Interner {
+#[derive(Default)]
+pub(crate) struct Interner {
     index: Map<Id, u32>,
     texts: Vec<Id>,
 }
 
 impl Interner {
-    fn new() -> Self {
-        Interner { index: Map::default(), texts: Vec::new() }
+    pub(crate) fn new() -> Self {
+        Interner::default()
     }
 
-    fn intern(&mut self, text: &str) -> u32 {
+    pub(crate) fn intern(&mut self, text: &str) -> u32 {
         if let Some(index) = self.index.get(text) {
             return *index;
         }
@@ -245,8 +246,18 @@ impl Interner {
         index
     }
 
-    fn text(&self, index: u32) -> &Id {
+    pub(crate) fn text(&self, index: u32) -> &Id {
         &self.texts[index as usize]
+    }
+
+    /// The index of `text`, if it is interned.
+    pub(crate) fn get(&self, text: &str) -> Option<u32> {
+        self.index.get(text).copied()
+    }
+
+    /// How many texts are interned.
+    pub(crate) fn count(&self) -> usize {
+        self.texts.len()
     }
 }
 

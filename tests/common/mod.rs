@@ -506,6 +506,8 @@ fn final_projection(counted: &[&Vote], stations: &BTreeMap<String, PollingStatio
                 as_of: 0,
                 counted_votes: votes[i],
                 projected_votes: OrderedFloat(votes[i] as f64),
+                votes_lo90: OrderedFloat(votes[i] as f64),
+                votes_hi90: OrderedFloat(votes[i] as f64),
                 projected_share: share,
                 share_lo90: share,
                 share_hi90: share,

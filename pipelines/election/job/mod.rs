@@ -261,9 +261,9 @@ pub fn run_job(worker: &mut Worker, source: &Source, outputs: JobOutputs, config
     };
     let mut detectors = config.detectors.clone();
     if let Some(projection) = detectors.projection.as_mut() {
-        // Votes may arrive this long after their time: until then a closed station's
-        // electors may still have voted.
-        projection.lateness_ms = config.clock.max_out_of_orderness_ms as i64;
+        // Votes arrive at least this late: until then a closed station's electors may
+        // still have voted.
+        projection.lateness_ms = projection.lateness_ms.max(config.clock.max_out_of_orderness_ms as i64);
     }
     let JobOutputs { results: result_outputs, records: record_outputs } = outputs;
     let ledger = config.ledger && !record_outputs.is_empty();

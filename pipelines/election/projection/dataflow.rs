@@ -28,7 +28,7 @@ use crate::operators::watermark::Watermark;
 use crate::pipelines::election::detect::StationProfile;
 use crate::pipelines::election::model::{CandidateInfo, Id};
 use crate::pipelines::election::results::{Projection, ResultRow};
-use crate::pipelines::election::verdicts::{Fact, Tally};
+use crate::pipelines::election::verdicts::{Fact, Interner, Tally};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -42,8 +42,11 @@ pub struct ProjectionConfig {
     pub model: Arc<ProjectionModel>,
     /// When races are called.
     pub rules: CallRules,
-    /// How long after a station closes its votes may still arrive (the source's allowed
-    /// out-of-orderness): until then its unvoted electors still count as possible votes.
+    /// How long after a station closes its votes may still arrive: until then its unvoted
+    /// electors count as possible votes, and no race is certain while they could change it.
+    /// Votes later than the source's allowed out-of-orderness are still counted (as late
+    /// votes), so this is 15 minutes by default, or the out-of-orderness if longer (the
+    /// job sees to that).
     pub lateness_ms: i64,
     /// Event time between projections (they are made when the watermark crosses a multiple
     /// of it, and at the end).
@@ -52,7 +55,7 @@ pub struct ProjectionConfig {
 
 impl Default for ProjectionConfig {
     fn default() -> Self {
-        ProjectionConfig { model: Arc::new(ProjectionModel::embedded()), rules: CallRules::default(), lateness_ms: 5 * 60_000, every_ms: 60_000 }
+        ProjectionConfig { model: Arc::new(ProjectionModel::embedded()), rules: CallRules::default(), lateness_ms: 15 * 60_000, every_ms: 60_000 }
     }
 }
 
@@ -66,24 +69,6 @@ enum Input {
 }
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
-
-/// Ids as small numbers, in the order first seen.
-#[derive(Default)]
-struct Interner {
-    index: Map<Id, u32>,
-    ids: Vec<Id>,
-}
-
-impl Interner {
-    fn intern(&mut self, id: &Id) -> u32 {
-        if let Some(&i) = self.index.get(id) {
-            return i;
-        }
-        self.ids.push(id.clone());
-        self.index.insert(id.clone(), self.ids.len() as u32 - 1);
-        self.ids.len() as u32 - 1
-    }
-}
 
 /// The projection's state: the current aggregates and every race's call.
 #[derive(Default)]
@@ -181,6 +166,8 @@ impl State {
                         as_of,
                         counted_votes: p.counted as i64,
                         projected_votes: OrderedFloat(p.votes),
+                        votes_lo90: OrderedFloat(p.votes_lo),
+                        votes_hi90: OrderedFloat(p.votes_hi),
                         projected_share: OrderedFloat(100.0 * p.share),
                         share_lo90: OrderedFloat(100.0 * p.share_lo),
                         share_hi90: OrderedFloat(100.0 * p.share_hi),
@@ -224,17 +211,17 @@ impl Cache {
         let regions: Vec<Id> = stations.iter().map(|(_, p)| p.region.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let mut tallies = Tallies::new(regions, candidates.iter().map(|(id, _)| id.clone()).collect());
         let region_of: HashMap<&Id, usize> = tallies.regions.iter().enumerate().map(|(i, r)| (r, i)).collect();
-        let mut choice_of = vec![None; candidate_ids.ids.len()];
+        let mut choice_of = vec![None; candidate_ids.count()];
         for (i, c) in tallies.choices.iter().enumerate() {
-            choice_of[candidate_ids.index[c] as usize] = Some(i);
+            choice_of[candidate_ids.get(c).expect("candidates are interned") as usize] = Some(i);
         }
-        let mut station_of = vec![None; station_ids.ids.len()];
+        let mut station_of = vec![None; station_ids.count()];
         for (id, profile) in &stations {
             let (opens, mut closes) = (profile.hours.opens, profile.hours.closes);
             if closes <= opens {
                 closes += 24 * 60;
             }
-            station_of[station_ids.index[id] as usize] = Some(tallies.stations.len());
+            station_of[station_ids.get(id).expect("stations are interned") as usize] = Some(tallies.stations.len());
             tallies.stations.push(StationTally { region: region_of[&profile.region], opens, closes, registered: [0; BANDS], counted: [0; BANDS] });
         }
         let parties = candidates.into_iter().map(|(_, info)| info.party).collect();

@@ -199,35 +199,29 @@ pub fn project(model: &ProjectionModel, tallies: &Tallies, minute: f64, lateness
         }
     }
 
-    // Counted votes per race and choice (race 0 is the nation).
+    // Per race (race 0 is the nation) and choice: counted and projected votes. Per region:
+    // the remaining votes' expected split, and the Cholesky factor of the split's
+    // covariance over the first k − 1 choices (the last one takes the rest: the split's
+    // noise sums to zero).
     let races = n_regions + 1;
     let mut counted = vec![0u64; races * k];
     let mut projected = vec![0.0; races * k];
-    for region in 0..n_regions {
-        for band in 0..BANDS {
-            let rest = sums[region].remaining[band];
-            for c in 0..k {
-                let v = tallies.votes[tallies.cell(region, band, c)];
-                let p = v as f64 + rest * means[tallies.cell(region, band, c)];
-                counted[(region + 1) * k + c] += v;
-                counted[c] += v;
-                projected[(region + 1) * k + c] += p;
-                projected[c] += p;
-            }
-        }
-    }
-
-    // Per region: the remaining votes' expected split, and the Cholesky factor of the
-    // split's covariance over the first k − 1 choices (the last one takes the rest: the
-    // split's noise sums to zero).
     let mut remaining = vec![0.0; n_regions * k];
     let mut factors = vec![0.0; n_regions * k * k];
     for region in 0..n_regions {
         for band in 0..BANDS {
             let rest = sums[region].remaining[band];
             for c in 0..k {
+                let v = tallies.votes[tallies.cell(region, band, c)];
+                counted[(region + 1) * k + c] += v;
+                counted[c] += v;
                 remaining[region * k + c] += rest * means[tallies.cell(region, band, c)];
             }
+        }
+        for c in 0..k {
+            let p = counted[(region + 1) * k + c] as f64 + remaining[region * k + c];
+            projected[(region + 1) * k + c] = p;
+            projected[c] += p;
         }
         cholesky(&covariance[region * k * k..(region + 1) * k * k], k, k.saturating_sub(1), &mut factors[region * k * k..(region + 1) * k * k]);
     }

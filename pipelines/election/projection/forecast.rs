@@ -71,11 +71,12 @@ pub fn checkpoints(from: f64, to: f64, step: f64) -> Vec<f64> {
 /// settings (draws, seed, pooling).
 pub fn calibrate(base: &ProjectionModel, fit: &[Replay], spread: &[Replay], checkpoints: &[f64]) -> ProjectionModel {
     let mut model = base.clone();
+    let finals: Vec<_> = fit.iter().map(|replay| replay.tallies_at(f64::INFINITY)).collect();
     // Turnout per band.
     let mut voted = [0.0; BANDS];
     let mut registered = [0.0; BANDS];
-    for replay in fit {
-        for s in &replay.tallies_at(f64::INFINITY).stations {
+    for tallies in &finals {
+        for s in &tallies.stations {
             for b in 0..BANDS {
                 voted[b] += f64::from(s.counted[b]);
                 registered[b] += f64::from(s.registered[b]);
@@ -88,7 +89,7 @@ pub fn calibrate(base: &ProjectionModel, fit: &[Replay], spread: &[Replay], chec
     let mut counts: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
     let mut pooled = vec![vec![0.0; BINS]; BANDS];
     let mut factors = Vec::new();
-    for replay in fit {
+    for (replay, tallies) in fit.iter().zip(&finals) {
         let t = replay.empty();
         let mut usual: Vec<BTreeMap<(u16, u16), usize>> = vec![BTreeMap::new(); t.regions.len()];
         for s in &t.stations {
@@ -104,12 +105,13 @@ pub fn calibrate(base: &ProjectionModel, fit: &[Replay], spread: &[Replay], chec
             counts.entry(t.regions[s.region].to_string()).or_insert_with(|| vec![vec![0.0; BINS]; BANDS])[band as usize][bin] += 1.0;
             pooled[band as usize][bin] += 1.0;
         }
-        // Station factors: final votes against the model's expectation.
-        for s in &replay.tallies_at(f64::INFINITY).stations {
+        // Station factors: final votes against the model's expectation; their variance
+        // less the counting noise (Poisson, 1 / expected).
+        for s in &tallies.stations {
             let expected: f64 = (0..BANDS).map(|b| f64::from(s.registered[b]) * model.turnout[b]).sum();
             if expected >= 20.0 {
                 let counted: f64 = s.counted.iter().map(|&c| f64::from(c)).sum();
-                factors.push(((counted / expected - 1.0).powi(2) - 1.0 / expected).max(0.0));
+                factors.push((counted / expected - 1.0).powi(2) - 1.0 / expected);
             }
         }
     }
@@ -118,7 +120,7 @@ pub fn calibrate(base: &ProjectionModel, fit: &[Replay], spread: &[Replay], chec
     let variance = if factors.is_empty() { 0.01 } else { factors.iter().sum::<f64>() / factors.len() as f64 };
     model.station_shape = 1.0 / variance.max(1e-4);
 
-    // Spread: per half hour, the factor that makes the 90 % intervals cover 90 %.
+    // Spread: per quarter hour, the factor that makes the 90 % intervals cover 90 %.
     model.spread = vec![1.0; model.spread.len()];
     let needed: Vec<Vec<(f64, f64)>> = par_map(spread, |replay| {
         let truth = final_shares(replay);
