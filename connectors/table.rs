@@ -276,6 +276,26 @@ impl<A: KeyColumns, B: KeyColumns> KeyColumns for (A, B) {
     }
 }
 
+impl<A: Columns, B: Columns, C: Columns> Columns for (A, B, C) {
+    const WIDTH: usize = A::WIDTH + B::WIDTH + C::WIDTH;
+    fn columns(name: &str, out: &mut Vec<Column>) {
+        A::columns(&format!("{name}_0"), out);
+        B::columns(&format!("{name}_1"), out);
+        C::columns(&format!("{name}_2"), out);
+    }
+    fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
+        self.0.cells(out);
+        self.1.cells(out);
+        self.2.cells(out);
+    }
+}
+
+impl<A: KeyColumns, B: KeyColumns, C: KeyColumns> KeyColumns for (A, B, C) {
+    fn from_cells(cells: &mut std::slice::Iter<'_, Cell<'_>>) -> Option<Self> {
+        Some((A::from_cells(cells)?, B::from_cells(cells)?, C::from_cells(cells)?))
+    }
+}
+
 /// Implements [`Columns`] for enums of names: one `text` column holding `as_str()`.
 #[macro_export]
 macro_rules! text_columns {

@@ -19,11 +19,10 @@ use ballotflow::connectors::clock::ClockConfig;
 use ballotflow::connectors::dataset::{PollingStation, Voter};
 use ballotflow::pipelines::election::model::{age_band, Hours, Id};
 use ballotflow::pipelines::election::projection::forecast::{calibrate, checkpoints, evaluate, ElectionSet};
-use ballotflow::pipelines::election::projection::{project, CallRules, ProjectionConfig, ProjectionModel, RaceCall, StationTally, Tallies, BANDS, NATIONAL};
+use ballotflow::pipelines::election::projection::{self, CallRules, Calls, ProjectionConfig, ProjectionModel, StationTally, Tallies, BANDS};
 use ballotflow::pipelines::election::results::{Projection, ResultKey, ResultRow};
 use ballotflow::pipelines::election::{build_with, Detectors, ElectionFeed};
 use common::{judge, live, random_events, Admitted, Event, DAY};
-use ordered_float::OrderedFloat;
 
 /// A small model: a few draws keep the test fast; the numbers need not be good.
 fn config() -> ProjectionConfig {
@@ -119,36 +118,8 @@ fn tallies(admitted: &Admitted) -> (Tallies, Vec<Id>) {
 }
 
 /// The projection rows of `tallies` as of `as_of`, with `calls` carried from the last ones.
-fn rows(tallies: &Tallies, parties: &[Id], as_of: i64, minute: f64, calls: &mut BTreeMap<Id, RaceCall>) -> BTreeMap<ResultKey, ResultRow> {
-    let config = config();
-    let mut out = BTreeMap::new();
-    for race in project(&config.model, tallies, minute, config.lateness_ms as f64 / 60_000.0) {
-        let name = race.region.map_or_else(|| Id::from(NATIONAL), |r| tallies.regions[r].clone());
-        let call = calls.entry(name.clone()).or_default();
-        let status = call.update(&race, &tallies.choices, as_of, &CallRules::default());
-        for (c, p) in race.choices.iter().enumerate() {
-            let row = ResultRow::Projection(Projection {
-                race: name.clone(),
-                candidate_id: tallies.choices[c].clone(),
-                party_affiliation: parties[c].clone(),
-                as_of,
-                counted_votes: p.counted as i64,
-                projected_votes: OrderedFloat(p.votes),
-                votes_lo90: OrderedFloat(p.votes_lo),
-                votes_hi90: OrderedFloat(p.votes_hi),
-                projected_share: OrderedFloat(100.0 * p.share),
-                share_lo90: OrderedFloat(100.0 * p.share_lo),
-                share_hi90: OrderedFloat(100.0 * p.share_hi),
-                win_probability: OrderedFloat(p.win_probability),
-                status: status.as_str().into(),
-                called_for: call.called_for.as_ref().map(Id::to_string),
-                called_at: call.called_at,
-            });
-            let (key, row) = row.keyed();
-            out.insert(key, row);
-        }
-    }
-    out
+fn rows(tallies: &Tallies, parties: &[Id], as_of: i64, minute: f64, calls: &mut Calls) -> BTreeMap<ResultKey, ResultRow> {
+    projection::rows(&config(), tallies, parties, as_of, minute, calls).into_iter().map(|p| ResultRow::Projection(p).keyed()).collect()
 }
 
 fn projection_of(row: &ResultRow) -> &Projection {
@@ -207,6 +178,7 @@ fn check(seed: u64, votes: usize, workers: usize, flush_every: usize) {
         let expected = rows(&t, &parties, *as_of, minute, &mut calls);
         assert!(expected == *actual, "seed {seed}, {workers} workers, projection as of {as_of} differs:\n{}", common::diff(&expected, actual));
     }
+    assert!(projected.iter().flat_map(|(_, rows)| rows.values()).any(|r| projection_of(r).candidate_id.is_empty()), "a party with two candidates has a race of its own");
     // After the last vote: the projection is the count.
     for row in projected[last].1.values() {
         let p = projection_of(row);

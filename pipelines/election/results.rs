@@ -289,17 +289,19 @@ crate::table! {
 
 crate::table! {
     /// A race's projection for one candidate, as of the event-time watermark (see
-    /// [`super::projection`]): the nation (`race` = `national`) and each region.
+    /// [`super::projection`]): the nation (`race` = `national`) and each region. When a
+    /// party has more than one candidate, each party also has a row of its own, the race
+    /// between parties, with an empty `candidate_id`.
     #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
     pub struct Projection in "projection", topic "projection" {
         key {
             /// Key: `national` or a region.
             pub race: Id,
-            /// Key.
+            /// Key: from the registry.
+            pub party_affiliation: Id,
+            /// Key: the candidate, or empty on a party's row.
             pub candidate_id: Id,
         }
-        /// From the registry.
-        pub party_affiliation: Id,
         /// The watermark the projection is as of.
         pub as_of: i64 as Timestamptz,
         /// Votes counted.

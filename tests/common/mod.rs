@@ -490,32 +490,45 @@ fn over_turnout(counted: &[&Vote], stations: &BTreeMap<String, PollingStation>) 
 /// [`normalise_projection`]; `tests/projection.rs` checks them.
 fn final_projection(counted: &[&Vote], stations: &BTreeMap<String, PollingStation>, candidates: &BTreeMap<String, Candidate>) -> Vec<ResultRow> {
     let regions: BTreeSet<&str> = stations.values().map(|s| s.region.as_str()).collect();
+    // The contests: between candidates, and between parties if one has several. A choice
+    // is (party, candidate id or empty, the candidates whose votes it has).
+    type Choice<'a> = (&'a str, &'a str, Vec<&'a str>);
+    let by_candidate: Vec<Choice> = candidates.iter().map(|(id, c)| (c.party_affiliation.as_str(), id.as_str(), vec![id.as_str()])).collect();
+    let parties: BTreeSet<&str> = candidates.values().map(|c| c.party_affiliation.as_str()).collect();
+    let by_party: Vec<Choice> = parties.iter().map(|&p| (p, "", candidates.iter().filter(|(_, c)| c.party_affiliation == p).map(|(id, _)| id.as_str()).collect())).collect();
+    let contests = if parties.len() < candidates.len() { vec![by_candidate, by_party] } else { vec![by_candidate] };
     let mut rows = Vec::new();
-    for race in std::iter::once(None).chain(regions.into_iter().map(Some)) {
-        let votes: Vec<i64> =
-            candidates.keys().map(|c| counted.iter().filter(|v| v.candidate_id == *c && race.is_none_or(|r| stations[&v.polling_station_id].region == r)).count() as i64).collect();
-        let total: i64 = votes.iter().sum();
-        let best = *votes.iter().max().unwrap_or(&0);
-        let leader = votes.iter().position(|&v| v == best).unwrap_or(0);
-        for (i, (id, c)) in candidates.iter().enumerate() {
-            let share = OrderedFloat(if total > 0 { 100.0 * (votes[i] as f64 / total as f64) } else { 100.0 / candidates.len() as f64 });
-            rows.push(ResultRow::Projection(Projection {
-                race: race.unwrap_or("national").into(),
-                candidate_id: id.as_str().into(),
-                party_affiliation: c.party_affiliation.as_str().into(),
-                as_of: 0,
-                counted_votes: votes[i],
-                projected_votes: OrderedFloat(votes[i] as f64),
-                votes_lo90: OrderedFloat(votes[i] as f64),
-                votes_hi90: OrderedFloat(votes[i] as f64),
-                projected_share: share,
-                share_lo90: share,
-                share_hi90: share,
-                win_probability: OrderedFloat(if i == leader { 1.0 } else { 0.0 }),
-                status: "".into(),
-                called_for: None,
-                called_at: None,
-            }));
+    for choices in &contests {
+        for race in std::iter::once(None).chain(regions.iter().copied().map(Some)) {
+            let votes: Vec<i64> = choices
+                .iter()
+                .map(|(_, _, ids)| {
+                    counted.iter().filter(|v| ids.contains(&v.candidate_id.as_str()) && race.is_none_or(|r| stations[&v.polling_station_id].region == r)).count() as i64
+                })
+                .collect();
+            let total: i64 = votes.iter().sum();
+            let best = *votes.iter().max().unwrap_or(&0);
+            let leader = votes.iter().position(|&v| v == best).unwrap_or(0);
+            for (i, (party, id, _)) in choices.iter().enumerate() {
+                let share = OrderedFloat(if total > 0 { 100.0 * (votes[i] as f64 / total as f64) } else { 100.0 / choices.len() as f64 });
+                rows.push(ResultRow::Projection(Projection {
+                    race: race.unwrap_or("national").into(),
+                    candidate_id: (*id).into(),
+                    party_affiliation: (*party).into(),
+                    as_of: 0,
+                    counted_votes: votes[i],
+                    projected_votes: OrderedFloat(votes[i] as f64),
+                    votes_lo90: OrderedFloat(votes[i] as f64),
+                    votes_hi90: OrderedFloat(votes[i] as f64),
+                    projected_share: share,
+                    share_lo90: share,
+                    share_hi90: share,
+                    win_probability: OrderedFloat(if i == leader { 1.0 } else { 0.0 }),
+                    status: "".into(),
+                    called_for: None,
+                    called_at: None,
+                }));
+            }
         }
     }
     rows

@@ -262,7 +262,8 @@ function engine() {
 // The projection: the national race's projected shares (bar), 90 % interval (band) and win
 // probabilities, and each race's favourite with its status.
 function projection() {
-  const list = rows("projection");
+  // The races between candidates (a party's own row, with no candidate, is left out).
+  const list = rows("projection").filter((r) => r.candidate_id !== "");
   const national = list.filter((r) => r.race === "national").sort((a, b) => b.projected_share - a.projected_share);
   if (!national.length) {
     $("projection-national").innerHTML = `<div class="empty">no projection yet</div>`;

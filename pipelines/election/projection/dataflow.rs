@@ -83,7 +83,7 @@ struct State {
     candidates: BTreeMap<(Id, CandidateInfo), isize>,
     /// The tallies of the aggregates, kept up to date while no station or candidate changes.
     cache: Option<Cache>,
-    calls: BTreeMap<Id, RaceCall>,
+    calls: Calls,
     /// Midnight of election day: of the watermark's day when the first votes are counted.
     day: Option<i64>,
     /// The watermark of the last projection and its rows.
@@ -151,39 +151,59 @@ impl State {
             Watermark::End(latest) => (latest as i64, f64::INFINITY),
         };
         let cache = self.cache.get_or_insert_with(|| Cache::of(&self.stations, &self.candidates, &self.station_ids, &self.candidate_ids, &self.cells, &self.rolls));
-        let Cache { tallies, parties, .. } = cache;
-        let mut rows = Vec::new();
-        if !tallies.choices.is_empty() && !tallies.stations.is_empty() {
-            for race in project(&config.model, tallies, minute, config.lateness_ms as f64 / 60_000.0) {
-                let name = race.region.map_or_else(|| Id::from(NATIONAL), |r| tallies.regions[r].clone());
-                let call = self.calls.entry(name.clone()).or_default();
-                let status = call.update(&race, &tallies.choices, as_of, &config.rules);
-                for (c, p) in race.choices.iter().enumerate() {
-                    rows.push(Projection {
-                        race: name.clone(),
-                        candidate_id: tallies.choices[c].clone(),
-                        party_affiliation: parties[c].clone(),
-                        as_of,
-                        counted_votes: p.counted as i64,
-                        projected_votes: OrderedFloat(p.votes),
-                        votes_lo90: OrderedFloat(p.votes_lo),
-                        votes_hi90: OrderedFloat(p.votes_hi),
-                        projected_share: OrderedFloat(100.0 * p.share),
-                        share_lo90: OrderedFloat(100.0 * p.share_lo),
-                        share_hi90: OrderedFloat(100.0 * p.share_hi),
-                        win_probability: OrderedFloat(p.win_probability),
-                        status: status.as_str().into(),
-                        called_for: call.called_for.as_ref().map(Id::to_string),
-                        called_at: call.called_at,
-                    });
-                }
-            }
-        }
+        let rows = rows(config, &cache.tallies, &cache.parties, as_of, minute, &mut self.calls);
         if let Watermark::At(w) = watermark {
             self.last = Some((w, rows.clone()));
         }
         rows
     }
+}
+
+/// Every race's call: by race and whether it is between parties.
+pub type Calls = BTreeMap<(Id, bool), RaceCall>;
+
+/// The rows of a projection as of `as_of` (`minute` of election day) of `tallies` (whose
+/// choices are candidates of `parties`), with every race's call carried in `calls`: a row
+/// per race and candidate, and, when a party has more than one candidate, per race and
+/// party.
+pub fn rows(config: &ProjectionConfig, tallies: &Tallies, parties: &[Id], as_of: i64, minute: f64, calls: &mut Calls) -> Vec<Projection> {
+    let mut rows = Vec::new();
+    if tallies.choices.is_empty() || tallies.stations.is_empty() {
+        return rows;
+    }
+    let by_party = tallies.by_party(parties);
+    let contests = std::iter::once((tallies, false)).chain(by_party.as_ref().map(|t| (t, true)));
+    for (tallies, between_parties) in contests {
+        for race in project(&config.model, tallies, minute, config.lateness_ms as f64 / 60_000.0) {
+            let name = race.region.map_or_else(|| Id::from(NATIONAL), |r| tallies.regions[r].clone());
+            let call = calls.entry((name.clone(), between_parties)).or_default();
+            let status = call.update(&race, &tallies.choices, as_of, &config.rules);
+            for (c, p) in race.choices.iter().enumerate() {
+                let (party_affiliation, candidate_id) = match between_parties {
+                    true => (tallies.choices[c].clone(), Id::default()),
+                    false => (parties[c].clone(), tallies.choices[c].clone()),
+                };
+                rows.push(Projection {
+                    race: name.clone(),
+                    party_affiliation,
+                    candidate_id,
+                    as_of,
+                    counted_votes: p.counted as i64,
+                    projected_votes: OrderedFloat(p.votes),
+                    votes_lo90: OrderedFloat(p.votes_lo),
+                    votes_hi90: OrderedFloat(p.votes_hi),
+                    projected_share: OrderedFloat(100.0 * p.share),
+                    share_lo90: OrderedFloat(100.0 * p.share_lo),
+                    share_hi90: OrderedFloat(100.0 * p.share_hi),
+                    win_probability: OrderedFloat(p.win_probability),
+                    status: status.as_str().into(),
+                    called_for: call.called_for.as_ref().map(Id::to_string),
+                    called_at: call.called_at,
+                });
+            }
+        }
+    }
+    rows
 }
 
 /// The tallies of the aggregates, with where each (interned) station and candidate is in

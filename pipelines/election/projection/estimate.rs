@@ -67,6 +67,27 @@ impl Tallies {
     pub fn cell(&self, region: usize, band: usize, choice: usize) -> usize {
         (region * BANDS + band) * self.choices.len() + choice
     }
+
+    /// The race between parties, if a party has more than one of the choices (`parties[c]`
+    /// is choice `c`'s party): the same stations, the parties (in name order) as choices.
+    pub fn by_party(&self, parties: &[Id]) -> Option<Tallies> {
+        let names: Vec<Id> = parties.iter().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        if names.len() == parties.len() {
+            return None;
+        }
+        let mut out = Tallies { regions: self.regions.clone(), choices: names, stations: self.stations.clone(), votes: Vec::new() };
+        out.votes = vec![0; self.regions.len() * BANDS * out.choices.len()];
+        let party_of: Vec<usize> = parties.iter().map(|p| out.choices.binary_search(p).expect("every party is a choice")).collect();
+        for region in 0..self.regions.len() {
+            for band in 0..BANDS {
+                for (c, &party) in party_of.iter().enumerate() {
+                    let cell = out.cell(region, band, party);
+                    out.votes[cell] += self.votes[self.cell(region, band, c)];
+                }
+            }
+        }
+        Some(out)
+    }
 }
 
 /// One choice in one race.
@@ -345,4 +366,24 @@ fn interval(draws: &mut [f64]) -> (f64, f64) {
     let (below, &mut high, _) = draws.select_nth_unstable_by(hi, f64::total_cmp);
     let low = if lo < hi { *below.select_nth_unstable_by(lo, f64::total_cmp).1 } else { high };
     (low, high)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_party_race_adds_up_its_candidates_votes() {
+        let mut t = Tallies::new(vec!["North".into(), "South".into()], vec!["c1".into(), "c2".into(), "c3".into()]);
+        for (region, band, choice, n) in [(0, 0, 0, 5), (0, 0, 2, 7), (0, 3, 1, 4), (1, 5, 2, 1), (1, 5, 0, 2)] {
+            let cell = t.cell(region, band, choice);
+            t.votes[cell] = n;
+        }
+        assert_eq!(t.by_party(&["Red".into(), "Blue".into(), "Green".into()]), None, "one candidate per party: no race of parties");
+        let parties = t.by_party(&["Red".into(), "Blue".into(), "Red".into()]).expect("Red has two candidates");
+        assert_eq!(parties.choices, vec![Id::from("Blue"), Id::from("Red")]);
+        let votes = |region, band, party| parties.votes[parties.cell(region, band, party)];
+        assert_eq!((votes(0, 0, 1), votes(0, 0, 0), votes(0, 3, 0), votes(1, 5, 1)), (12, 0, 4, 3));
+        assert_eq!(parties.votes.iter().sum::<u64>(), t.votes.iter().sum::<u64>());
+    }
 }

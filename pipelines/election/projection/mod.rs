@@ -21,7 +21,7 @@ mod sampling;
 use super::model::AGE_GROUPS;
 
 pub use calls::{CallRules, CallStatus, RaceCall};
-pub use dataflow::{projection, ProjectionConfig, NATIONAL};
+pub use dataflow::{projection, rows, Calls, ProjectionConfig, NATIONAL};
 pub use estimate::{project, ChoiceProjection, RaceProjection, StationTally, Tallies};
 pub use model::ProjectionModel;
 pub use replay::Replay;
