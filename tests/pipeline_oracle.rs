@@ -43,15 +43,7 @@ fn run(events: &[Event], workers: usize, clock: ClockConfig, flush_every: usize)
         });
         let mut mine = Vec::new();
         for (i, event) in events.iter().enumerate().filter(|(i, _)| i % peers == index) {
-            let seq = i as u64;
-            let at = match event.clone() {
-                Event::Vote(v) => feed.vote(v).expect("test votes have sane times").time,
-                Event::Candidate(c) => feed.candidate(seq, c),
-                Event::DeleteCandidate(id) => feed.delete_candidate(seq, id),
-                Event::Station(s) => feed.station(seq, s).expect("test stations are valid"),
-                Event::Voter(v) => feed.voter(seq, v),
-                Event::DeleteVoter(id) => feed.delete_voter(seq, id),
-            };
+            let at = event.clone().feed(&mut feed, i as u64);
             mine.push((i as u64, index, at));
             if mine.len() % flush_every == 0 {
                 feed.flush();

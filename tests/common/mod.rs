@@ -13,7 +13,7 @@ use ballotflow::operators::rate::RateModel;
 use ballotflow::pipelines::election::model::AnomalyKind;
 use ballotflow::pipelines::election::quality::{evaluate, Measure};
 use ballotflow::pipelines::election::results::*;
-use ballotflow::pipelines::election::Detectors;
+use ballotflow::pipelines::election::{Detectors, ElectionFeed};
 use ordered_float::OrderedFloat;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -32,6 +32,21 @@ pub enum Event {
     Station(PollingStation),
     Voter(Voter),
     DeleteVoter(String),
+}
+
+impl Event {
+    /// Feeds the event (the `seq`-th of its input) to `feed`; returns the time it is
+    /// admitted at.
+    pub fn feed(self, feed: &mut ElectionFeed, seq: u64) -> u64 {
+        match self {
+            Event::Vote(v) => feed.vote(v).expect("test votes have sane times").time,
+            Event::Candidate(c) => feed.candidate(seq, c),
+            Event::DeleteCandidate(id) => feed.delete_candidate(seq, id),
+            Event::Station(s) => feed.station(seq, s).expect("test stations are valid"),
+            Event::Voter(v) => feed.voter(seq, v),
+            Event::DeleteVoter(id) => feed.delete_voter(seq, id),
+        }
+    }
 }
 
 /// An election's records as events: the registries in file order, then every vote.
