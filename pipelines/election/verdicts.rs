@@ -471,8 +471,8 @@ impl State {
             let region = self.tables.profile_list[record.profile as usize].region;
             facts.add(Coded::Registered(region), 1);
             facts.add(Coded::Measure(CodedMeasure::RegisteredVoter), 1);
-            if self.tables.config.projection {
-                facts.add(Coded::Roll(record.station, self.tables.profile_list[record.profile as usize].age_group), 1);
+            if let Some((station, band)) = self.tables.roll(record) {
+                facts.add(Coded::Roll(station, band), 1);
             }
         }
         self.voters.insert(version.voter_id.clone(), Voter { version: Some((version.seq, record)), ballots: SmallVec::new() });
@@ -627,6 +627,11 @@ impl Tables {
         voter.ballots.insert(at, stored);
     }
 
+    /// The station and age band of a voter's record, when the projection wants rolls.
+    fn roll(&self, record: Record) -> Option<(u32, u8)> {
+        self.config.projection.then(|| (record.station, self.profile_list[record.profile as usize].age_group))
+    }
+
     /// The voter's region and counted vote, as its outputs stand.
     fn snapshot(&self, voter: &Voter) -> Snapshot {
         let record = voter.record();
@@ -634,8 +639,7 @@ impl Tables {
             let (_, party) = self.candidate_info[s.candidate as usize].as_ref()?;
             Some(Basis { candidate: s.candidate, party: *party, profile: record?.profile, station: s.station, time: s.time })
         });
-        let roll = record.filter(|_| self.config.projection).map(|r| (r.station, self.profile_list[r.profile as usize].age_group));
-        Snapshot { region: record.map(|r| self.profile_list[r.profile as usize].region), roll, counted }
+        Snapshot { region: record.map(|r| self.profile_list[r.profile as usize].region), roll: record.and_then(|r| self.roll(r)), counted }
     }
 
     /// The first check a ballot fails, before de-duplication.

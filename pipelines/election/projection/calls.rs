@@ -10,14 +10,11 @@
 //! - **uncalled**: a called choice's win probability fell below [`CallRules::uncall_below`];
 //!   the race stays uncalled (with when it was called) until it is called again.
 
-use serde::{Deserialize, Serialize};
-
 use super::estimate::RaceProjection;
 use crate::pipelines::election::model::Id;
 
 /// A race's status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CallStatus {
     /// Too little is counted to say.
     TooEarly,
@@ -65,7 +62,7 @@ impl Default for CallRules {
 }
 
 /// The call state of one race.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RaceCall {
     /// The status.
     pub status: Option<CallStatus>,
@@ -85,13 +82,12 @@ impl RaceCall {
         if self.status == Some(CallStatus::Certain) {
             return CallStatus::Certain;
         }
-        let leader = (0..race.choices.len()).max_by(|&a, &b| race.choices[a].win_probability.total_cmp(&race.choices[b].win_probability).then(b.cmp(&a)));
-        let Some(leader) = leader else {
+        let Some(leader) = race.favourite() else {
             self.status = Some(CallStatus::TooEarly);
             return CallStatus::TooEarly;
         };
         // No path: the counted leader's lead over everyone exceeds the votes still possible.
-        let by_count = (0..race.choices.len()).max_by_key(|&c| (race.choices[c].counted, std::cmp::Reverse(c))).expect("choices");
+        let by_count = race.counted_leader().expect("choices");
         let runner_up = race.choices.iter().enumerate().filter(|&(c, _)| c != by_count).map(|(_, p)| p.counted).max().unwrap_or(0);
         if race.counted > 0 && race.choices[by_count].counted - runner_up > race.still_possible {
             if self.called_for.as_ref() != Some(&choices[by_count]) || self.called_at.is_none() {

@@ -127,6 +127,18 @@ pub struct RaceProjection {
     pub choices: Vec<ChoiceProjection>,
 }
 
+impl RaceProjection {
+    /// The choice with the most counted votes (the first of a tie), if there is a choice.
+    pub fn counted_leader(&self) -> Option<usize> {
+        (0..self.choices.len()).max_by_key(|&c| (self.choices[c].counted, std::cmp::Reverse(c)))
+    }
+
+    /// The choice most likely to win (the first of a tie), if there is a choice.
+    pub fn favourite(&self) -> Option<usize> {
+        (0..self.choices.len()).max_by(|&a, &b| self.choices[a].win_probability.total_cmp(&self.choices[b].win_probability).then(b.cmp(&a)))
+    }
+}
+
 /// What one region adds up to, before the draws.
 #[derive(Default)]
 struct RegionSum {
@@ -154,6 +166,7 @@ pub fn project(model: &ProjectionModel, tallies: &Tallies, minute: f64, lateness
         let mut expected_by_now = 0.0;
         let mut expected_rest = [0.0; BANDS];
         let mut counted = 0.0;
+        let mut unvoted_total = 0;
         for band in 0..BANDS {
             let e = f64::from(station.registered[band]) * model.turnout[band];
             let phi = share_before(model.curve(region, band), opens, closes, minute);
@@ -167,7 +180,9 @@ pub fn project(model: &ProjectionModel, tallies: &Tallies, minute: f64, lateness
         let mut rest_total = 0.0;
         let mut expected_rest_total = 0.0;
         for band in 0..BANDS {
-            let unvoted = f64::from(station.registered[band].saturating_sub(station.counted[band]));
+            let unvoted_electors = station.registered[band].saturating_sub(station.counted[band]);
+            unvoted_total += u64::from(unvoted_electors);
+            let unvoted = f64::from(unvoted_electors);
             let rest = (factor * expected_rest[band]).min(unvoted);
             sum.remaining[band] += rest;
             rest_total += rest;
@@ -178,7 +193,7 @@ pub fn project(model: &ProjectionModel, tallies: &Tallies, minute: f64, lateness
         }
         sum.variance += rest_total + expected_rest_total * expected_rest_total * factor_var;
         if minute < closes + lateness {
-            sum.still_possible += (0..BANDS).map(|b| u64::from(station.registered[b].saturating_sub(station.counted[b]))).sum::<u64>();
+            sum.still_possible += unvoted_total;
         }
     }
 

@@ -323,8 +323,8 @@ fn evaluate_one(model: &ProjectionModel, replay: &Replay, checkpoints: &[f64], r
         for race in &projections {
             let r = race.region.map_or(0, |r| r + 1);
             let k = race.choices.len();
-            let raw = (0..k).max_by_key(|&c| (race.choices[c].counted, std::cmp::Reverse(c))).unwrap_or(0);
-            let favourite = (0..k).max_by(|&a, &b| race.choices[a].win_probability.total_cmp(&race.choices[b].win_probability).then(b.cmp(&a))).unwrap_or(0);
+            let raw = race.counted_leader().unwrap_or(0);
+            let favourite = race.favourite().unwrap_or(0);
             let final_total: u64 = finals[r].iter().sum();
             leaders[r].push((raw, favourite, race.counted as f64 / final_total.max(1) as f64));
             for (c, p) in race.choices.iter().enumerate() {
